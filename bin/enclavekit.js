@@ -1,0 +1,12 @@
+#!/usr/bin/env node
+// Thin launcher: the CLI is bundled to dist/cli.js by `npm run build` (run by `npm ci` via `prepare`).
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const bundle = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
+if (!existsSync(bundle)) {
+  process.stderr.write('enclavekit: dist/cli.js is missing; run `npm run build` first\n');
+  process.exit(2);
+}
+const { main } = await import(bundle);
+process.exitCode = await main(process.argv.slice(2));
