@@ -53,6 +53,7 @@ export const ERROR_CODES = {
   ERR_ENCRYPTION_CONTEXT: { status: 400, meaning: 'A required encryption-context key is missing or has the wrong value.' },
   ERR_RATE_LIMITED: { status: 429, meaning: 'An in-enclave rate limit refused the request.' },
   ERR_RECIPIENT_NOT_ALLOWED: { status: 403, meaning: 'The re-encryption recipient is not in the enclave configuration.' },
+  ERR_POLICY_MALFORMED: { status: 400, meaning: 'A KMS key policy is not valid JSON or breaks the key-policy grammar (the message names the element).' },
   ERR_INVALID_CARD: { status: 422, meaning: 'The card data is not a valid card record.' },
   ERR_INVALID_TOKEN: { status: 422, meaning: 'The token is not a token this enclave issued.' },
 
@@ -160,6 +161,7 @@ export type InputErrorCode =
   | 'ERR_ENCRYPTION_CONTEXT'
   | 'ERR_RATE_LIMITED'
   | 'ERR_RECIPIENT_NOT_ALLOWED'
+  | 'ERR_POLICY_MALFORMED'
   | 'ERR_INVALID_CARD'
   | 'ERR_INVALID_TOKEN'
   | 'ERR_PROXY_DENIED';
