@@ -66,6 +66,7 @@ export const ERROR_CODES = {
   // The Nitro Secure Module (enclave/nsm).
   ERR_NSM: { status: 500, meaning: 'The NSM answered with an error code.' },
   ERR_NSM_UNAVAILABLE: { status: 503, meaning: 'No NSM device (or simulator) is reachable.' },
+  ERR_NSM_MALFORMED: { status: 502, meaning: 'An NSM request or response is not the CBOR message the NSM API defines.' },
 
   // Process-level.
   ERR_CONFIG: { status: 500, meaning: 'Configuration is missing, has unknown keys or invalid values.' },
