@@ -1,0 +1,120 @@
+/**
+ * The parent's HTTP API for the company's services. Routing, bearer auth on /v1/*, body limits,
+ * request ids, typed JSON errors and one access-log line per request (method, path without query,
+ * status, duration, error code: never a body).
+ */
+import { randomUUID } from 'node:crypto';
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { EnclaveKitError, InputError, toEnclaveKitError } from '../../shared/errors.js';
+import { LIMITS } from '../../shared/limits.js';
+import type { Logger } from '../log.js';
+import { makeBearerCheck } from './auth.js';
+import { readJsonBody } from './body.js';
+
+export interface RouteContext {
+  requestId: string;
+  query: URLSearchParams;
+  /** Parsed JSON body (POST routes only). */
+  body: unknown;
+  signal: AbortSignal;
+}
+
+export interface RouteResult {
+  status?: number;
+  body: unknown;
+}
+
+export interface Route {
+  method: 'GET' | 'POST';
+  path: string;
+  /** Open routes (health probes) skip the bearer check; every /v1/* route must require it. */
+  auth: boolean;
+  /** Body limit for this route, bytes; defaults to LIMITS.httpBodyMaxBytes. */
+  maxBodyBytes?: number;
+  handle(ctx: RouteContext): Promise<RouteResult>;
+}
+
+export interface ApiServerOptions {
+  routes: readonly Route[];
+  apiTokens: readonly string[];
+  logger: Logger;
+  /** Called once per request with its outcome (metrics). */
+  onRequest?: (route: string, status: number, durationMs: number, code: string | undefined) => void;
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
+
+export function createApiServer(options: ApiServerOptions): http.Server {
+  const checkToken = makeBearerCheck(options.apiTokens);
+  const byPath = new Map<string, Route[]>();
+  for (const route of options.routes) {
+    if (route.path.startsWith('/v1/') && !route.auth) throw new Error(`route ${route.path} must require auth`);
+    byPath.set(route.path, [...(byPath.get(route.path) ?? []), route]);
+  }
+
+  const server = http.createServer({ requestTimeout: 30_000, headersTimeout: 10_000 }, (req, res) => {
+    void handle(req, res);
+  });
+  server.keepAliveTimeout = 65_000;
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const started = performance.now();
+    const supplied = req.headers['x-request-id'];
+    const requestId = typeof supplied === 'string' && REQUEST_ID.test(supplied) ? supplied : randomUUID();
+    res.setHeader('x-request-id', requestId);
+    const url = new URL(req.url ?? '/', 'http://parent.invalid');
+    const abort = new AbortController();
+    res.once('close', () => abort.abort());
+    let status = 500;
+    let code: string | undefined;
+    try {
+      const candidates = byPath.get(url.pathname);
+      if (candidates === undefined) throw new InputError('ERR_NOT_FOUND', 'no such path');
+      const route = candidates.find((r) => r.method === req.method);
+      if (route === undefined) {
+        res.setHeader('allow', candidates.map((r) => r.method).join(', '));
+        throw new InputError('ERR_METHOD_NOT_ALLOWED', `${url.pathname} does not accept ${req.method ?? ''}`);
+      }
+      if (route.auth) checkToken(req.headers);
+      const body = req.method === 'POST' ? await readJsonBody(req, route.maxBodyBytes ?? LIMITS.httpBodyMaxBytes) : undefined;
+      const result = await route.handle({ requestId, query: url.searchParams, body, signal: abort.signal });
+      status = result.status ?? 200;
+      send(res, status, result.body);
+    } catch (error) {
+      const typed = toEnclaveKitError(error);
+      status = typed.status;
+      code = typed.code;
+      if (!(error instanceof EnclaveKitError)) {
+        options.logger.error('unexpected error', { requestId, errorName: error instanceof Error ? error.name : typeof error });
+      }
+      send(res, status, typed.toJSON());
+    } finally {
+      const durationMs = Math.round((performance.now() - started) * 100) / 100;
+      options.onRequest?.(url.pathname, status, durationMs, code);
+      options.logger.info('request', { requestId, method: req.method, path: url.pathname, status, durationMs, code });
+    }
+  }
+
+  return server;
+}
+
+function send(res: ServerResponse, status: number, body: unknown): void {
+  if (res.headersSent || res.destroyed) return;
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
+  res.end(text);
+}
+
+export async function listen(server: http.Server, host: string, port: number): Promise<{ url: string; port: number }> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address() as AddressInfo;
+  const hostPart = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return { url: `http://${hostPart}:${address.port}`, port: address.port };
+}
