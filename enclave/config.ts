@@ -1,0 +1,50 @@
+/**
+ * The enclave's configuration. In production it is baked into the enclave image, so PCR0/PCR2
+ * measure it; at boot its SHA-384 is also extended into PCR16 and PCR16 is locked, so any
+ * attestation document (and any key policy that wants to) can pin the exact configuration even
+ * when the same image is started with another file (dev). Every field's unit and default is here.
+ */
+import { z } from 'zod';
+import { parseConfigWith } from '../shared/config/parse.js';
+
+const positiveInt = z.number().int().positive();
+
+export const enclaveConfigSchema = z.strictObject({
+  /** Where the parent connects to the enclave's message API. Default: vsock, any CID, port 5005. */
+  listen: z.string().default('vsock://4294967295:5005'),
+  /** The parent's tunnel proxy for KMS connections. Default: vsock CID 3 (the parent), port 8000. */
+  proxy: z.string().default('vsock://3:8000'),
+  /**
+   * The NSM: `device:/dev/nsm` in a real enclave; `sim+unix:///path` reaches a simulator process
+   * (dev and CI only; announced loudly at boot).
+   */
+  nsm: z.string().regex(/^(device:\/.+|sim\+unix:\/\/\/.+)$/).default('device:/dev/nsm'),
+  kms: z.strictObject({
+    region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/),
+    /** Default: https://kms.<region>.amazonaws.com */
+    endpoint: z.url().optional(),
+    /** PEM file of an extra trust anchor for the KMS endpoint (the simulator's CA). */
+    caFile: z.string().optional(),
+    /** SDK attempts per KMS call, including retries with jittered backoff (throttling). */
+    maxAttempts: z.number().int().min(1).max(10).default(6),
+    /** Per-attempt timeout for a KMS HTTP request, ms. */
+    requestTimeoutMs: positiveInt.default(5_000),
+  }),
+  /** Data-key cache (enclave/kms/data-key-cache.ts); defaults there. */
+  cache: z
+    .strictObject({ maxAgeMs: positiveInt, maxMessages: positiveInt, maxBytes: positiveInt, capacity: positiveInt })
+    .partial()
+    .default({}),
+  /** Refuse to start when the NSM reports debug-mode PCRs (all-zero PCR0-2)? Off only for dev. */
+  refuseDebugMode: z.boolean().default(false),
+});
+
+export type EnclaveConfig = z.infer<typeof enclaveConfigSchema>;
+
+export function parseEnclaveConfig(raw: unknown): Readonly<EnclaveConfig> {
+  return parseConfigWith(enclaveConfigSchema, raw, 'enclave config');
+}
+
+export function kmsEndpointOf(config: Pick<EnclaveConfig, 'kms'>): URL {
+  return new URL(config.kms.endpoint ?? `https://kms.${config.kms.region}.amazonaws.com`);
+}
