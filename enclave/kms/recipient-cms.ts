@@ -42,6 +42,7 @@ const SKI_BYTES = 32; // SHA-256 of the DER SPKI (FORMATS.md 5.3, VERIFIED on ve
 const IV_BYTES = 16;
 const AES_BLOCK_BYTES = 16;
 const CEK_BYTES = 32; // AES-256
+const CONTEXT_SPECIFIC = 3; // asn1js tagClass of [n] tags
 
 /**
  * asn1js resource limits for this one structure. The deepest node of a KMS response is at depth 10
@@ -111,30 +112,41 @@ function parseChecked(cms: Uint8Array): ParsedEnvelopedData {
   expectChildren(envelopedRaw, 3, 'EnvelopedData must be version, recipientInfos, encryptedContentInfo only');
   const enveloped = new pkijs.EnvelopedData({ schema: envelopedRaw });
   if (enveloped.version !== 2) throw malformed('EnvelopedData version must be 2');
-  if (enveloped.recipientInfos.length !== 1) throw malformed('exactly one RecipientInfo is required');
+  const recipientInfosRaw = childrenOf(envelopedRaw)[1];
+  if (enveloped.recipientInfos.length !== 1 || childrenOf(recipientInfosRaw).length !== 1) {
+    throw malformed('exactly one RecipientInfo is required');
+  }
   const recipientInfo = enveloped.recipientInfos[0];
   if (recipientInfo?.variant !== 1 || !(recipientInfo.value instanceof pkijs.KeyTransRecipientInfo)) {
     throw malformed('RecipientInfo must be a KeyTransRecipientInfo');
   }
-  const ktriRaw = childrenOf(childrenOf(envelopedRaw)[1])[0];
+  const ktriRaw = childrenOf(recipientInfosRaw)[0];
   expectChildren(ktriRaw, 4, 'KeyTransRecipientInfo must have exactly 4 elements');
   const ktri = recipientInfo.value;
 
   // KeyTransRecipientInfo, version 2 <=> rid is [0] subjectKeyIdentifier (RFC 5652 §6.2.1).
   if (ktri.version !== 2) throw malformed('KeyTransRecipientInfo version must be 2');
-  if (!(ktri.rid instanceof asn1js.OctetString)) throw malformed('rid must be a subjectKeyIdentifier');
-  const recipientKeyId = ktri.rid.valueBlock.valueHexView;
+  const ridRaw = childrenOf(ktriRaw)[1];
+  if (
+    !(ridRaw instanceof asn1js.Primitive) ||
+    ridRaw.idBlock.tagClass !== CONTEXT_SPECIFIC ||
+    ridRaw.idBlock.tagNumber !== 0
+  ) {
+    throw malformed('rid must be a [0] subjectKeyIdentifier');
+  }
+  const recipientKeyId = ridRaw.valueBlock.valueHexView;
   if (recipientKeyId.byteLength !== SKI_BYTES) throw malformed('rid must be a 32-byte SHA-256 key identifier');
-  checkOaep(ktri.keyEncryptionAlgorithm);
+  checkOaep(childrenOf(ktriRaw)[2]);
   const encryptedKey = primitiveOctets(ktri.encryptedKey, 'encryptedKey must be a primitive OCTET STRING');
   if (encryptedKey.byteLength === 0) throw malformed('encryptedKey is empty');
 
   // EncryptedContentInfo ::= SEQUENCE { contentType, contentEncryptionAlgorithm,
   //   encryptedContent [0] IMPLICIT OPTIONAL } (RFC 5652 §6.1); KMS always sends the content.
-  expectChildren(childrenOf(envelopedRaw)[2], 3, 'EncryptedContentInfo must have exactly 3 elements');
+  const eciRaw = childrenOf(envelopedRaw)[2];
+  expectChildren(eciRaw, 3, 'EncryptedContentInfo must have exactly 3 elements');
   const eci = enveloped.encryptedContentInfo;
   if (eci.contentType !== OID.data) throw malformed('encrypted contentType must be id-data');
-  const iv = checkAes256Cbc(eci.contentEncryptionAlgorithm);
+  const iv = checkAes256Cbc(childrenOf(eciRaw)[1]);
   const ciphertext = encryptedContentOf(eci.encryptedContent);
   if (ciphertext.byteLength === 0 || ciphertext.byteLength % AES_BLOCK_BYTES !== 0) {
     throw malformed('encryptedContent length must be a non-zero multiple of 16');
@@ -149,25 +161,24 @@ function parseChecked(cms: Uint8Array): ParsedEnvelopedData {
 }
 
 /** RSAES-OAEP-params (RFC 8017 A.2.1): hashFunc sha256, maskGenFunc mgf1(sha256), empty label. */
-function checkOaep(algorithm: pkijs.AlgorithmIdentifier): void {
+function checkOaep(raw: asn1js.AsnType | undefined): void {
+  const algorithm = algorithmIdentifier(raw, 'keyEncryptionAlgorithm');
   if (algorithm.algorithmId !== OID.rsaesOaep) throw malformed('keyEncryptionAlgorithm must be RSAES-OAEP');
-  const raw = algorithm.algorithmParams as asn1js.AsnType | undefined;
-  if (raw === undefined) throw malformed('RSAES-OAEP parameters are missing');
-  const count = childrenOf(raw).length;
-  if (count < 2 || count > 3) throw malformed('RSAES-OAEP parameters must name hashFunc and maskGenFunc');
-  // The defaults are SHA-1, so an absent hashFunc or maskGenFunc fails the checks below.
-  const params = new pkijs.RSAESOAEPParams({ schema: raw });
-  if (!isSha256(params.hashAlgorithm)) throw malformed('RSAES-OAEP hashFunc must be SHA-256');
-  const mgf = params.maskGenAlgorithm;
-  if (mgf.algorithmId !== OID.mgf1) throw malformed('RSAES-OAEP maskGenFunc must be MGF1');
-  expectChildren(mgf.algorithmParams as asn1js.AsnType | undefined, 2, 'MGF1 parameters must be a hash AlgorithmIdentifier');
-  if (!isSha256(new pkijs.AlgorithmIdentifier({ schema: mgf.algorithmParams }))) {
-    throw malformed('RSAES-OAEP MGF1 hash must be SHA-256');
+  const params = algorithm.algorithmParams as asn1js.AsnType | undefined;
+  const fields = params instanceof asn1js.Sequence ? childrenOf(params) : [];
+  // hashFunc [0] and maskGenFunc [1] must be present: their DEFAULTs are SHA-1. pSourceFunc [2] may
+  // be absent (the DEFAULT empty label, as KMS sends it) or an explicit empty label.
+  if (fields.length < 2 || fields.length > 3 || !fields.every((field, index) => isExplicitTag(field, index))) {
+    throw malformed('RSAES-OAEP parameters must be [0] hashFunc, [1] maskGenFunc, optional [2] pSourceFunc');
   }
-  if (count === 3) {
-    // Only an explicit pSpecified with the empty label is the same as the absent default; pkijs's
-    // own default object differs, so check the raw [2] element.
-    const pSource = params.pSourceAlgorithm;
+  const [hashField, mgfField, pSourceField] = fields.map((field) => childrenOf(field)[0]);
+  if (!isSha256(algorithmIdentifier(hashField, 'RSAES-OAEP hashFunc'))) throw malformed('RSAES-OAEP hashFunc must be SHA-256');
+  const mgf = algorithmIdentifier(mgfField, 'RSAES-OAEP maskGenFunc');
+  if (mgf.algorithmId !== OID.mgf1) throw malformed('RSAES-OAEP maskGenFunc must be MGF1');
+  const mgfHash = algorithmIdentifier(mgf.algorithmParams as asn1js.AsnType | undefined, 'MGF1 parameters');
+  if (!isSha256(mgfHash)) throw malformed('RSAES-OAEP MGF1 hash must be SHA-256');
+  if (pSourceField !== undefined) {
+    const pSource = algorithmIdentifier(pSourceField, 'RSAES-OAEP pSourceFunc');
     const label = pSource.algorithmParams as asn1js.AsnType | undefined;
     if (
       pSource.algorithmId !== OID.pSpecified ||
@@ -180,6 +191,19 @@ function checkOaep(algorithm: pkijs.AlgorithmIdentifier): void {
   }
 }
 
+/** `[tagNumber]` EXPLICIT around exactly one element. */
+function isExplicitTag(node: asn1js.AsnType, tagNumber: number): boolean {
+  const { tagClass, tagNumber: actual, isConstructed } = node.idBlock;
+  return tagClass === CONTEXT_SPECIFIC && actual === tagNumber && isConstructed && childrenOf(node).length === 1;
+}
+
+/** AlgorithmIdentifier ::= SEQUENCE { algorithm OID, parameters ANY OPTIONAL } (RFC 5280 §4.1.1.2), nothing more. */
+function algorithmIdentifier(raw: asn1js.AsnType | undefined, what: string): pkijs.AlgorithmIdentifier {
+  const count = raw instanceof asn1js.Sequence ? childrenOf(raw).length : 0;
+  if (count < 1 || count > 2) throw malformed(`${what} must be an AlgorithmIdentifier`);
+  return new pkijs.AlgorithmIdentifier({ schema: raw });
+}
+
 /** SHA-256 AlgorithmIdentifier; parameters NULL or absent (RFC 4055 §2.1 says accept both). */
 function isSha256(algorithm: pkijs.AlgorithmIdentifier): boolean {
   if (algorithm.algorithmId !== OID.sha256) return false;
@@ -188,7 +212,8 @@ function isSha256(algorithm: pkijs.AlgorithmIdentifier): boolean {
 }
 
 /** aes256-CBC with its IV as parameter (RFC 3565 §4.1): returns the IV. */
-function checkAes256Cbc(algorithm: pkijs.AlgorithmIdentifier): Uint8Array {
+function checkAes256Cbc(raw: asn1js.AsnType | undefined): Uint8Array {
+  const algorithm = algorithmIdentifier(raw, 'contentEncryptionAlgorithm');
   if (algorithm.algorithmId !== OID.aes256Cbc) throw malformed('contentEncryptionAlgorithm must be AES-256-CBC');
   const iv = primitiveOctets(algorithm.algorithmParams as asn1js.AsnType | undefined, 'AES-256-CBC parameter must be an OCTET STRING IV');
   if (iv.byteLength !== IV_BYTES) throw malformed('AES-256-CBC IV must be 16 bytes');
@@ -218,9 +243,9 @@ function primitiveOctets(node: asn1js.AsnType | undefined, rule: string): Uint8A
 }
 
 function childrenOf(node: asn1js.AsnType | undefined): asn1js.AsnType[] {
-  if (node instanceof asn1js.Constructed) return node.valueBlock.value;
-  if (node instanceof asn1js.Sequence || node instanceof asn1js.Set) return node.valueBlock.value;
-  return [];
+  // Sequence, Set and [n] constructed are all asn1js.Constructed; constructed strings are not
+  // (and are never allowed where children are read).
+  return node instanceof asn1js.Constructed ? node.valueBlock.value : [];
 }
 
 function expectChildren(node: asn1js.AsnType | undefined, count: number, rule: string): void {
