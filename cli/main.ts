@@ -4,7 +4,10 @@
  */
 type Command = { summary: string; load: () => Promise<{ run(args: string[]): Promise<number> }> };
 
-const COMMANDS: Record<string, Command> = {};
+const COMMANDS: Record<string, Command> = {
+  sim: { summary: 'simulated NSM, Nitro PKI and KMS for development and CI', load: () => import('./commands/sim.js') },
+  pcr: { summary: 'print the PCR of a file (SHA384(zeros(48) || SHA384(bytes)))', load: () => import('./commands/pcr.js') },
+};
 
 function usage(): string {
   const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`);

@@ -13,31 +13,19 @@
  *   like every real document, plus any application PCR the enclave has locked.
  * - One leaf certificate per boot, re-issued when it nears expiry (sim/pki).
  *
- * NSM-level failures throw `NsmError`: a ServiceError with code ERR_NSM whose `nsmCode` is the
- * NSM ErrorCode, so a socket server can send `{"Error": nsmCode}` back on the wire.
+ * NSM-level failures throw `NsmError` (shared/nsm/codec.ts): a ServiceError with code ERR_NSM
+ * whose `nsmCode` is the NSM ErrorCode, so the raw socket server (sim/nsm/server.ts) sends the
+ * same `{"Error": nsmCode}` back on the wire.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { ServiceError } from '../../shared/errors.js';
 import { LIMITS } from '../../shared/limits.js';
-import type { AttestationRequest, Nsm, NsmDescription, NsmErrorCode, PcrDescription } from '../../shared/nsm/types.js';
+import { NsmError } from '../../shared/nsm/codec.js';
+import type { AttestationRequest, Nsm, NsmDescription, PcrDescription } from '../../shared/nsm/types.js';
 import { PCR_LENGTH, extendPcrValue, pcrOfString } from '../../shared/pcr.js';
 import { announceSimulator, type AnnounceOptions } from '../announce.js';
 import { LEAF_MIN_REMAINING_MS, instanceIdOf, type IssuedLeaf, type SimPki } from '../pki/index.js';
 import { buildAttestationDocument, type PayloadMapEncoding } from './document.js';
-
-/** NSM failure: code ERR_NSM, and the NSM ErrorCode in `nsmCode` (the message names it too). */
-export class NsmError extends ServiceError {
-  readonly nsmCode: NsmErrorCode;
-  constructor(nsmCode: NsmErrorCode, detail: string) {
-    super('ERR_NSM', `NSM error ${nsmCode}: ${detail}`);
-    this.nsmCode = nsmCode;
-  }
-}
-
-/** The NSM ErrorCode carried by an error, if it is an NSM error (`nsmCode` property). */
-export function nsmErrorCodeOf(error: unknown): NsmErrorCode | undefined {
-  return error instanceof NsmError ? error.nsmCode : undefined;
-}
 
 export const SIM_NSM_MAX_PCRS = LIMITS.pcrCount;
 /** PCR0-15 are the boot PCRs: set by the hypervisor and locked (nsm-check.rs). */
