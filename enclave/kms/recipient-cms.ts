@@ -252,10 +252,16 @@ function expectChildren(node: asn1js.AsnType | undefined, count: number, rule: s
   if (node === undefined || !node.idBlock.isConstructed || childrenOf(node).length !== count) throw malformed(rule);
 }
 
-/** The first asn1js decoding warning anywhere in the tree (overlong length, missing EOC, …). */
+/**
+ * asn1js notes an empty value ("Zero buffer length") as a warning although it is valid BER; the
+ * rules above judge empty fields themselves.
+ */
+const BENIGN_WARNINGS: ReadonlySet<string> = new Set(['Zero buffer length']);
+
+/** The first asn1js decoding warning anywhere in the tree (overlong length or tag, missing EOC, …). */
 function firstWarning(node: asn1js.AsnType): string | undefined {
   for (const block of [node, node.idBlock, node.lenBlock, node.valueBlock]) {
-    const first = block.warnings[0];
+    const first = block.warnings.find((warning) => !BENIGN_WARNINGS.has(warning));
     if (first !== undefined) return first;
   }
   for (const child of childrenOf(node)) {

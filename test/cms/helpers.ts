@@ -77,11 +77,20 @@ export function childrenAt(root: asn1js.AsnType, path: readonly number[]): asn1j
   return (nodeAt(root, path) as asn1js.Constructed).valueBlock.value;
 }
 
-/** Parses `cms`, lets `edit` change the tree, re-encodes. asn1js re-encodes an unedited tree byte for byte. */
+/**
+ * Parses `cms`, lets `edit` change the tree, re-encodes. asn1js re-encodes an unedited tree byte
+ * for byte. Definite lengths are re-chosen minimally (asn1js would otherwise keep the long form of
+ * a parent that shrank below 128 bytes, a second, unintended defect).
+ */
 export function editCms(cms: Uint8Array, edit: (root: asn1js.AsnType) => void): Uint8Array {
   const decoded = asn1js.fromBER(cms, { parseEmbedded: false });
   if (decoded.offset === -1) throw new Error('fixture is not BER');
   edit(decoded.result);
+  const minimalLengths = (node: asn1js.AsnType): void => {
+    node.lenBlock.longFormUsed = false;
+    if (node instanceof asn1js.Constructed) node.valueBlock.value.forEach(minimalLengths);
+  };
+  minimalLengths(decoded.result);
   return new Uint8Array(decoded.result.toBER());
 }
 
