@@ -1,0 +1,225 @@
+/**
+ * Generates the KMS key policy that binds a key to an enclave measurement (issue 7 item 3;
+ * ARCHITECTURE.md trust model). Pure: used by `enclavekit policy generate` and by the dev stack.
+ *
+ * Three statements:
+ * 1. Key administration for the admin principals: management actions only. No Decrypt, Encrypt,
+ *    GenerateDataKey*, GenerateRandom, ReEncrypt* and no CreateGrant (a grant could hand any of those
+ *    to anyone), so an administrator cannot read data through this policy. PutKeyPolicy is included
+ *    unless `immutablePolicy`: whoever may rewrite the policy may grant themselves anything later
+ *    (every rewrite is a CloudTrail event); with `immutablePolicy` nobody can change it, which KMS
+ *    accepts only with BypassPolicyLockoutSafetyCheck.
+ * 2. Encrypt / GenerateDataKey for producer principals (they seal data for the enclave), restricted
+ *    to the given encryption context.
+ * 3. Decrypt / GenerateDataKey / GenerateRandom for the enclave role, only with an attestation
+ *    condition: `kms:RecipientAttestation:PCRn` and/or `ImageSha384`, lower-case hex under
+ *    StringEqualsIgnoreCase (FORMATS.md 5.4), plus kms:CallerAccount. The enclave role is also the
+ *    parent instance's role, and the parent holds its credentials: the role gets nothing without an
+ *    attestation document that only the measured enclave can obtain.
+ *
+ * Refused (InputError ERR_BAD_REQUEST): all-zero PCRs (debug mode, FORMATS.md section 6: "PCR0/1/2 are
+ * all zeros"; or an unused register), a policy that binds no measurement of the enclave's code
+ * (PCR0, PCR2 or ImageSha384), and admin or producer principals that would include the enclave role
+ * (an account root does, in KMS via IAM policies and in the simulator directly).
+ * Warned: PCR4 (the parent's instance id: the key then works on one instance only).
+ */
+import { InputError } from '../errors.js';
+
+export type AttestationBinding = 'pcrs' | 'image-sha384-only' | 'pcrs-and-image-sha384';
+
+export interface GenerateKeyPolicyOptions {
+  /** The 12-digit account of the enclave role; becomes a kms:CallerAccount condition. */
+  account: string;
+  /** The enclave's (= the parent instance's) IAM role ARN. */
+  enclaveRoleArn: string;
+  /** Key administrators (at least one). */
+  adminArns: readonly string[];
+  /** Principals that may Encrypt / GenerateDataKey. */
+  producerArns?: readonly string[];
+  /** PCR index → 96 hex digits, every one of which the enclave statement requires. */
+  pcrs: Readonly<Record<number, string>>;
+  /** Which condition keys carry the measurements. Default 'pcrs'. */
+  binding?: AttestationBinding;
+  /** Encryption-context key → allowed values (OR), required of producers. */
+  encryptionContext?: Readonly<Record<string, readonly string[]>>;
+  /** Leave kms:PutKeyPolicy out of the admin statement. Default false. */
+  immutablePolicy?: boolean;
+}
+
+export interface PolicyStatementDocument {
+  Sid: string;
+  Effect: 'Allow';
+  Principal: { AWS: string | string[] };
+  Action: string[];
+  Resource: '*';
+  Condition?: Record<string, Record<string, string | string[]>>;
+}
+
+export interface KeyPolicyDocument {
+  Version: '2012-10-17';
+  Id: string;
+  Statement: PolicyStatementDocument[];
+}
+
+export interface GeneratedKeyPolicy {
+  policy: KeyPolicyDocument;
+  /** Things an operator should read (PCR4); never secrets. */
+  warnings: string[];
+}
+
+export const SID_ADMIN = 'EnclaveKitKeyAdministration';
+export const SID_PRODUCERS = 'EnclaveKitProducersEncrypt';
+export const SID_ENCLAVE = 'EnclaveKitAttestedEnclave';
+
+/** Management actions only ("AWS KMS permissions reference"); see the header for what is left out. */
+export const ADMIN_ACTIONS = Object.freeze([
+  'kms:CancelKeyDeletion', 'kms:CreateAlias', 'kms:DeleteAlias', 'kms:DescribeKey', 'kms:DisableKey',
+  'kms:DisableKeyRotation', 'kms:EnableKey', 'kms:EnableKeyRotation', 'kms:GetKeyPolicy', 'kms:GetKeyRotationStatus',
+  'kms:ListAliases', 'kms:ListGrants', 'kms:ListKeyPolicies', 'kms:ListKeyRotations', 'kms:ListResourceTags',
+  'kms:PutKeyPolicy', 'kms:RevokeGrant', 'kms:RotateKeyOnDemand', 'kms:ScheduleKeyDeletion', 'kms:TagResource',
+  'kms:UntagResource', 'kms:UpdateAlias', 'kms:UpdateKeyDescription',
+]);
+export const PRODUCER_ACTIONS = Object.freeze(['kms:Encrypt', 'kms:GenerateDataKey']);
+export const ENCLAVE_ACTIONS = Object.freeze(['kms:Decrypt', 'kms:GenerateDataKey', 'kms:GenerateRandom']);
+
+const ACCOUNT_RE = /^\d{12}$/;
+const PRINCIPAL_ARN_RE = /^arn:(aws[a-z-]*):(iam|sts)::(\d{12}):([^\s*?]+)$/;
+const PCR_HEX_RE = /^[0-9a-f]{96}$/;
+
+function bad(message: string): InputError {
+  return new InputError('ERR_BAD_REQUEST', message);
+}
+
+interface Principal { partition: string; account: string; resource: string; arn: string }
+
+function principal(arn: string, what: string): Principal {
+  const m = PRINCIPAL_ARN_RE.exec(arn);
+  if (m === null) throw bad(`${what} must be an IAM principal ARN (arn:aws:iam::ACCOUNT:role/NAME), got ${JSON.stringify(arn.slice(0, 80))}`);
+  return { partition: m[1]!, account: m[3]!, resource: m[4]!, arn };
+}
+
+/** Would this principal, in a key policy, also admit the enclave role or its sessions? */
+function coversRole(p: Principal, role: Principal): boolean {
+  if (p.account !== role.account || p.partition !== role.partition) return false;
+  if (p.resource === 'root') return true;
+  const roleName = role.resource.split('/').pop();
+  if (p.resource === role.resource) return true;
+  if (p.resource.startsWith('role/')) return p.resource.split('/').pop() === roleName;
+  // A session of the role (arn:aws:sts::ACCOUNT:assumed-role/NAME/SESSION) is the role.
+  return p.resource.startsWith('assumed-role/') && p.resource.split('/')[1] === roleName;
+}
+
+export function generateKeyPolicy(options: GenerateKeyPolicyOptions): GeneratedKeyPolicy {
+  const warnings: string[] = [];
+  if (!ACCOUNT_RE.test(options.account)) throw bad('the account must be a 12-digit AWS account id');
+  const role = principal(options.enclaveRoleArn, 'the enclave role');
+  if (!role.resource.startsWith('role/')) throw bad('the enclave role must be an IAM role ARN (…:role/NAME)');
+  if (role.account !== options.account) throw bad(`the enclave role is not in account ${options.account}`);
+
+  if (options.adminArns.length === 0) throw bad('at least one key administrator is required');
+  for (const [what, arns] of [['administrator', options.adminArns], ['producer', options.producerArns ?? []]] as const) {
+    for (const arn of arns) {
+      const p = principal(arn, `a ${what}`);
+      if (coversRole(p, role)) {
+        throw bad(
+          `the ${what} ${arn} would include the enclave role ${options.enclaveRoleArn}` +
+            (p.resource === 'root' ? ' (an account root stands for every principal of the account)' : '') +
+            ': the parent instance holds that role and must get nothing without attestation',
+        );
+      }
+    }
+  }
+
+  const binding = options.binding ?? 'pcrs';
+  const attestation = attestationCondition(options.pcrs, binding, warnings);
+
+  const statements: PolicyStatementDocument[] = [
+    {
+      Sid: SID_ADMIN,
+      Effect: 'Allow',
+      Principal: { AWS: one(dedupe(options.adminArns)) },
+      Action: ADMIN_ACTIONS.filter((a) => !(options.immutablePolicy === true && a === 'kms:PutKeyPolicy')),
+      Resource: '*',
+    },
+  ];
+
+  const producers = dedupe(options.producerArns ?? []);
+  if (producers.length > 0) {
+    const producer: PolicyStatementDocument = { Sid: SID_PRODUCERS, Effect: 'Allow', Principal: { AWS: one(producers) }, Action: [...PRODUCER_ACTIONS], Resource: '*' };
+    const context = encryptionContextCondition(options.encryptionContext ?? {});
+    if (context !== undefined) producer.Condition = { StringEquals: context };
+    statements.push(producer);
+  } else if (Object.keys(options.encryptionContext ?? {}).length > 0) {
+    throw bad('an encryption context was given but no producer: it restricts only the producer statement');
+  }
+
+  statements.push({
+    Sid: SID_ENCLAVE,
+    Effect: 'Allow',
+    Principal: { AWS: options.enclaveRoleArn },
+    Action: [...ENCLAVE_ACTIONS],
+    Resource: '*',
+    Condition: {
+      StringEqualsIgnoreCase: attestation,
+      StringEquals: { 'kms:CallerAccount': options.account },
+    },
+  });
+
+  return { policy: { Version: '2012-10-17', Id: 'enclavekit-attested-key-policy', Statement: statements }, warnings };
+}
+
+function attestationCondition(pcrs: Readonly<Record<number, string>>, binding: AttestationBinding, warnings: string[]): Record<string, string> {
+  const entries = Object.entries(pcrs).map(([k, v]) => [Number(k), v.toLowerCase()] as const).sort((a, b) => a[0] - b[0]);
+  for (const [index, hex] of entries) {
+    if (!Number.isInteger(index) || index < 0 || index > 31) throw bad(`PCR${index}: the NSM has PCR0..PCR31`);
+    if (!PCR_HEX_RE.test(hex)) throw bad(`PCR${index} must be 96 hex digits (SHA-384)`);
+    if (/^0+$/.test(hex)) {
+      throw bad(
+        index <= 2
+          ? `PCR${index} is all zeros: these are debug-mode measurements (nitro-cli --debug-mode). A policy bound to them admits any debug enclave, whose memory the parent can read; rebuild without debug mode`
+          : `PCR${index} is all zeros (an unused register): binding it proves nothing`,
+      );
+    }
+  }
+  const byIndex = new Map(entries);
+  const condition: Record<string, string> = {};
+  if (binding === 'image-sha384-only' || binding === 'pcrs-and-image-sha384') {
+    const pcr0 = byIndex.get(0);
+    if (pcr0 === undefined) throw bad('ImageSha384 needs PCR0 (the image measurement)');
+    condition['kms:RecipientAttestation:ImageSha384'] = pcr0;
+  }
+  if (binding !== 'image-sha384-only') {
+    for (const [index, hex] of entries) condition[`kms:RecipientAttestation:PCR${index}`] = hex;
+  }
+  // PCR1 (kernel and boot ramfs) is the same for every enclave built with the same nitro-cli; PCR3
+  // and PCR4 name the parent; PCR8 the signer. Only PCR0 or PCR2 measure this application.
+  if (condition['kms:RecipientAttestation:PCR0'] === undefined && condition['kms:RecipientAttestation:PCR2'] === undefined && condition['kms:RecipientAttestation:ImageSha384'] === undefined) {
+    throw bad('the policy must bind a measurement of the enclave application: PCR0 (image), PCR2 (application) or ImageSha384');
+  }
+  if (byIndex.has(4) && binding !== 'image-sha384-only') {
+    warnings.push('PCR4 is the parent instance id: the key will only work for an enclave on that one instance (not after a replacement or in an Auto Scaling group)');
+  }
+  return condition;
+}
+
+function encryptionContextCondition(context: Readonly<Record<string, readonly string[]>>): Record<string, string | string[]> | undefined {
+  const entries = Object.entries(context);
+  if (entries.length === 0) return undefined;
+  const out: Record<string, string | string[]> = {};
+  for (const [key, values] of entries) {
+    if (key === '' || /\s/.test(key)) throw bad('encryption-context keys must be non-empty and contain no whitespace');
+    const distinct = dedupe(values);
+    if (distinct.length === 0 || distinct.some((v) => v === '')) throw bad(`encryption-context key ${JSON.stringify(key)} needs a non-empty value`);
+    out[`kms:EncryptionContext:${key}`] = one(distinct);
+  }
+  return out;
+}
+
+function dedupe(values: readonly string[]): string[] {
+  return [...new Set(values)];
+}
+
+/** A single principal or value as a string, several as a list (how AWS prints policies). */
+function one(values: string[]): string | string[] {
+  return values.length === 1 ? values[0]! : values;
+}
