@@ -23,6 +23,7 @@ export {
   accessDeniedMessage,
 } from './context.js';
 export { KMS_ACTIONS, type KmsAction } from './actions.js';
+export { explainKeyPolicy, attestedPrincipals, type ExplainDocument, type ExplainRequest, type ExplainResult } from './explain.js';
 export type {
   KeyPolicy,
   PolicyStatement,
