@@ -51,8 +51,9 @@ export class DataKeyCache {
   readonly #inflight = new Map<string, Promise<Entry>>();
   readonly #stats: DataKeyCacheStats = { hits: 0, misses: 0, loads: 0, evictions: 0, entries: 0 };
 
-  constructor(limits: Partial<DataKeyCacheLimits> = {}, now: () => number = Date.now) {
-    const merged = { ...DEFAULT_DATA_KEY_CACHE_LIMITS, ...limits };
+  constructor(limits: { [K in keyof DataKeyCacheLimits]?: number | undefined } = {}, now: () => number = Date.now) {
+    const merged: DataKeyCacheLimits = { ...DEFAULT_DATA_KEY_CACHE_LIMITS };
+    for (const [name, value] of Object.entries(limits)) if (value !== undefined) merged[name as keyof DataKeyCacheLimits] = value;
     for (const [name, value] of Object.entries(merged)) {
       if (!(Number.isFinite(value) && value > 0)) throw new RangeError(`data-key cache ${name} must be > 0`);
     }

@@ -1,0 +1,138 @@
+/**
+ * The parent's link to one enclave: connects (vsock in production, Unix/WebSocket in dev),
+ * reconnects with capped, jittered exponential backoff, serves the enclave's requests to the
+ * parent (credentials, logs), keeps the enclave's readiness fresh, and carries API calls.
+ * A lost link fails every pending call at once (the RPC layer's ERR_CONNECTION_LOST, a 503).
+ */
+import { ServiceError } from '../shared/errors.js';
+import type { FrameChannel } from '../shared/protocol/channel.js';
+import { RpcPeer, type RpcHandler } from '../shared/protocol/rpc.js';
+import type { EnclaveGateway, EnclaveStatus } from './enclave-gateway.js';
+
+export interface EnclaveLinkOptions {
+  connect: () => Promise<FrameChannel>;
+  /** Operations the enclave may call on the parent. */
+  handlers: Readonly<Record<string, RpcHandler>>;
+  /** Runs after every (re)connect, before the link counts as ready (e.g. hand over wrapped keys). */
+  onConnected?: (peer: RpcPeer) => Promise<void>;
+  onEvent?: (event: { type: 'connected' | 'disconnected' | 'ready' | 'not-ready'; reason?: string }) => void;
+  backoff?: { initialMs?: number; maxMs?: number };
+  /** How often readiness is re-checked while connected, ms. */
+  statusIntervalMs?: number;
+  random?: () => number;
+}
+
+interface StatusReply {
+  ready?: unknown;
+  reason?: unknown;
+}
+
+export class EnclaveLink implements EnclaveGateway {
+  readonly #options: EnclaveLinkOptions;
+  #peer: RpcPeer | undefined;
+  #ready = false;
+  #reason: string | undefined = 'not connected yet';
+  #attempt = 0;
+  #stopped = false;
+  #timer: NodeJS.Timeout | undefined;
+  #statusTimer: NodeJS.Timeout | undefined;
+
+  constructor(options: EnclaveLinkOptions) {
+    this.#options = options;
+  }
+
+  start(): void {
+    this.#stopped = false;
+    void this.#connect();
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    clearTimeout(this.#timer);
+    clearInterval(this.#statusTimer);
+    this.#peer?.close();
+  }
+
+  status(): EnclaveStatus {
+    return { connected: this.#peer !== undefined && !this.#peer.closed, ready: this.#ready, reason: this.#ready ? undefined : this.#reason };
+  }
+
+  /** In-flight and capacity figures for routing between several enclaves. */
+  load(): number {
+    return this.#peer?.stats.pending ?? Number.POSITIVE_INFINITY;
+  }
+
+  async call(op: string, body: unknown, options: { deadlineMs?: number; signal?: AbortSignal } = {}): Promise<unknown> {
+    const peer = this.#peer;
+    if (peer === undefined || peer.closed) throw new ServiceError('ERR_ENCLAVE_UNAVAILABLE', 'enclave not connected');
+    return peer.request(op, body, options);
+  }
+
+  async #connect(): Promise<void> {
+    if (this.#stopped) return;
+    let channel: FrameChannel;
+    try {
+      channel = await this.#options.connect();
+    } catch (error) {
+      this.#reason = 'enclave not reachable';
+      this.#scheduleReconnect();
+      return;
+    }
+    if (this.#stopped) {
+      channel.close();
+      return;
+    }
+    const peer = new RpcPeer(channel, { handlers: this.#options.handlers });
+    this.#peer = peer;
+    this.#attempt = 0;
+    this.#reason = 'enclave connected, not ready';
+    this.#options.onEvent?.({ type: 'connected' });
+    peer.onClose(() => {
+      if (this.#peer !== peer) return;
+      this.#peer = undefined;
+      this.#setReady(false, 'enclave connection lost');
+      clearInterval(this.#statusTimer);
+      this.#options.onEvent?.({ type: 'disconnected' });
+      this.#scheduleReconnect();
+    });
+    try {
+      await this.#options.onConnected?.(peer);
+    } catch (error) {
+      this.#reason = `enclave setup failed (${error instanceof Error && 'code' in error ? String(error.code) : 'error'})`;
+    }
+    await this.#refreshStatus(peer);
+    clearInterval(this.#statusTimer);
+    this.#statusTimer = setInterval(() => void this.#refreshStatus(peer), this.#options.statusIntervalMs ?? 1_000);
+    this.#statusTimer.unref();
+  }
+
+  async #refreshStatus(peer: RpcPeer): Promise<void> {
+    if (peer.closed || this.#peer !== peer) return;
+    try {
+      const reply = (await peer.request('status', {}, { deadlineMs: 2_000 })) as StatusReply;
+      this.#setReady(reply.ready === true, typeof reply.reason === 'string' ? reply.reason.slice(0, 200) : 'enclave not ready');
+    } catch {
+      this.#setReady(false, 'enclave status unavailable');
+    }
+  }
+
+  #setReady(ready: boolean, reason: string | undefined): void {
+    const changed = ready !== this.#ready;
+    this.#ready = ready;
+    this.#reason = ready ? undefined : reason;
+    if (changed) this.#options.onEvent?.(ready ? { type: 'ready' } : { type: 'not-ready', ...(reason === undefined ? {} : { reason }) });
+  }
+
+  #scheduleReconnect(): void {
+    if (this.#stopped) return;
+    const initial = this.#options.backoff?.initialMs ?? 100;
+    const max = this.#options.backoff?.maxMs ?? 5_000;
+    const ceiling = Math.min(max, initial * 2 ** this.#attempt);
+    this.#attempt = Math.min(this.#attempt + 1, 30);
+    // Full jitter (AWS Architecture Blog, "Exponential Backoff And Jitter"), floored so a dead
+    // enclave is not hammered.
+    const delay = Math.max(initial / 2, (this.#options.random ?? Math.random)() * ceiling);
+    this.#timer = setTimeout(() => void this.#connect(), delay);
+    this.#timer.unref();
+  }
+}
