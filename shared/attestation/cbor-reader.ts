@@ -8,10 +8,10 @@
  * zero-copy views, exact positions for error messages and one code for every structural fault.
  * (shared/cbor.ts stays the codec for writing documents and for the NSM messages.)
  *
- * Accepted: every head width for integers and lengths (serde_cbor reads them all), definite- and
- * indefinite-length maps and arrays (the NSM writes the payload map as 0xbf…0xff since 2025:
- * FORMATS.md section 0 item 1). Refused: indefinite-length (chunked) byte and text strings,
- * reserved additional-information values 28-30, ill-formed UTF-8, anything past the end.
+ * Accepted: definite- and indefinite-length maps and arrays (the NSM writes the payload map as
+ * 0xbf…0xff since 2025: FORMATS.md section 0 item 1). Refused: heads longer than needed,
+ * indefinite-length (chunked) byte and text strings, reserved additional-information values
+ * 28-30, ill-formed UTF-8, anything past the end.
  */
 import { AttestationError } from '../errors.js';
 
@@ -87,15 +87,23 @@ export class CborCursor {
     const major = initial >> 5;
     const info = initial & 0x1f;
     if (info < 24) return { major, value: info, indefinite: false };
-    if (info === 24) return { major, value: this.take(1), indefinite: false };
-    if (info === 25) return { major, value: this.take(2), indefinite: false };
-    if (info === 26) return { major, value: this.take(4), indefinite: false };
-    if (info === 27) {
-      const high = this.take(4);
-      const low = this.take(4);
-      // 2^53 - 1 has 21 bits in the high word.
-      if (high < 0x200000) return { major, value: high * 0x1_0000_0000 + low, indefinite: false };
-      return { major, value: (BigInt(high) << 32n) | BigInt(low), indefinite: false };
+    if (info <= 27) {
+      // RFC 8949 §4.2.1 preferred serialization: the shortest head. serde_cbor (the NSM's encoder)
+      // writes nothing else, and refusing longer heads leaves no second encoding of a document.
+      let value: number | bigint;
+      let minimum: number;
+      if (info === 24) [value, minimum] = [this.take(1), 24];
+      else if (info === 25) [value, minimum] = [this.take(2), 0x100];
+      else if (info === 26) [value, minimum] = [this.take(4), 0x1_0000];
+      else {
+        const high = this.take(4);
+        const low = this.take(4);
+        // 2^53 - 1 has 21 bits in the high word.
+        value = high < 0x200000 ? high * 0x1_0000_0000 + low : (BigInt(high) << 32n) | BigInt(low);
+        minimum = 0x1_0000_0000;
+      }
+      if (value < minimum) throw this.fail('integer or length not in its shortest form');
+      return { major, value, indefinite: false };
     }
     if (info === 31 && major >= MAJOR_BYTES && major !== MAJOR_TAG) return { major, value: 0, indefinite: true };
     this.pos -= 1;

@@ -6,8 +6,8 @@
  * only compared with the pinned roots by SHA-256; the pinned copy signs cabundle[1].
  *
  * Order of checks (so that one fault always yields one code):
- * 1. anchor, then per link: the certificate parses, its issuer name is the parent's subject, the
- *    parent's key verifies its signature                               → ERR_ATTESTATION_CHAIN
+ * 1. anchor, then per link: the certificate is new to the path and parses, its issuer name is the
+ *    parent's subject, the parent's key verifies its signature        → ERR_ATTESTATION_CHAIN
  * 2. CA rules at each position: cA set, keyCertSign, pathLen not exceeded; the leaf not a CA,
  *    with digitalSignature; no unknown critical extension              → ERR_ATTESTATION_CHAIN
  * 3. validity of every certificate at `at`, root first                 → ERR_ATTESTATION_NOT_YET_VALID
@@ -46,11 +46,15 @@ export function validateChain(certificate: Uint8Array, cabundle: readonly Uint8A
 
   // 1. Links, top down.
   const path: ParsedCertificate[] = [root];
+  const seen = new Set([root.sha256]);
   for (let position = 1; position <= count; position += 1) {
     const der = position < count ? (cabundle[position] as Uint8Array) : certificate;
     const label = labelOf(position, count);
     const parent = path[position - 1] as ParsedCertificate;
     const sha256 = hash('sha256', der, 'hex');
+    // A repeated certificate (a self-signed root twice, say) would chain to itself and pass.
+    if (seen.has(sha256)) throw chainError(`${label} repeats an earlier certificate of the chain`);
+    seen.add(sha256);
     let entry = cache?.get(sha256);
     let child = entry?.certificate;
     if (child === undefined) {

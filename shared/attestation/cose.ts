@@ -44,12 +44,10 @@ export function parseCoseSign1(doc: Uint8Array): CoseSign1 {
   if (!sameBytes(protectedHeader, ES384_PROTECTED_HEADER)) {
     throw malformed('COSE_Sign1: protected header must be exactly {1: -35} (alg ES384)');
   }
-  // The NSM sends an empty unprotected map; anything in it would be unauthenticated, so a header
-  // there (an alg or kid that disagrees with the protected one) is refused rather than ignored.
-  const unprotected = cursor.readMapStart('unprotected header');
-  if (unprotected === null ? !cursor.readBreak() : unprotected !== 0) {
-    throw cursor.fail('unprotected header must be empty');
-  }
+  // The NSM sends an empty unprotected map (a0); anything in it would be unauthenticated, so a
+  // header there (an alg or kid that disagrees with the protected one) is refused, not ignored.
+  if (cursor.peekByte() !== 0xa0) throw cursor.fail('unprotected header must be an empty map (a0)');
+  cursor.pos += 1;
   const payload = cursor.readBytes('payload');
   if (payload.length < 1 || payload.length > PAYLOAD_MAX_BYTES) {
     throw malformed(`COSE_Sign1: payload is ${payload.length} bytes, outside 1..${PAYLOAD_MAX_BYTES}`);

@@ -141,7 +141,8 @@ export function withPayload(doc: Uint8Array, payload: Uint8Array): Uint8Array {
 // ---------------------------------------------------------------------------------------------
 // Synthetic Nitro-shaped PKI
 
-x509.cryptoProvider.set(webcrypto as unknown as Crypto);
+// @peculiar/x509 types its provider with the DOM `Crypto`; node's webcrypto implements it.
+x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
 
 const EC = { name: 'ECDSA', namedCurve: 'P-384' } as const;
 const SIGNING = { name: 'ECDSA', hash: 'SHA-384' } as const;
@@ -153,10 +154,10 @@ const HOUR = 3_600_000;
 export interface CertSpec {
   name: string;
   ca: boolean;
-  pathLength?: number;
+  pathLength?: number | undefined;
   /** Omit basicConstraints entirely. */
   noBasicConstraints?: boolean;
-  usages?: x509.KeyUsageFlags;
+  usages?: x509.KeyUsageFlags | undefined;
   notBefore: number;
   notAfter: number;
   extraExtensions?: x509.Extension[];
@@ -167,7 +168,7 @@ export interface CertSpec {
 export interface SyntheticCert {
   der: Uint8Array;
   pem: string;
-  keys: CryptoKeyPair;
+  keys: webcrypto.CryptoKeyPair;
   privateKey: KeyObject;
   spec: CertSpec;
 }
@@ -185,16 +186,16 @@ export function nitroSpecs(): CertSpec[] {
   ];
 }
 
-/** Issues specs[0] self-signed, then each next one signed by the previous. */
-export async function buildChain(specs: CertSpec[]): Promise<SyntheticCert[]> {
+/** Issues specs[0] self-signed (or signed by `parent`), then each next one signed by the previous. */
+export async function buildChain(specs: CertSpec[], parent?: SyntheticCert): Promise<SyntheticCert[]> {
   const out: SyntheticCert[] = [];
   for (const [index, spec] of specs.entries()) {
-    const keys = (await webcrypto.subtle.generateKey({ ...EC, namedCurve: spec.curve ?? 'P-384' }, true, ['sign', 'verify'])) as CryptoKeyPair;
+    const keys = (await webcrypto.subtle.generateKey({ ...EC, namedCurve: spec.curve ?? 'P-384' }, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
     const extensions: x509.Extension[] = [];
     if (spec.noBasicConstraints !== true) extensions.push(new x509.BasicConstraintsExtension(spec.ca, spec.pathLength, true));
     if (spec.usages !== undefined) extensions.push(new x509.KeyUsagesExtension(spec.usages, spec.ca));
     extensions.push(...(spec.extraExtensions ?? []));
-    const issuer = out[index - 1];
+    const issuer = index === 0 ? parent : out[index - 1];
     const cert = await x509.X509CertificateGenerator.create({
       serialNumber: (index + 1).toString(16).padStart(2, '0'),
       subject: spec.name,
