@@ -1,0 +1,103 @@
+/**
+ * `enclavekit policy generate`: reads the measurements nitro-cli printed, adds --pcr values, and
+ * writes the key policy from shared/policy/generate.ts (which holds every safety rule).
+ */
+import { readFile, writeFile } from 'node:fs/promises';
+import { pcrOfString } from '../../../shared/pcr.js';
+import { generateKeyPolicy, type AttestationBinding } from '../../../shared/policy/generate.js';
+import { parsePcrsJson, parsePcrValue } from '../../../shared/policy/pcrs.js';
+import { UsageError, parseOptions, required, runCli } from '../sim/cli-util.js';
+
+const USAGE = `usage: enclavekit policy generate --pcrs FILE [--pcr N=VALUE]... --account ID
+         --enclave-role ARN --admin ARN [--admin ARN]... [--producer ARN]...
+         [--encryption-context KEY=VALUE]... [--image-sha384-only | --with-image-sha384]
+         [--immutable-policy] [--out FILE]
+
+Writes a KMS key policy (JSON) to FILE or stdout:
+  - the admins may manage the key but not use it (no Decrypt, GenerateDataKey, GenerateRandom,
+    Encrypt, ReEncrypt or CreateGrant);
+  - the producers may Encrypt and GenerateDataKey, with the given encryption context;
+  - the enclave role may Decrypt, GenerateDataKey and GenerateRandom only with an attestation
+    document whose PCRs equal the measurements (kms:RecipientAttestation:PCRn, StringEqualsIgnoreCase).
+  --pcrs FILE            nitro-cli build-enclave output ({"Measurements": {...}}) or {"PCR0": ...}
+  --pcr N=VALUE          add or override PCR N: 96 hex digits; for N=3 an IAM role ARN and for N=4 an
+                         instance id are hashed as the NSM does (SHA384(zeros(48) || text))
+  --image-sha384-only    bind kms:RecipientAttestation:ImageSha384 (= PCR0) instead of PCRn keys
+  --with-image-sha384    bind ImageSha384 as well as the PCRn keys
+  --immutable-policy     leave kms:PutKeyPolicy out (nobody can change the policy afterwards)
+Refuses all-zero (debug-mode) PCRs and admins or producers that would include the enclave role.
+`;
+
+const PCR_ARG = /^(\d{1,2})=(.+)$/;
+
+function pcrArgument(arg: string): [number, string] {
+  const m = PCR_ARG.exec(arg);
+  if (m === null) throw new UsageError(`--pcr ${arg}: expected N=VALUE`);
+  const index = Number(m[1]);
+  const value = m[2]!;
+  if (index === 3 && value.startsWith('arn:')) return [index, pcrOfString(value)];
+  if (index === 4 && value.startsWith('i-')) return [index, pcrOfString(value)];
+  return [index, parsePcrValue(index, value, `--pcr ${index}`)];
+}
+
+function contextArgument(arg: string, into: Record<string, string[]>): void {
+  const eq = arg.indexOf('=');
+  if (eq <= 0) throw new UsageError(`--encryption-context ${arg}: expected KEY=VALUE`);
+  (into[arg.slice(0, eq)] ??= []).push(arg.slice(eq + 1));
+}
+
+export function run(args: string[]): Promise<number> {
+  return runCli('enclavekit policy generate', USAGE, args, async () => {
+    const { values } = parseOptions(args, {
+      pcrs: { type: 'string' },
+      pcr: { type: 'string', multiple: true },
+      account: { type: 'string' },
+      'enclave-role': { type: 'string' },
+      admin: { type: 'string', multiple: true },
+      producer: { type: 'string', multiple: true },
+      'encryption-context': { type: 'string', multiple: true },
+      'image-sha384-only': { type: 'boolean' },
+      'with-image-sha384': { type: 'boolean' },
+      'immutable-policy': { type: 'boolean' },
+      out: { type: 'string' },
+    });
+    if (values.pcrs === undefined && (values.pcr ?? []).length === 0) throw new UsageError('--pcrs FILE (or at least one --pcr) is required');
+    if (values['image-sha384-only'] === true && values['with-image-sha384'] === true) {
+      throw new UsageError('--image-sha384-only and --with-image-sha384 exclude each other');
+    }
+    const account = required(values.account, 'account');
+    const enclaveRoleArn = required(values['enclave-role'], 'enclave-role');
+    const adminArns = values.admin ?? [];
+    if (adminArns.length === 0) throw new UsageError('--admin is required');
+
+    const pcrs: Record<number, string> = values.pcrs === undefined ? {} : parsePcrsJson(await readFile(values.pcrs, 'utf8'));
+    for (const arg of values.pcr ?? []) {
+      const [index, hex] = pcrArgument(arg);
+      pcrs[index] = hex;
+    }
+    const encryptionContext: Record<string, string[]> = {};
+    for (const arg of values['encryption-context'] ?? []) contextArgument(arg, encryptionContext);
+    const binding: AttestationBinding =
+      values['image-sha384-only'] === true ? 'image-sha384-only' : values['with-image-sha384'] === true ? 'pcrs-and-image-sha384' : 'pcrs';
+
+    const { policy, warnings } = generateKeyPolicy({
+      account,
+      enclaveRoleArn,
+      adminArns,
+      producerArns: values.producer ?? [],
+      pcrs,
+      binding,
+      encryptionContext,
+      immutablePolicy: values['immutable-policy'] === true,
+    });
+    for (const warning of warnings) process.stderr.write(`enclavekit policy generate: warning: ${warning}\n`);
+    const text = `${JSON.stringify(policy, null, 2)}\n`;
+    if (values.out === undefined) {
+      process.stdout.write(text);
+    } else {
+      await writeFile(values.out, text);
+      process.stderr.write(`enclavekit policy generate: wrote ${values.out}\n`);
+    }
+    return 0;
+  });
+}
