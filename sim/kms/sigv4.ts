@@ -44,7 +44,7 @@ const MISMATCH =
   'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.';
 
 /** node:crypto in the ChecksumConstructor shape the signer expects (HMAC when given a secret). */
-class NodeSha256 {
+export class NodeSha256 {
   private hash: ReturnType<typeof createHash> | ReturnType<typeof createHmac>;
   private readonly secret: Uint8Array | undefined;
 

@@ -1,0 +1,223 @@
+/**
+ * Cryptographic operations: Encrypt, Decrypt, ReEncrypt, GenerateDataKey,
+ * GenerateDataKeyWithoutPlaintext, GenerateRandom. Each is authorised through the key policy with
+ * the request's condition values (encryption context, caller, and for a Recipient the verified
+ * attestation), then checks the key state, then does the work. Plaintext buffers are zeroed once
+ * encoded into the response (the base64 string itself cannot be wiped: a JavaScript limit).
+ */
+import { randomBytes } from 'node:crypto';
+import { KmsFault } from '../errors.js';
+import { openBlob, readBlobHeader, sealBlob } from '../ciphertext-blob.js';
+import type { KeyRecord } from '../key-store.js';
+import { encryptionContextConditionValues, type ConditionValue } from '../policy/index.js';
+import { readRecipient, recipientPublicKey, sealForRecipient, type RecipientOutcome } from '../recipient.js';
+import type { RequestShape } from '../shapes.js';
+import { arnOf, authorize, b64, dryRun, keyIdMember, requireEnabled, resolveKey, type OpContext, type Operation } from './context.js';
+
+/** KMS model limits (FORMATS.md 5.5). */
+const PLAINTEXT_MAX = 4096;
+const CIPHERTEXT_MAX = 6144;
+const RANDOM_MAX = 1024;
+const GRANT_TOKENS_MAX = 10;
+/**
+ * A simulator bound on the encoded encryption context (sum of UTF-8 key and value lengths), so the
+ * blob AAD stays small; KMS publishes no single number for it.
+ */
+const CONTEXT_MAX_BYTES = 8192;
+const ALGORITHMS = ['SYMMETRIC_DEFAULT', 'RSAES_OAEP_SHA_1', 'RSAES_OAEP_SHA_256', 'SM2PKE'] as const;
+
+function encryptionContext(shape: RequestShape, member = 'EncryptionContext'): Record<string, string> {
+  const context = shape.stringMap(member);
+  let bytes = 0;
+  for (const [k, v] of Object.entries(context)) bytes += Buffer.byteLength(k) + Buffer.byteLength(v);
+  if (bytes > CONTEXT_MAX_BYTES) throw new KmsFault('ValidationException', `The encryption context exceeds ${CONTEXT_MAX_BYTES} bytes.`);
+  return context;
+}
+
+/** Symmetric keys only take SYMMETRIC_DEFAULT; an RSA/SM2 algorithm is a key-usage error in KMS. */
+function symmetricAlgorithm(shape: RequestShape, member: string): void {
+  const algorithm = shape.enumOf(member, ALGORITHMS);
+  if (algorithm !== undefined && algorithm !== 'SYMMETRIC_DEFAULT') {
+    throw new KmsFault('InvalidKeyUsageException', `The key does not support the ${algorithm} encryption algorithm.`);
+  }
+}
+
+function grantTokens(shape: RequestShape): void {
+  shape.stringList('GrantTokens', { maxItems: GRANT_TOKENS_MAX });
+}
+
+function recipientValues(outcome: RecipientOutcome): Record<string, ConditionValue> {
+  return outcome.present && outcome.valid ? outcome.conditions : {};
+}
+
+function currentVersion(key: KeyRecord): { index: number; version: KeyRecord['versions'][number] } {
+  const index = key.versions.length - 1;
+  return { index, version: key.versions[index]! };
+}
+
+function invalidCiphertext(): KmsFault {
+  return new KmsFault('InvalidCiphertextException', 'The ciphertext is invalid, or was not encrypted under this key, key version or encryption context.');
+}
+
+/** Opens a blob after authorisation; every failure is the same InvalidCiphertextException. */
+function openWith(key: KeyRecord, versionIndex: number, blob: Uint8Array, context: Record<string, string>): { plaintext: Buffer; materialId: string } {
+  const version = key.versions[versionIndex];
+  if (version === undefined) throw invalidCiphertext();
+  const plaintext = openBlob(version.material, blob, context);
+  if (plaintext === null) throw invalidCiphertext();
+  return { plaintext, materialId: version.materialId };
+}
+
+/** The key a blob names, checked against an optional KeyId member (IncorrectKeyException). */
+function keyOfBlob(ctx: OpContext, blob: Uint8Array, keyIdValue: string | undefined): { key: KeyRecord; versionIndex: number } {
+  const header = readBlobHeader(blob);
+  if (header === null) throw invalidCiphertext();
+  const key = ctx.store.getKey(header.keyId);
+  if (keyIdValue !== undefined) {
+    const named = resolveKey(ctx, keyIdValue, { allowAlias: true });
+    if (key === undefined || named.keyId !== key.keyId) {
+      throw new KmsFault('IncorrectKeyException', 'The key ID in the request does not identify a CMK that can perform this operation.');
+    }
+  }
+  if (key === undefined) throw invalidCiphertext();
+  return { key, versionIndex: header.keyVersion };
+}
+
+/** Puts `plaintext` into the response as Plaintext, or as CiphertextForRecipient for a Recipient. */
+function deliver(result: Record<string, unknown>, plaintext: Buffer, outcome: RecipientOutcome, spki: Uint8Array | undefined): void {
+  try {
+    if (outcome.present) result['CiphertextForRecipient'] = b64(sealForRecipient(plaintext, spki!));
+    else result['Plaintext'] = b64(plaintext);
+  } finally {
+    plaintext.fill(0);
+  }
+}
+
+export const encrypt: Operation = async (shape, ctx) => {
+  const keyIdValue = keyIdMember(shape);
+  const plaintext = shape.blob('Plaintext', { required: true, min: 1, max: PLAINTEXT_MAX });
+  const context = encryptionContext(shape);
+  grantTokens(shape);
+  symmetricAlgorithm(shape, 'EncryptionAlgorithm');
+  const key = resolveKey(ctx, keyIdValue, { allowAlias: true });
+  authorize(ctx, key, 'kms:Encrypt', encryptionContextConditionValues(context));
+  requireEnabled(key);
+  dryRun(shape);
+  const { index, version } = currentVersion(key);
+  const blob = sealBlob(version.material, { keyId: key.keyId, keyVersion: index }, context, plaintext);
+  plaintext.fill(0);
+  return { CiphertextBlob: b64(blob), KeyId: arnOf(key), EncryptionAlgorithm: 'SYMMETRIC_DEFAULT' };
+};
+
+export const decrypt: Operation = async (shape, ctx) => {
+  const blob = shape.blob('CiphertextBlob', { required: true, min: 1, max: CIPHERTEXT_MAX });
+  const context = encryptionContext(shape);
+  grantTokens(shape);
+  symmetricAlgorithm(shape, 'EncryptionAlgorithm');
+  const keyIdValue = shape.string('KeyId', { min: 1, max: 2048 });
+  const outcome = readRecipient(shape, ctx.now, ctx.recipient);
+  const { key, versionIndex } = keyOfBlob(ctx, blob, keyIdValue);
+  authorize(ctx, key, 'kms:Decrypt', { ...encryptionContextConditionValues(context), ...recipientValues(outcome) });
+  requireEnabled(key);
+  const spki = outcome.present ? recipientPublicKey(outcome) : undefined;
+  dryRun(shape);
+  const { plaintext, materialId } = openWith(key, versionIndex, blob, context);
+  const result: Record<string, unknown> = { KeyId: arnOf(key), EncryptionAlgorithm: 'SYMMETRIC_DEFAULT', KeyMaterialId: materialId };
+  deliver(result, plaintext, outcome, spki);
+  return result;
+};
+
+export const reEncrypt: Operation = async (shape, ctx) => {
+  const blob = shape.blob('CiphertextBlob', { required: true, min: 1, max: CIPHERTEXT_MAX });
+  const sourceContext = encryptionContext(shape, 'SourceEncryptionContext');
+  const sourceKeyIdValue = shape.string('SourceKeyId', { min: 1, max: 2048 });
+  const destinationKeyIdValue = keyIdMember(shape, 'DestinationKeyId');
+  const destinationContext = encryptionContext(shape, 'DestinationEncryptionContext');
+  symmetricAlgorithm(shape, 'SourceEncryptionAlgorithm');
+  symmetricAlgorithm(shape, 'DestinationEncryptionAlgorithm');
+  grantTokens(shape);
+  const { key: source, versionIndex } = keyOfBlob(ctx, blob, sourceKeyIdValue);
+  const destination = resolveKey(ctx, destinationKeyIdValue, { allowAlias: true });
+  const sameKey = source.keyId === destination.keyId;
+  authorize(ctx, source, 'kms:ReEncryptFrom', { ...encryptionContextConditionValues(sourceContext), 'kms:ReEncryptOnSameKey': sameKey });
+  authorize(ctx, destination, 'kms:ReEncryptTo', { ...encryptionContextConditionValues(destinationContext), 'kms:ReEncryptOnSameKey': sameKey });
+  requireEnabled(source);
+  requireEnabled(destination);
+  dryRun(shape);
+  const { plaintext, materialId } = openWith(source, versionIndex, blob, sourceContext);
+  const { index, version } = currentVersion(destination);
+  try {
+    const sealed = sealBlob(version.material, { keyId: destination.keyId, keyVersion: index }, destinationContext, plaintext);
+    return {
+      CiphertextBlob: b64(sealed),
+      SourceKeyId: arnOf(source),
+      KeyId: arnOf(destination),
+      SourceEncryptionAlgorithm: 'SYMMETRIC_DEFAULT',
+      DestinationEncryptionAlgorithm: 'SYMMETRIC_DEFAULT',
+      SourceKeyMaterialId: materialId,
+      DestinationKeyMaterialId: version.materialId,
+    };
+  } finally {
+    plaintext.fill(0);
+  }
+};
+
+/** NumberOfBytes or KeySpec, exactly one (GenerateDataKey API reference). */
+function dataKeyLength(shape: RequestShape): number {
+  const bytes = shape.integer('NumberOfBytes', { min: 1, max: RANDOM_MAX });
+  const spec = shape.enumOf('KeySpec', ['AES_256', 'AES_128']);
+  if (bytes === undefined && spec === undefined) {
+    throw new KmsFault('ValidationException', 'Please specify either number of bytes or key spec.');
+  }
+  if (bytes !== undefined && spec !== undefined) {
+    throw new KmsFault('ValidationException', 'Please specify either number of bytes or key spec, not both.');
+  }
+  return bytes ?? (spec === 'AES_128' ? 16 : 32);
+}
+
+async function generateDataKeyCommon(shape: RequestShape, ctx: OpContext, withPlaintext: boolean): Promise<Record<string, unknown>> {
+  const keyIdValue = keyIdMember(shape);
+  const context = encryptionContext(shape);
+  const length = dataKeyLength(shape);
+  grantTokens(shape);
+  const outcome: RecipientOutcome = withPlaintext ? readRecipient(shape, ctx.now, ctx.recipient) : { present: false };
+  const key = resolveKey(ctx, keyIdValue, { allowAlias: true });
+  const action = withPlaintext ? 'kms:GenerateDataKey' : 'kms:GenerateDataKeyWithoutPlaintext';
+  authorize(ctx, key, action, { ...encryptionContextConditionValues(context), ...recipientValues(outcome) });
+  requireEnabled(key);
+  const spki = outcome.present ? recipientPublicKey(outcome) : undefined;
+  dryRun(shape);
+  const dataKey = randomBytes(length);
+  const { index, version } = currentVersion(key);
+  const result: Record<string, unknown> = {
+    CiphertextBlob: b64(sealBlob(version.material, { keyId: key.keyId, keyVersion: index }, context, dataKey)),
+    KeyId: arnOf(key),
+    KeyMaterialId: version.materialId,
+  };
+  if (withPlaintext) deliver(result, dataKey, outcome, spki);
+  else dataKey.fill(0);
+  return result;
+}
+
+export const generateDataKey: Operation = (shape, ctx) => generateDataKeyCommon(shape, ctx, true);
+export const generateDataKeyWithoutPlaintext: Operation = (shape, ctx) => generateDataKeyCommon(shape, ctx, false);
+
+/**
+ * GenerateRandom has no key, hence no key policy: AWS authorises it by IAM policy, which the sim
+ * lacks, so every known principal may call it. A Recipient still gets CiphertextForRecipient only
+ * for a document that verifies.
+ */
+export const generateRandom: Operation = async (shape, ctx) => {
+  const length = shape.integer('NumberOfBytes', { min: 1, max: RANDOM_MAX });
+  if (length === undefined) {
+    throw new KmsFault('ValidationException', '1 validation error detected: Value null at \'numberOfBytes\' failed to satisfy constraint: Member must not be null');
+  }
+  if (shape.has('CustomKeyStoreId')) {
+    throw new KmsFault('UnsupportedOperationException', 'The KMS simulator has no custom key stores.');
+  }
+  const outcome = readRecipient(shape, ctx.now, ctx.recipient);
+  const spki = outcome.present ? recipientPublicKey(outcome) : undefined;
+  const result: Record<string, unknown> = {};
+  deliver(result, randomBytes(length), outcome, spki);
+  return result;
+};

@@ -1,0 +1,195 @@
+/**
+ * startKmsSimulator: the KMS simulator as an in-process server (tests) or behind
+ * `enclavekit sim kms` (cli/commands/sim/kms.ts). HTTPS with the state directory's own CA unless
+ * `http: true`; writes DIR/kms.json {"endpoint", "region", "caFile"} so other programs find it.
+ */
+import { readFile } from 'node:fs/promises';
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo, Socket } from 'node:net';
+import { join } from 'node:path';
+import { ServiceError } from '../../shared/errors.js';
+import { loadCredentials, loadSimConfig, simRootPemPath } from '../state.js';
+import { accountOfPrincipal } from './arn.js';
+import { writeFileAtomic } from './atomic-file.js';
+import { DEFAULT_FAULTS, mergeFaultSettings, RequestQuota, seededRandom, type FaultSettings } from './faults.js';
+import { handleKmsRequest, type HandlerState } from './http-handler.js';
+import { KeyStore } from './key-store.js';
+import { PolicyCache } from './operations/context.js';
+import { DEFAULT_ATTESTATION_MAX_AGE_MS } from './recipient.js';
+import type { KmsPrincipal } from './sigv4.js';
+import { ensureTlsMaterial } from './tls.js';
+
+export interface KmsSimulatorOptions {
+  /** The simulator state directory (`enclavekit sim init`): credentials, Nitro root, and DIR/kms/. */
+  stateDir: string;
+  /** TCP port; 0 (default) picks a free one (the endpoint then names it). */
+  port?: number;
+  /** Bind address; default 127.0.0.1. */
+  host?: string;
+  /** Plain HTTP instead of HTTPS. Default false. */
+  http?: boolean;
+  /** Region of the endpoint (SigV4 scope and ARNs); default: the state's sim.json region. */
+  region?: string;
+  /** Principals allowed to sign; default DIR/credentials.json (with an optional `sessionToken` each). */
+  principals?: readonly KmsPrincipal[];
+  /** Trust anchors for Recipient attestation documents; default the state's simulated Nitro root. */
+  attestationRoots?: readonly (string | Uint8Array)[];
+  /** Freshness window for Recipient documents, ms; default 300,000 (5 minutes). */
+  attestationMaxAgeMs?: number;
+  /** Initial latency, injected errors and quota (see FaultSettings); changeable at runtime. */
+  faults?: Partial<FaultSettings>;
+  /** Seed of the injected-error draw; default random. */
+  faultSeed?: number;
+  /** Server clock, ms since the epoch: SigV4 skew, attestation freshness, quota, dates. Default Date.now. */
+  now?: () => number;
+  /** Sets kms:ViaService on every request (tests of service-conditioned policies). Default absent. */
+  viaService?: string;
+  /** Write DIR/kms.json. Default true. */
+  writeDiscoveryFile?: boolean;
+  /** Unexpected internal failures; default: one line on stderr. */
+  onInternalError?: (error: unknown) => void;
+}
+
+export interface KmsSimulator {
+  /** e.g. https://127.0.0.1:43127 */
+  endpoint: string;
+  region: string;
+  port: number;
+  /** The CA certificate file clients must trust (null with `http`). */
+  caFile: string | null;
+  caPem: string | null;
+  /** Current fault settings (a copy). */
+  faults(): FaultSettings;
+  /** Merges a partial update (as POST /__sim/faults does); throws RangeError on a bad value. */
+  setFaults(update: Partial<FaultSettings>): FaultSettings;
+  close(): Promise<void>;
+}
+
+export interface KmsDiscovery {
+  endpoint: string;
+  region: string;
+  caFile: string | null;
+}
+
+export function kmsDiscoveryPath(stateDir: string): string {
+  return join(stateDir, 'kms.json');
+}
+
+export function kmsStateDir(stateDir: string): string {
+  return join(stateDir, 'kms');
+}
+
+/**
+ * DIR/credentials.json through sim/state.ts, plus the optional `sessionToken` of an entry (temporary
+ * credentials: the request must then carry it as X-Amz-Security-Token).
+ */
+export async function loadKmsPrincipals(stateDir: string): Promise<KmsPrincipal[]> {
+  const principals = await loadCredentials(stateDir);
+  const raw = JSON.parse(await readFile(join(stateDir, 'credentials.json'), 'utf8')) as unknown[];
+  const tokens = new Map<string, string>();
+  for (const entry of raw) {
+    const { accessKeyId, sessionToken } = (entry ?? {}) as Record<string, unknown>;
+    if (typeof accessKeyId === 'string' && typeof sessionToken === 'string') tokens.set(accessKeyId, sessionToken);
+  }
+  return principals.map((p) => {
+    const token = tokens.get(p.accessKeyId);
+    return token === undefined ? { ...p } : { ...p, sessionToken: token };
+  });
+}
+
+function principalMap(principals: readonly KmsPrincipal[]): Map<string, KmsPrincipal> {
+  const map = new Map<string, KmsPrincipal>();
+  for (const p of principals) {
+    if (accountOfPrincipal(p.arn) === null) {
+      throw new ServiceError('ERR_SIM_STATE', `principal ${p.arn} is not an arn:aws:iam:: or arn:aws:sts:: ARN with an account`);
+    }
+    map.set(p.accessKeyId, p);
+  }
+  return map;
+}
+
+function endpointHost(host: string): string {
+  if (host === '0.0.0.0' || host === '') return '127.0.0.1';
+  if (host === '::') return '[::1]';
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+export async function startKmsSimulator(options: KmsSimulatorOptions): Promise<KmsSimulator> {
+  const now = options.now ?? Date.now;
+  const host = options.host ?? '127.0.0.1';
+  const region = options.region ?? (await loadSimConfig(options.stateDir)).region;
+  const principals = principalMap(options.principals ?? (await loadKmsPrincipals(options.stateDir)));
+  const roots = options.attestationRoots ?? [await readFile(simRootPemPath(options.stateDir), 'utf8')];
+  const faults = mergeFaultSettings(DEFAULT_FAULTS, options.faults ?? {});
+  const kmsDir = kmsStateDir(options.stateDir);
+  const store = await KeyStore.open(kmsDir);
+  const tls = options.http === true ? null : await ensureTlsMaterial(kmsDir, host, now());
+
+  const state: HandlerState = {
+    region,
+    service: 'kms',
+    principals,
+    store,
+    recipient: { roots, maxAgeMs: options.attestationMaxAgeMs ?? DEFAULT_ATTESTATION_MAX_AGE_MS },
+    viaService: options.viaService,
+    now,
+    random: seededRandom(options.faultSeed ?? Math.floor(Math.random() * 2 ** 32)),
+    faults,
+    quota: new RequestQuota(faults.quotaPerSecond, now()),
+    policies: new PolicyCache(),
+    onInternalError: options.onInternalError ?? ((error) => {
+      process.stderr.write(`kms simulator: internal error: ${error instanceof Error ? error.stack ?? error.message : String(error)}\n`);
+    }),
+  };
+
+  const handler = (req: IncomingMessage, res: ServerResponse): void => {
+    void handleKmsRequest(req, res, state);
+  };
+  const server: Server = tls === null ? createHttpServer(handler) : createHttpsServer({ cert: tls.certPem, key: tls.keyPem }, handler);
+  const sockets = new Set<Socket>();
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  const endpoint = `${tls === null ? 'http' : 'https'}://${endpointHost(host)}:${port}`;
+  if (options.writeDiscoveryFile !== false) {
+    const discovery: KmsDiscovery = { endpoint, region, caFile: tls?.caFile ?? null };
+    await writeFileAtomic(kmsDiscoveryPath(options.stateDir), `${JSON.stringify(discovery, null, 2)}\n`, 0o644);
+  }
+
+  let closed: Promise<void> | undefined;
+  return {
+    endpoint,
+    region,
+    port,
+    caFile: tls?.caFile ?? null,
+    caPem: tls?.caPem ?? null,
+    faults: () => ({ ...state.faults, failOperations: [...state.faults.failOperations] }),
+    setFaults(update) {
+      const next = mergeFaultSettings(state.faults, update);
+      if (next.quotaPerSecond !== state.faults.quotaPerSecond) state.quota.setLimit(next.quotaPerSecond, now());
+      state.faults = next;
+      return { ...next, failOperations: [...next.failOperations] };
+    },
+    close() {
+      closed ??= new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        for (const socket of sockets) socket.destroy();
+      }).then(async () => {
+        // Let writes that were in flight finish before the material is wiped.
+        await store.mutate(async () => undefined);
+        store.wipe();
+      });
+      return closed;
+    },
+  };
+}
