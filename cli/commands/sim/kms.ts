@@ -1,0 +1,102 @@
+/**
+ * `enclavekit sim kms --state DIR …`: the KMS simulator (sim/kms). Runs until SIGINT/SIGTERM.
+ * Prints the endpoint, region, CA file and credentials file; writes DIR/kms.json for programs.
+ */
+import { announceSimulator } from '../../../sim/announce.js';
+import { FAULTS_PATH, startKmsSimulator, type FaultSettings } from '../../../sim/kms/index.js';
+import { isKmsErrorName } from '../../../sim/kms/errors.js';
+import { credentialsPath } from '../../../sim/state.js';
+import { UsageError, parseOptions, required, runCli } from './cli-util.js';
+
+export const DEFAULT_KMS_PORT = 4443;
+
+const USAGE = `usage: enclavekit sim kms --state DIR [--port P] [--host 127.0.0.1] [--http] [--region R]
+                        [--quota N] [--latency-ms N] [--fail-rate F] [--fail-error NAME]
+                        [--attestation-max-age-ms N]
+
+Serves the AWS KMS JSON 1.1 protocol (SigV4 with DIR/credentials.json) over HTTPS, with a CA kept
+in DIR/kms/tls/ (trust DIR/kms/tls/ca.pem). Keys persist in DIR/kms/. Writes DIR/kms.json
+{"endpoint", "region", "caFile"}. Run \`enclavekit sim init --state DIR\` first.
+  --state DIR                  simulator state directory
+  --port P                     TCP port (default ${DEFAULT_KMS_PORT}; 0 = any free port)
+  --host H                     bind address (default 127.0.0.1)
+  --http                       plain HTTP instead of HTTPS
+  --region R                   region of the endpoint (default: the state's region)
+  --quota N                    cryptographic requests per second before ThrottlingException (default 5500)
+  --latency-ms N               delay added to every request, ms (default 0)
+  --fail-rate F                fraction 0..1 of requests answered with --fail-error (default 0)
+  --fail-error NAME            injected error (default KMSInternalException)
+  --attestation-max-age-ms N   freshness window of Recipient attestation documents (default 300000)
+Runtime changes: GET/POST <endpoint>${FAULTS_PATH} from loopback, e.g. {"failRate": 0.1}.
+`;
+
+function integer(value: string | undefined, name: string, min: number, max: number): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < min || n > max) throw new UsageError(`--${name} must be an integer in ${min}..${max}`);
+  return n;
+}
+
+export function run(args: string[]): Promise<number> {
+  return runCli('enclavekit sim kms', USAGE, args, async () => {
+    const { values } = parseOptions(args, {
+      state: { type: 'string' },
+      port: { type: 'string' },
+      host: { type: 'string' },
+      http: { type: 'boolean' },
+      region: { type: 'string' },
+      quota: { type: 'string' },
+      'latency-ms': { type: 'string' },
+      'fail-rate': { type: 'string' },
+      'fail-error': { type: 'string' },
+      'attestation-max-age-ms': { type: 'string' },
+    });
+    const stateDir = required(values.state, 'state');
+    const faults: Partial<FaultSettings> = {};
+    const quota = integer(values.quota, 'quota', 1, 1_000_000);
+    if (quota !== undefined) faults.quotaPerSecond = quota;
+    const latency = integer(values['latency-ms'], 'latency-ms', 0, 60_000);
+    if (latency !== undefined) faults.latencyMs = latency;
+    if (values['fail-rate'] !== undefined) {
+      const rate = Number(values['fail-rate']);
+      if (!(rate >= 0 && rate <= 1)) throw new UsageError('--fail-rate must be a number in 0..1');
+      faults.failRate = rate;
+    }
+    if (values['fail-error'] !== undefined) {
+      if (!isKmsErrorName(values['fail-error'])) throw new UsageError('--fail-error must be a KMS error name, e.g. KMSInternalException');
+      faults.failError = values['fail-error'];
+    }
+    const maxAge = integer(values['attestation-max-age-ms'], 'attestation-max-age-ms', 1, 86_400_000);
+    const port = integer(values.port, 'port', 0, 65_535) ?? DEFAULT_KMS_PORT;
+
+    const sim = await startKmsSimulator({
+      stateDir,
+      port,
+      host: values.host ?? '127.0.0.1',
+      http: values.http === true,
+      faults,
+      ...(values.region === undefined ? {} : { region: values.region }),
+      ...(maxAge === undefined ? {} : { attestationMaxAgeMs: maxAge }),
+    });
+    announceSimulator('KMS', { details: [`endpoint ${sim.endpoint}`, `state ${stateDir}`] });
+    process.stdout.write(
+      `endpoint: ${sim.endpoint}\n` +
+        `region: ${sim.region}\n` +
+        (sim.caFile === null ? '' : `ca file: ${sim.caFile}\n`) +
+        `credentials: ${credentialsPath(stateDir)}\n` +
+        `For the AWS CLI: AWS_ENDPOINT_URL_KMS=${sim.endpoint}${sim.caFile === null ? '' : ` AWS_CA_BUNDLE=${sim.caFile}`} AWS_REGION=${sim.region}\n`,
+    );
+
+    await new Promise<void>((resolve) => {
+      const stop = (): void => {
+        process.off('SIGINT', stop);
+        process.off('SIGTERM', stop);
+        resolve();
+      };
+      process.on('SIGINT', stop);
+      process.on('SIGTERM', stop);
+    });
+    await sim.close();
+    return 0;
+  });
+}
