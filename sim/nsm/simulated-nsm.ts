@@ -38,11 +38,11 @@ const VERSION = { versionMajor: 1, versionMinor: 0, versionPatch: 0 } as const;
 /**
  * The largest ExtendPCR data whose serde-encoded request still fits the 4096-byte request
  * buffer (NSM_REQUEST_MAX_SIZE; the driver answers InputTooLarge beyond it, FORMATS.md 4.1):
- * `a1 69"ExtendPCR" a2 65"index" <uint> 64"data" <bstr header> data` is 24 bytes plus the index
+ * `a1 69"ExtendPCR" a2 65"index" <uint> 64"data" <bstr header> data` is 23 bytes plus the index
  * (1 byte below 24, 2 bytes from 24) plus the bstr header (3 bytes for 256..65535).
  */
 export function maxExtendDataBytes(index: number): number {
-  return LIMITS.nsmRequestMaxBytes - 24 - (index < 24 ? 1 : 2) - 3;
+  return LIMITS.nsmRequestMaxBytes - 23 - (index < 24 ? 1 : 2) - 3;
 }
 
 /** `i-` and 17 random hex digits, like a current EC2 instance id. */
