@@ -25,6 +25,8 @@ export const FF1_MAX_TWEAK_BYTES = 256;
 const MIN_DOMAIN = 1_000_000n;
 const ALPHABET = '0123456789abcdefghijklmnopqrstuvwxyz';
 const BLOCK = 16;
+/** radix^v at or below this takes the Number path (#runSmall); 2^32 keeps every product below 2^53. */
+const SMALL_HALF_LIMIT = 2 ** 32;
 
 export class Ff1 {
   readonly radix: number;
@@ -106,9 +108,10 @@ export class Ff1 {
     const b = Math.ceil(bitLength(this.#radixBig ** BigInt(v) - 1n) / 8);
     // Step 4: d = 4⌈b/4⌉ + 4.
     const d = 4 * Math.ceil(b / 4) + 4;
+    const first = this.#firstBlockFor(n, u, t);
+    if (this.radix ** v <= SMALL_HALF_LIMIT) return this.#runSmall(x, tweak, encrypt, u, v, b, d, first);
     const modU = this.#radixBig ** BigInt(u);
     const modV = this.#radixBig ** BigInt(v);
-    const first = this.#firstBlockFor(n, u, t);
     // Step 6.i: Q = T ‖ [0]^((−t−b−1) mod 16) ‖ [i]^1 ‖ [NUM_radix(B)]^b.
     const pad = mod(-t - b - 1, BLOCK);
     const q = Buffer.alloc(t + pad + 1 + b);
@@ -144,13 +147,89 @@ export class Ff1 {
     return [...this.#str(a, u), ...this.#str(bVal, v)];
   }
 
+  /**
+   * The same algorithm with JavaScript numbers instead of BigInt, for halves below
+   * SMALL_HALF_LIMIT (every card-number middle): NUM values stay below 2^32, b ≤ 4, and
+   * y mod radix^m is reduced byte by byte, so every intermediate stays below 2^53.
+   */
+  #runSmall(x: readonly number[], tweak: Uint8Array, encrypt: boolean, u: number, v: number, b: number, d: number, first: Buffer): number[] {
+    const t = tweak.length;
+    const modU = this.radix ** u;
+    const modV = this.radix ** v;
+    const pad = mod(-t - b - 1, BLOCK);
+    const q = Buffer.alloc(t + pad + 1 + b);
+    q.set(tweak, 0);
+    const roundIndexAt = t + pad;
+    let a = 0;
+    for (let i = 0; i < u; i++) a = a * this.radix + x[i]!;
+    let bVal = 0;
+    for (let i = u; i < x.length; i++) bVal = bVal * this.radix + x[i]!;
+    try {
+      for (let step = 0; step < 10; step++) {
+        const i = encrypt ? step : 9 - step;
+        const m = i % 2 === 0 ? modU : modV;
+        q[roundIndexAt] = i;
+        let num = encrypt ? bVal : a;
+        for (let k = b - 1; k >= 0; k--) {
+          q[roundIndexAt + 1 + k] = num % 256;
+          num = Math.floor(num / 256);
+        }
+        const y = this.#roundValueMod(first, q, d, m);
+        if (encrypt) {
+          const c = (a + y) % m;
+          a = bVal;
+          bVal = c;
+        } else {
+          const c = mod(bVal - y, m);
+          bVal = a;
+          a = c;
+        }
+      }
+    } finally {
+      q.fill(0);
+    }
+    const out = new Array<number>(u + v);
+    for (let i = u - 1; i >= 0; i--) {
+      out[i] = a % this.radix;
+      a = Math.floor(a / this.radix);
+    }
+    for (let i = u + v - 1; i >= u; i--) {
+      out[i] = bVal % this.radix;
+      bVal = Math.floor(bVal / this.radix);
+    }
+    return out;
+  }
+
+  /** y mod m for the small path: S as in #roundValue, reduced byte by byte (m < 2^32, so acc·256 < 2^40). */
+  #roundValueMod(first: Buffer, q: Buffer, d: number, m: number): number {
+    const s = this.#prfStream(first, q, d);
+    let acc = 0;
+    for (let k = 0; k < d; k++) acc = (acc * 256 + s[k]!) % m;
+    s.fill(0);
+    return acc;
+  }
+
   /** Steps 6.ii-iv: R = PRF(P ‖ Q); S = first d bytes of R ‖ CIPH(R ⊕ [1]^16) ‖ …; y = NUM(S). */
   #roundValue(first: Buffer, q: Buffer, d: number): bigint {
-    const r = Buffer.from(first);
+    const s = this.#prfStream(first, q, d);
+    const y = BigInt(`0x${s.subarray(0, d).toString('hex')}`);
+    s.fill(0);
+    return y;
+  }
+
+  /** The first d bytes (or more) of S = R ‖ CIPH(R ⊕ [1]^16) ‖ CIPH(R ⊕ [2]^16) ‖ … with R = PRF(P ‖ Q). */
+  #prfStream(first: Buffer, q: Buffer, d: number): Buffer {
+    // Algorithm 6 (CBC-MAC), resumed after the cached first block CIPH(P).
+    let r = first;
     for (let offset = 0; offset < q.length; offset += BLOCK) {
-      for (let k = 0; k < BLOCK; k++) r[k]! ^= q[offset + k]!;
-      this.#ciph(r).copy(r);
+      const x = Buffer.allocUnsafe(BLOCK);
+      for (let k = 0; k < BLOCK; k++) x[k] = r[k]! ^ q[offset + k]!;
+      const next = this.#ciph(x);
+      x.fill(0);
+      if (r !== first) r.fill(0);
+      r = next;
     }
+    if (d <= BLOCK) return r;
     const blocks = Math.ceil(d / BLOCK);
     const s = Buffer.alloc(blocks * BLOCK);
     r.copy(s, 0);
@@ -159,13 +238,13 @@ export class Ff1 {
       r.copy(tmp);
       // [j]^16: j as a 16-byte big-endian integer; j < 2^32 here.
       tmp.writeUInt32BE((tmp.readUInt32BE(12) ^ j) >>> 0, 12);
-      this.#ciph(tmp).copy(s, j * BLOCK);
+      const block = this.#ciph(tmp);
+      block.copy(s, j * BLOCK);
+      block.fill(0);
     }
-    const y = BigInt(`0x${s.subarray(0, d).toString('hex')}`);
     r.fill(0);
-    s.fill(0);
     tmp.fill(0);
-    return y;
+    return s;
   }
 
   /** CIPH_K(P) for P = [1]^1 ‖ [2]^1 ‖ [1]^1 ‖ [radix]^3 ‖ [10]^1 ‖ [u mod 256]^1 ‖ [n]^4 ‖ [t]^4 (step 5). */
