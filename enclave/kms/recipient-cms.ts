@@ -96,8 +96,15 @@ function parseChecked(cms: Uint8Array): ParsedEnvelopedData {
   const decoded = asn1js.fromBER(cms, BER_LIMITS);
   if (decoded.offset === -1) throw malformed('not BER', new Error(decoded.result.error));
   if (decoded.offset !== cms.byteLength) throw malformed('trailing bytes after ContentInfo');
-  const warning = firstWarning(decoded.result);
-  if (warning !== undefined) throw malformed('unclean BER encoding', new Error(warning));
+  const defect = encodingDefect(decoded.result);
+  if (defect !== undefined) throw malformed('unclean BER encoding', new Error(defect));
+  // asn1js is lenient in ways BER is not: it lets the last child of a definite-length element run
+  // on past the parent's end (`31 82 01 6a` around a 0x16b-byte KTRI parses) and ignores the
+  // length octet of an end-of-contents (`00 01` passes). Re-encoding the tree, which asn1js does
+  // byte for byte for a well-formed input (long forms and indefinite forms are kept), and
+  // comparing closes every such gap at once: the bytes must be exactly the tree we check below.
+  // Done before pkijs, which retags nodes in place.
+  if (!Buffer.from(decoded.result.toBER()).equals(cms)) throw malformed('inconsistent BER lengths');
 
   // ContentInfo ::= SEQUENCE { contentType, content [0] EXPLICIT ANY } (RFC 5652 §3)
   const root = decoded.result;
@@ -258,15 +265,25 @@ function expectChildren(node: asn1js.AsnType | undefined, count: number, rule: s
  */
 const BENIGN_WARNINGS: ReadonlySet<string> = new Set(['Zero buffer length']);
 
-/** The first asn1js decoding warning anywhere in the tree (overlong length or tag, missing EOC, …). */
-function firstWarning(node: asn1js.AsnType): string | undefined {
+/**
+ * The first encoding defect anywhere in the tree: an asn1js warning (overlong length or tag,
+ * missing end-of-contents, …), or a constructed bit that contradicts the type. asn1js parses a
+ * SEQUENCE with the constructed bit cleared (`10` instead of `30`) as a SEQUENCE all the same;
+ * X.690 §8.9.1 says a SEQUENCE is always constructed. Constructed OCTET STRINGs are valid BER and
+ * are judged by the rules that read them.
+ */
+function encodingDefect(node: asn1js.AsnType): string | undefined {
   for (const block of [node, node.idBlock, node.lenBlock, node.valueBlock]) {
     const first = block.warnings.find((warning) => !BENIGN_WARNINGS.has(warning));
     if (first !== undefined) return first;
   }
+  const constructedType = node instanceof asn1js.Constructed;
+  if (constructedType !== node.idBlock.isConstructed && !(node instanceof asn1js.OctetString)) {
+    return 'constructed bit contradicts the type';
+  }
   for (const child of childrenOf(node)) {
-    const warning = firstWarning(child);
-    if (warning !== undefined) return warning;
+    const defect = encodingDefect(child);
+    if (defect !== undefined) return defect;
   }
   return undefined;
 }

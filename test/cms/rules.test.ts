@@ -27,6 +27,14 @@ function malformedMessage(cms: Uint8Array): string {
   throw new Error('parse accepted a malformed CMS');
 }
 
+/** Vector 3 with one byte changed; checks the byte first so a changed vector fails loudly. */
+function patched(offset: number, from: number, to: number): Uint8Array {
+  const cms = vector(VECTOR_3);
+  expect(cms[offset]).toBe(from);
+  cms[offset] = to;
+  return cms;
+}
+
 const integer = (value: number) => () => new asn1js.Integer({ value });
 const octets = (length: number) => () => new asn1js.OctetString({ valueHex: new Uint8Array(length).fill(0xab) });
 const algorithm = (oid: string, params?: asn1js.AsnType): asn1js.Sequence =>
@@ -128,6 +136,11 @@ const STRUCTURE_CASES: [string, () => Uint8Array, RegExp][] = [
     },
     /unclean BER/,
   ],
+  // asn1js leniencies the parser closes (found by mutation-vector.test.ts):
+  ['SET length one short (the KTRI runs past it)', () => patched(23, 0x6b, 0x6a), /inconsistent BER lengths/],
+  ['AlgorithmIdentifier length one short (the IV runs past it)', () => patched(401, 0x1d, 0x1c), /inconsistent BER lengths/],
+  ['last end-of-contents with length 1', () => patched(460, 0x00, 0x01), /inconsistent BER lengths/],
+  ['OAEP parameters SEQUENCE without the constructed bit (10 for 30)', () => patched(78, 0x30, 0x10), /unclean BER/],
   ['empty input', () => new Uint8Array(0), /empty/],
   ['fixed pseudo-random bytes', () => new Uint8Array(300).map((_, i) => (i * 73 + 41) & 0xff), /CiphertextForRecipient: /],
 ];
