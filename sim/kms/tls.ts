@@ -68,9 +68,8 @@ function validFor(certPem: string, now: number): boolean {
 }
 
 function hasNames(certPem: string, names: readonly string[]): boolean {
-  const san = new NodeX509(certPem).subjectAltName ?? '';
-  const present = new Set(san.split(',').map((s) => s.trim()));
-  return names.every((n) => present.has(isIP(n) === 0 ? `DNS:${n}` : `IP Address:${n}`));
+  const cert = new NodeX509(certPem);
+  return names.every((n) => (isIP(n) === 0 ? cert.checkHost(n, { subject: 'never' }) === n : cert.checkIP(n) !== undefined));
 }
 
 function serial(): string {
