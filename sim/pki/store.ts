@@ -14,7 +14,6 @@ import { join } from 'node:path';
 import { ServiceError } from '../../shared/errors.js';
 import { PUBLIC_FILE_MODE, SECRET_DIR_MODE, SECRET_FILE_MODE, ensureDir, readTextIfExists, writeFileAtomic } from './files.js';
 import type { SimCa } from './issue.js';
-import { x509 } from './x509.js';
 
 export type StoredLevel = 'regional' | 'zonal';
 
@@ -82,9 +81,4 @@ export async function readIntermediate(dir: string, level: StoredLevel): Promise
   if (text === undefined) return undefined;
   const { keyPem, certPem } = splitPemFile(text);
   return keyPem === undefined || certPem === undefined ? undefined : { certPem, keyPem };
-}
-
-/** Parses a certificate PEM for a quick look (no key involved). */
-export function parseCertificatePem(pem: string): x509.X509Certificate {
-  return new x509.X509Certificate(pem);
 }
