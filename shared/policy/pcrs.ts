@@ -21,15 +21,31 @@ export function parsePcrValue(index: number, hex: string, where: string): string
   return hex.toLowerCase();
 }
 
+/**
+ * The JSON text, or the JSON object that ends the text: a file saved from the whole output of
+ * `nitro-cli build-enclave` may start with its progress lines ("Start building the Enclave Image...";
+ * UNCONFIRMED whether nitro-cli writes them to stdout or stderr), so a first line that opens an
+ * object is also tried.
+ */
+function parseJsonText(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (cause) {
+    const start = text.search(/^\{/m);
+    if (start > 0) {
+      try {
+        return JSON.parse(text.slice(start));
+      } catch {
+        // fall through to the error about the whole text
+      }
+    }
+    throw new InputError('ERR_BAD_REQUEST', 'PCR file: not valid JSON', { cause });
+  }
+}
+
 export function parsePcrsJson(json: string | unknown): Record<number, string> {
   let doc: unknown = json;
-  if (typeof json === 'string') {
-    try {
-      doc = JSON.parse(json);
-    } catch (cause) {
-      throw new InputError('ERR_BAD_REQUEST', 'PCR file: not valid JSON', { cause });
-    }
-  }
+  if (typeof json === 'string') doc = parseJsonText(json);
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw bad('must be a JSON object');
   // nitro-cli nests the values under "Measurements" (describe-eif adds other top-level fields).
   const measurements = 'Measurements' in doc ? (doc as { Measurements: unknown }).Measurements : doc;

@@ -213,6 +213,11 @@ describe('parsePcrsJson', () => {
   it('reads describe-eif output (extra top-level fields) and PCR8', () => {
     expect(parsePcrsJson({ EifVersion: 4, IsSigned: true, Measurements: { ...nitro.Measurements, PCR8: hex('8') } })[8]).toBe(hex('8'));
   });
+  it('reads the whole saved output of nitro-cli, progress lines first', () => {
+    const output = `Start building the Enclave Image...\nEnclave Image successfully created.\n${JSON.stringify(nitro, null, 2)}\n`;
+    expect(parsePcrsJson(output)[0]).toBe(hex('a'));
+    expect(() => parsePcrsJson('Start building...\n{ broken')).toThrow(/not valid JSON/);
+  });
   it('reads a flat object', () => {
     expect(parsePcrsJson({ PCR0: hex('a'), PCR3: hex('3') })).toEqual({ 0: hex('a'), 3: hex('3') });
   });
