@@ -27,7 +27,7 @@ export const MAJOR_SIMPLE = 7;
 const BREAK = 0xff;
 const NULL = 0xf6;
 
-const MAJOR_NAMES = ['unsigned integer', 'negative integer', 'byte string', 'text string', 'array', 'map', 'tag', 'simple value'];
+const MAJOR_NAMES = ['an unsigned integer', 'a negative integer', 'a byte string', 'a text string', 'an array', 'a map', 'a tag', 'a simple value'];
 
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
@@ -111,7 +111,7 @@ export class CborCursor {
   }
 
   private expect(head: CborHead, major: number, label: string): void {
-    if (head.major !== major) throw this.fail(`${label} must be a ${MAJOR_NAMES[major]}, found a ${MAJOR_NAMES[head.major]}`);
+    if (head.major !== major) throw this.fail(`${label} must be ${MAJOR_NAMES[major]}, found ${MAJOR_NAMES[head.major]}`);
   }
 
   /** A definite length that fits in what is left; `label` names the field in errors. */
