@@ -9,8 +9,10 @@
  * SHA-256 and MGF1-SHA-256 and the empty label, id-data content, AES-256-CBC with a 16-byte IV,
  * encryptedContent either constructed from OCTET STRING chunks (form A) or one implicit primitive
  * (form B), no trailing bytes. We are stricter than both where KMS never varies: no originatorInfo,
- * no unprotectedAttrs, no extra elements, clean BER (no asn1js warnings: overlong lengths, missing
- * end-of-contents), ciphertext a non-zero multiple of the AES block.
+ * no unprotectedAttrs, no extra elements, clean BER (no overlong lengths, lengths that agree with
+ * the contents, constructed bits that agree with the types), ciphertext a non-zero multiple of the
+ * AES block. pkijs checks the schema; the counts and the BER hygiene are checked here, because
+ * pkijs and asn1js accept extra elements and some inconsistent lengths (see parseChecked).
  *
  * Errors (STYLE.md items 1-2): a structural violation is InputError ERR_CMS_MALFORMED naming the
  * broken rule (structure is public: it says nothing about keys); every failure that depends on a
