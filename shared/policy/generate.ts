@@ -44,6 +44,11 @@ export interface GenerateKeyPolicyOptions {
   encryptionContext?: Readonly<Record<string, readonly string[]>>;
   /** Leave kms:PutKeyPolicy out of the admin statement. Default false. */
   immutablePolicy?: boolean;
+  /**
+   * Principals that may create wrapped data keys for the enclave (the tokenization and blind-index
+   * keys) with GenerateDataKeyWithoutPlaintext: they get ciphertext only, never a plaintext key.
+   */
+  wrappedKeyGeneratorArns?: readonly string[];
 }
 
 export interface PolicyStatementDocument {
@@ -70,6 +75,7 @@ export interface GeneratedKeyPolicy {
 export const SID_ADMIN = 'EnclaveKitKeyAdministration';
 export const SID_PRODUCERS = 'EnclaveKitProducersEncrypt';
 export const SID_ENCLAVE = 'EnclaveKitAttestedEnclave';
+export const SID_WRAPPED_KEY_GENERATORS = 'EnclaveKitWrappedKeyGeneration';
 
 /** Management actions only ("AWS KMS permissions reference"); see the header for what is left out. */
 export const ADMIN_ACTIONS = Object.freeze([
@@ -117,7 +123,11 @@ export function generateKeyPolicy(options: GenerateKeyPolicyOptions): GeneratedK
   if (role.account !== options.account) throw bad(`the enclave role is not in account ${options.account}`);
 
   if (options.adminArns.length === 0) throw bad('at least one key administrator is required');
-  for (const [what, arns] of [['administrator', options.adminArns], ['producer', options.producerArns ?? []]] as const) {
+  for (const [what, arns] of [
+    ['administrator', options.adminArns],
+    ['producer', options.producerArns ?? []],
+    ['wrapped-key generator', options.wrappedKeyGeneratorArns ?? []],
+  ] as const) {
     for (const arn of arns) {
       const p = principal(arn, `a ${what}`);
       if (coversRole(p, role)) {
@@ -151,6 +161,17 @@ export function generateKeyPolicy(options: GenerateKeyPolicyOptions): GeneratedK
     statements.push(producer);
   } else if (Object.keys(options.encryptionContext ?? {}).length > 0) {
     throw bad('an encryption context was given but no producer: it restricts only the producer statement');
+  }
+
+  const generators = dedupe(options.wrappedKeyGeneratorArns ?? []);
+  if (generators.length > 0) {
+    statements.push({
+      Sid: SID_WRAPPED_KEY_GENERATORS,
+      Effect: 'Allow',
+      Principal: { AWS: one(generators) },
+      Action: ['kms:GenerateDataKeyWithoutPlaintext'],
+      Resource: '*',
+    });
   }
 
   statements.push({

@@ -239,3 +239,17 @@ describe('parsePcrsJson', () => {
     }
   });
 });
+
+describe('generateKeyPolicy: wrapped-key generators', () => {
+  const GENERATOR = `arn:aws:iam::${ACCOUNT}:role/keygen`;
+  const policy = policyOf({ wrappedKeyGeneratorArns: [GENERATOR] });
+
+  it('may only create wrapped data keys, never read plaintext', () => {
+    const granted = KMS_ACTIONS.filter((action) => allowed(policy, GENERATOR, action, {}));
+    expect(granted).toEqual(['kms:GenerateDataKeyWithoutPlaintext']);
+  });
+
+  it('refuses a generator that would include the enclave role', () => {
+    expect(refusal({ wrappedKeyGeneratorArns: [`arn:aws:iam::${ACCOUNT}:root`] }).message).toMatch(/wrapped-key generator/);
+  });
+});
