@@ -1,0 +1,116 @@
+/**
+ * The one HPKE suite of enclavekit (RFC 9180): DHKEM(X25519, HKDF-SHA256) (KEM 0x0020),
+ * HKDF-SHA256 (KDF 0x0001), AES-256-GCM (AEAD 0x0002), from the maintained @hpke/core (key
+ * schedule, AEAD) and @hpke/dhkem-x25519 (X25519 from @noble/curves, so it runs wherever
+ * JavaScript does: browsers, Node, the enclave).
+ *
+ * Keys cross our APIs as raw bytes (RFC 9180 §7.1.1 SerializePublicKey/SerializePrivateKey:
+ * 32 bytes each for X25519). The CryptoKey objects of @hpke/dhkem-x25519 are plain objects holding
+ * a Uint8Array copy of the raw key (`XCryptoKey.key`), which `zeroPrivateKey` overwrites.
+ */
+import { Aes256Gcm, CipherSuite, HkdfSha256 } from '@hpke/core';
+import { DhkemX25519HkdfSha256, HkdfSha256 as HkdfSha256X25519, X25519 } from '@hpke/dhkem-x25519';
+
+/** RFC 9180 §7 identifiers of the suite, as published in the enclave's user_data. */
+export const HPKE_KEM_ID = 0x0020;
+export const HPKE_KDF_ID = 0x0001;
+export const HPKE_AEAD_ID = 0x0002;
+export const HPKE_PUBLIC_KEY_BYTES = 32;
+export const HPKE_PRIVATE_KEY_BYTES = 32;
+/** Nenc for DHKEM(X25519). */
+export const HPKE_ENC_BYTES = 32;
+/** AES-GCM tag length: the smallest possible ciphertext. */
+export const HPKE_TAG_BYTES = 16;
+
+/**
+ * Versioned `info` strings (RFC 9180 §5.1 key schedule input), one per purpose, so that a message
+ * sealed for one operation can never be opened as input to another. Bump the version to change
+ * any payload format.
+ */
+export const HPKE_INFO = {
+  /** Card JSON `{"pan","exp","cvc"?,"name"?}` for tokenization. */
+  card: 'enclavekit/v1/card',
+  /** UTF-8 text for redaction. */
+  piiText: 'enclavekit/v1/pii-text',
+  /** One UTF-8 field value for blind indexing. */
+  piiValue: 'enclavekit/v1/pii-value',
+  /** A PAN re-encrypted by the enclave to a third-party recipient (detokenize-to). */
+  detokenize: 'enclavekit/v1/detokenize',
+} as const;
+export type HpkePurpose = keyof typeof HPKE_INFO;
+
+/** Bytes, ≤ 64 (RFC 9180 leaves the bound to the application; @hpke/core allows 128). */
+export const HPKE_INFO_MAX_BYTES = 64;
+
+/**
+ * The key object type of the KEM (declared by @hpke as the DOM CryptoKey, which this Node-only
+ * project's lib settings do not declare; taken from the library's own signature instead).
+ */
+export type HpkeKey = Awaited<ReturnType<CipherSuite['kem']['deserializePrivateKey']>>;
+
+let suite: CipherSuite | undefined;
+let x25519: X25519 | undefined;
+
+export function hpkeSuite(): CipherSuite {
+  suite ??= new CipherSuite({ kem: new DhkemX25519HkdfSha256(), kdf: new HkdfSha256(), aead: new Aes256Gcm() });
+  return suite;
+}
+
+export interface HpkeKeyPair {
+  publicKey: Uint8Array;
+  /** Raw X25519 private key: zero it (`.fill(0)`) when done. */
+  privateKey: Uint8Array;
+}
+
+export async function generateHpkeKeyPair(): Promise<HpkeKeyPair> {
+  const pair = await hpkeSuite().kem.generateKeyPair();
+  const publicKey = new Uint8Array(await hpkeSuite().kem.serializePublicKey(pair.publicKey)).slice();
+  const privateKey = new Uint8Array(await hpkeSuite().kem.serializePrivateKey(pair.privateKey)).slice();
+  zeroPrivateKey(pair.privateKey);
+  return { publicKey, privateKey };
+}
+
+/** The public key of a raw X25519 private key (RFC 9180 §7.1.3: pk = sk·G). */
+export async function hpkePublicKeyOf(privateKey: Uint8Array): Promise<Uint8Array> {
+  const key = await importPrivateKey(privateKey);
+  try {
+    x25519 ??= new X25519(new HkdfSha256X25519());
+    const pk = await x25519.derivePublicKey(key);
+    return new Uint8Array(await x25519.serializePublicKey(pk)).slice();
+  } finally {
+    zeroPrivateKey(key);
+  }
+}
+
+/** Imports raw private key bytes (copied: the caller keeps ownership of its buffer). */
+export async function importPrivateKey(raw: Uint8Array): Promise<HpkeKey> {
+  if (!(raw instanceof Uint8Array) || raw.length !== HPKE_PRIVATE_KEY_BYTES) {
+    throw new RangeError(`HPKE private key must be ${HPKE_PRIVATE_KEY_BYTES} bytes`);
+  }
+  return hpkeSuite().kem.deserializePrivateKey(raw);
+}
+
+export async function importPublicKey(raw: Uint8Array): Promise<HpkeKey> {
+  if (!(raw instanceof Uint8Array) || raw.length !== HPKE_PUBLIC_KEY_BYTES) {
+    throw new RangeError(`HPKE public key must be ${HPKE_PUBLIC_KEY_BYTES} bytes`);
+  }
+  return hpkeSuite().kem.deserializePublicKey(raw);
+}
+
+/**
+ * Overwrites the raw key inside an @hpke/dhkem-x25519 private CryptoKey. Such keys are
+ * `XCryptoKey` objects (@hpke/common) whose `key` field is the only copy of the secret.
+ */
+export function zeroPrivateKey(key: HpkeKey): void {
+  // Not a WebCrypto CryptoKey: the X25519 KEM's own key class, with a public `key` byte array.
+  const inner = (key as unknown as { key?: unknown }).key;
+  if (inner instanceof Uint8Array) inner.fill(0);
+}
+
+export function infoBytes(info: string): Uint8Array {
+  const bytes = new TextEncoder().encode(info);
+  if (bytes.length === 0 || bytes.length > HPKE_INFO_MAX_BYTES) {
+    throw new RangeError(`HPKE info must be 1 to ${HPKE_INFO_MAX_BYTES} bytes`);
+  }
+  return bytes;
+}

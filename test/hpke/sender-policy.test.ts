@@ -1,0 +1,157 @@
+import { describe, expect, it } from 'vitest';
+import { tokenizeHpkeCard, type HpkeCardIntake } from '../../enclave/cards/hpke-intake.js';
+import { luhnValid } from '../../enclave/cards/luhn.js';
+import { DEFAULT_CARD_RATE_LIMITS, RateLimiter } from '../../enclave/cards/rate-limit.js';
+import { Tokenizer } from '../../enclave/cards/tokenizer.js';
+import { MAX_ALLOWED_SENDERS, openSealedInput, type SenderPolicy } from '../../enclave/hpke-open.js';
+import { EnclaveKitError } from '../../shared/errors.js';
+import { HpkeRecipient } from '../../shared/hpke/open.js';
+import { sealHpke } from '../../shared/hpke/seal.js';
+import { generateHpkeKeyPair, HPKE_INFO, type HpkeKeyPair } from '../../shared/hpke/suite.js';
+
+const text = (s: string): Uint8Array => new TextEncoder().encode(s);
+const cardJson = (pan: string) => text(JSON.stringify({ pan, exp: '12/30' }));
+
+async function codeOf(promise: Promise<unknown>): Promise<string> {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof EnclaveKitError) return error.code;
+    throw error;
+  }
+  return 'ok';
+}
+
+describe('enclave sender policy for HPKE inputs', () => {
+  let recipient: HpkeRecipient;
+  let producer: HpkeKeyPair;
+  let other: HpkeKeyPair;
+  const setup = async () => {
+    recipient ??= await HpkeRecipient.generate();
+    producer ??= await generateHpkeKeyPair();
+    other ??= await generateHpkeKeyPair();
+  };
+  const policy = (publicSubmission: boolean): SenderPolicy => ({ allowedSenders: [other.publicKey, producer.publicKey], publicSubmission });
+
+  it('accepts an allowlisted Auth-mode sender, with or without `sender` in the envelope', async () => {
+    await setup();
+    const sealed = await sealHpke(recipient.publicKey, text('x'), { info: HPKE_INFO.card, senderPrivateKey: producer.privateKey });
+    for (const envelope of [sealed, { ...sealed, sender: producer.publicKey }]) {
+      const opened = await openSealedInput(recipient, envelope, { info: HPKE_INFO.card, policy: policy(false) });
+      expect(Buffer.from(opened.sender!).equals(Buffer.from(producer.publicKey))).toBe(true);
+      expect(new TextDecoder().decode(opened.plaintext)).toBe('x');
+    }
+  });
+
+  it('refuses a sender key outside the allowlist before decrypting', async () => {
+    await setup();
+    const stranger = await generateHpkeKeyPair();
+    const sealed = await sealHpke(recipient.publicKey, text('x'), { info: HPKE_INFO.card, senderPrivateKey: stranger.privateKey });
+    expect(await codeOf(openSealedInput(recipient, { ...sealed, sender: stranger.publicKey }, { info: HPKE_INFO.card, policy: policy(false) }))).toBe('ERR_SENDER_NOT_ALLOWED');
+    // Without `sender`: no allowlisted key opens it, nor does Base mode.
+    expect(await codeOf(openSealedInput(recipient, sealed, { info: HPKE_INFO.card, policy: policy(true) }))).toBe('ERR_DECRYPT_FAILED');
+  });
+
+  it('claiming an allowlisted sender does not help a Base-mode or foreign-key message', async () => {
+    await setup();
+    const stranger = await generateHpkeKeyPair();
+    const base = await sealHpke(recipient.publicKey, text('x'), { info: HPKE_INFO.card });
+    const foreign = await sealHpke(recipient.publicKey, text('x'), { info: HPKE_INFO.card, senderPrivateKey: stranger.privateKey });
+    for (const sealed of [base, foreign]) {
+      expect(await codeOf(openSealedInput(recipient, { ...sealed, sender: producer.publicKey }, { info: HPKE_INFO.card, policy: policy(true) }))).toBe('ERR_DECRYPT_FAILED');
+    }
+  });
+
+  it('Base mode: refused unless public submission is on, then marked anonymous', async () => {
+    await setup();
+    const base = await sealHpke(recipient.publicKey, text('x'), { info: HPKE_INFO.card });
+    expect(await codeOf(openSealedInput(recipient, base, { info: HPKE_INFO.card, policy: policy(false) }))).toBe('ERR_SENDER_NOT_ALLOWED');
+    const opened = await openSealedInput(recipient, base, { info: HPKE_INFO.card, policy: policy(true) });
+    expect(opened.sender).toBeNull();
+  });
+
+  it('checks the policy itself', async () => {
+    await setup();
+    const sealed = await sealHpke(recipient.publicKey, text('x'), { info: HPKE_INFO.card });
+    const tooMany = { allowedSenders: Array.from({ length: MAX_ALLOWED_SENDERS + 1 }, () => producer.publicKey), publicSubmission: false };
+    await expect(openSealedInput(recipient, sealed, { info: HPKE_INFO.card, policy: tooMany })).rejects.toThrow(RangeError);
+    await expect(openSealedInput(recipient, sealed, { info: HPKE_INFO.card, policy: { allowedSenders: [new Uint8Array(5)], publicSubmission: false } })).rejects.toThrow(RangeError);
+  });
+});
+
+describe('the enumeration attack on tokens fails (unit level, no running stack)', () => {
+  // The parent knows the enclave's HPKE public key (it is public) and wants the PAN behind a token
+  // for BIN 411111 / last 4 1111: it seals candidate PANs and compares the tokens it gets back.
+  /** Luhn-valid PANs 411111 ‖ middle ‖ 1111: the ~10^5 candidates behind one token. */
+  const candidates = (count: number): string[] => {
+    const out: string[] = [];
+    for (let m = 0; out.length < count; m++) {
+      const pan = `411111${String(m).padStart(6, '0')}1111`;
+      if (luhnValid(pan)) out.push(pan);
+    }
+    return out;
+  };
+
+  async function intake(publicSubmission: boolean): Promise<HpkeCardIntake & { producer: HpkeKeyPair }> {
+    let now = Date.parse('2026-01-01T00:00:00Z');
+    const producer = await generateHpkeKeyPair();
+    return {
+      recipient: await HpkeRecipient.generate(),
+      policy: { allowedSenders: [producer.publicKey], publicSubmission },
+      limiter: publicSubmission ? new RateLimiter(DEFAULT_CARD_RATE_LIMITS, () => (now += 100)) : null,
+      tokenizer: new Tokenizer(new Uint8Array(32).fill(9)),
+      now: () => now,
+      producer,
+    };
+  }
+
+  it('without public submission: every candidate the parent seals is refused as unauthenticated', async () => {
+    const enclave = await intake(false);
+    const outcomes = new Map<string, number>();
+    for (const pan of candidates(40)) {
+      const sealed = await sealHpke(enclave.recipient.publicKey, cardJson(pan), { info: HPKE_INFO.card });
+      const code = await codeOf(tokenizeHpkeCard(sealed, enclave));
+      outcomes.set(code, (outcomes.get(code) ?? 0) + 1);
+    }
+    expect([...outcomes]).toEqual([['ERR_SENDER_NOT_ALLOWED', 40]]);
+    // The parent's own X25519 key is not on the allowlist either.
+    const parentKey = await generateHpkeKeyPair();
+    const sealed = await sealHpke(enclave.recipient.publicKey, cardJson(candidates(1)[0]!), { info: HPKE_INFO.card, senderPrivateKey: parentKey.privateKey });
+    expect(await codeOf(tokenizeHpkeCard({ ...sealed, sender: parentKey.publicKey }, enclave))).toBe('ERR_SENDER_NOT_ALLOWED');
+  });
+
+  it('with public submission: the (BIN, last 4) bucket stops the stream after its burst', async () => {
+    const enclave = await intake(true);
+    const tokens: string[] = [];
+    let limited = 0;
+    const stream = candidates(60);
+    for (const pan of stream) {
+      const sealed = await sealHpke(enclave.recipient.publicKey, cardJson(pan), { info: HPKE_INFO.card });
+      try {
+        tokens.push((await tokenizeHpkeCard(sealed, enclave)).token);
+      } catch (error) {
+        expect((error as EnclaveKitError).code).toBe('ERR_RATE_LIMITED');
+        limited++;
+      }
+    }
+    // 60 submissions within 6 simulated seconds: only the burst of 5 gets tokens.
+    expect(tokens.length).toBe(DEFAULT_CARD_RATE_LIMITS.perKey.capacity);
+    expect(limited).toBe(60 - tokens.length);
+  });
+
+  it('an allowlisted producer tokenizes without the public rate limit, same token as the direct path', async () => {
+    const enclave = await intake(true);
+    const pan = '4111111111111111';
+    for (let i = 0; i < 20; i++) {
+      const sealed = await sealHpke(enclave.recipient.publicKey, cardJson(pan), { info: HPKE_INFO.card, senderPrivateKey: enclave.producer.privateKey });
+      const result = await tokenizeHpkeCard({ ...sealed, sender: enclave.producer.publicKey }, enclave);
+      expect(result.token).toBe(enclave.tokenizer.tokenize(pan));
+    }
+  });
+
+  it('public submission without a limiter is a configuration error', async () => {
+    const enclave = await intake(true);
+    const sealed = await sealHpke(enclave.recipient.publicKey, cardJson('4111111111111111'), { info: HPKE_INFO.card });
+    expect(await codeOf(tokenizeHpkeCard(sealed, { ...enclave, limiter: null }))).toBe('ERR_CONFIG');
+  });
+});
