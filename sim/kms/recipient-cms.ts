@@ -131,8 +131,12 @@ function explicitTag(tagNumber: number, inner: asn1js.BaseBlock, indefinite = fa
   });
 }
 
-/** Exported for tests that need a CMS with chosen parts (e.g. a known CEK). */
+/**
+ * The BER layout around given parts. Exported for tests that need a CMS with chosen parts (a known
+ * CEK, a wrong-length key, chosen chunking); the simulator only calls buildCiphertextForRecipient.
+ */
 export function encodeEnvelopedData(parts: EnvelopeParts, chunkBytes = CONTENT_CHUNK_BYTES): Uint8Array {
+  if (!Number.isSafeInteger(chunkBytes) || chunkBytes < 1) throw new RangeError('chunkBytes must be a positive integer');
   // RFC 8017 appendix A.2.1: RSAES-OAEP-params; pSourceFunc omitted = empty label.
   const oaepParams = new asn1js.Sequence({
     value: [
