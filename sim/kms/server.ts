@@ -9,6 +9,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { join } from 'node:path';
 import { ServiceError } from '../../shared/errors.js';
+import { announceSimulator } from '../announce.js';
 import { loadCredentials, loadSimConfig, simRootPemPath } from '../state.js';
 import { accountOfPrincipal } from './arn.js';
 import { writeFileAtomic } from './atomic-file.js';
@@ -47,6 +48,8 @@ export interface KmsSimulatorOptions {
   viaService?: string;
   /** Write DIR/kms.json. Default true. */
   writeDiscoveryFile?: boolean;
+  /** Skip the start banner (tests). Default false: the simulator announces itself loudly. */
+  silent?: boolean;
   /** Unexpected internal failures; default: one line on stderr. */
   onInternalError?: (error: unknown) => void;
 }
@@ -164,6 +167,10 @@ export async function startKmsSimulator(options: KmsSimulatorOptions): Promise<K
   if (options.writeDiscoveryFile !== false) {
     const discovery: KmsDiscovery = { endpoint, region, caFile: tls?.caFile ?? null };
     await writeFileAtomic(kmsDiscoveryPath(options.stateDir), `${JSON.stringify(discovery, null, 2)}\n`, 0o644);
+  }
+
+  if (options.silent !== true) {
+    announceSimulator('KMS', { details: [`endpoint ${endpoint}`, `state ${options.stateDir}`] });
   }
 
   let closed: Promise<void> | undefined;

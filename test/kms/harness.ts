@@ -51,7 +51,7 @@ export function kmsClient(
 export async function startHarness(options: Partial<KmsSimulatorOptions> = {}, existingDir?: string): Promise<Harness> {
   const dir = existingDir ?? (await makeStateDir());
   const principals = await loadCredentials(dir);
-  const sim = await startKmsSimulator({ stateDir: dir, ...options });
+  const sim = await startKmsSimulator({ stateDir: dir, silent: true, ...options });
   const clients: KMSClient[] = [];
   const principal = (role: Role): SimPrincipal => {
     const found = principals.find((p) => p.arn.endsWith(`:role/${role}`));

@@ -143,7 +143,7 @@ describe('SigV4', () => {
 describe('temporary credentials (session token)', () => {
   it('require the matching X-Amz-Security-Token', async () => {
     const temp = { arn: 'arn:aws:sts::111122223333:assumed-role/enclave/i-0123456789abcdef0', accessKeyId: 'ASIATEMPORARY0000001', secretAccessKey: 's'.repeat(40), sessionToken: 'token-abc' };
-    const sim = await startKmsSimulator({ stateDir: h.dir, principals: [temp], writeDiscoveryFile: false });
+    const sim = await startKmsSimulator({ stateDir: h.dir, principals: [temp], writeDiscoveryFile: false, silent: true });
     try {
       const good = kmsClient(sim, { accessKeyId: temp.accessKeyId, secretAccessKey: temp.secretAccessKey, sessionToken: 'token-abc' });
       expect((await good.send(new GenerateRandomCommand({ NumberOfBytes: 4 }))).Plaintext!.length).toBe(4);
@@ -191,7 +191,7 @@ describe('AWS JSON 1.1 framing', () => {
 
 describe('plain HTTP (--http)', () => {
   it('serves the same protocol without TLS when asked', async () => {
-    const sim = await startKmsSimulator({ stateDir: h.dir, http: true, writeDiscoveryFile: false });
+    const sim = await startKmsSimulator({ stateDir: h.dir, http: true, writeDiscoveryFile: false, silent: true });
     try {
       expect(sim.endpoint).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
       expect(sim.caFile).toBeNull();

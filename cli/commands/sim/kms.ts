@@ -2,7 +2,6 @@
  * `enclavekit sim kms --state DIR …`: the KMS simulator (sim/kms). Runs until SIGINT/SIGTERM.
  * Prints the endpoint, region, CA file and credentials file; writes DIR/kms.json for programs.
  */
-import { announceSimulator } from '../../../sim/announce.js';
 import { FAULTS_PATH, startKmsSimulator, type FaultSettings } from '../../../sim/kms/index.js';
 import { isKmsErrorName } from '../../../sim/kms/errors.js';
 import { credentialsPath } from '../../../sim/state.js';
@@ -78,7 +77,6 @@ export function run(args: string[]): Promise<number> {
       ...(values.region === undefined ? {} : { region: values.region }),
       ...(maxAge === undefined ? {} : { attestationMaxAgeMs: maxAge }),
     });
-    announceSimulator('KMS', { details: [`endpoint ${sim.endpoint}`, `state ${stateDir}`] });
     process.stdout.write(
       `endpoint: ${sim.endpoint}\n` +
         `region: ${sim.region}\n` +

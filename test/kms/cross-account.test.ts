@@ -1,0 +1,94 @@
+/**
+ * The cross-account snapshot policy of the design notes ("Allow use of the key with destination
+ * account": kms:ViaService and kms:CallerAccount), end to end: a principal of another account uses
+ * the key by its ARN, only when the simulator is told the call comes through RDS in us-west-2.
+ */
+import { rm } from 'node:fs/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CreateKeyCommand, DecryptCommand, DescribeKeyCommand, EncryptCommand, ListKeysCommand } from '@aws-sdk/client-kms';
+import { startKmsSimulator, type KmsPrincipal } from '../../sim/kms/index.js';
+import { kmsClient, kmsError, makeStateDir } from './harness.js';
+
+const OWNER = '111122223333';
+const DEST = '444455556666';
+const owner: KmsPrincipal = { arn: `arn:aws:iam::${OWNER}:role/admin`, accessKeyId: 'AKIAOWNER00000000001', secretAccessKey: 'o'.repeat(40) };
+const restore: KmsPrincipal = { arn: `arn:aws:iam::${DEST}:role/rds-restore`, accessKeyId: 'AKIADEST000000000001', secretAccessKey: 'd'.repeat(40) };
+const policy = JSON.stringify({
+  Version: '2012-10-17',
+  Id: 'key-policy-cross-account-snapshot',
+  Statement: [
+    { Sid: 'Enable IAM User Permissions', Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${OWNER}:root` }, Action: 'kms:*', Resource: '*' },
+    {
+      Sid: 'Allow use of the key with destination account',
+      Effect: 'Allow',
+      Principal: { AWS: `arn:aws:iam::${DEST}:root` },
+      Action: ['kms:Decrypt', 'kms:CreateGrant'],
+      Resource: '*',
+      Condition: { StringEquals: { 'kms:ViaService': 'rds.us-west-2.amazonaws.com', 'kms:CallerAccount': DEST } },
+    },
+  ],
+});
+
+let dir: string;
+beforeAll(async () => {
+  dir = await makeStateDir('ek-kms-xacct-');
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+function start(viaService?: string) {
+  return startKmsSimulator({
+    stateDir: dir, region: 'us-west-2', principals: [owner, restore], writeDiscoveryFile: false, silent: true,
+    ...(viaService === undefined ? {} : { viaService }),
+  });
+}
+
+describe('cross-account key use', () => {
+  it('lets the destination account decrypt by key ARN only via RDS in us-west-2', async () => {
+    const direct = await start();
+    let keyArn: string;
+    let keyId: string;
+    let blob: Uint8Array;
+    try {
+      const o = kmsClient(direct, owner);
+      const created = await o.send(new CreateKeyCommand({ Policy: policy }));
+      keyArn = created.KeyMetadata!.Arn!;
+      keyId = created.KeyMetadata!.KeyId!;
+      expect(keyArn).toBe(`arn:aws:kms:us-west-2:${OWNER}:key/${keyId}`);
+      blob = (await o.send(new EncryptCommand({ KeyId: keyId, Plaintext: Buffer.from('snapshot key') }))).CiphertextBlob!;
+      const d = kmsClient(direct, restore);
+      const denied = await kmsError(d.send(new DecryptCommand({ CiphertextBlob: blob })));
+      expect(denied.name).toBe('AccessDeniedException');
+      expect(denied.message).toContain(`User: ${restore.arn} is not authorized to perform: kms:Decrypt on resource: ${keyArn}`);
+      // Another account's key is not found by bare id (it resolves in the caller's account)...
+      expect((await kmsError(d.send(new DescribeKeyCommand({ KeyId: keyId })))).name).toBe('NotFoundException');
+      // ...and by ARN it is found but the policy grants no DescribeKey.
+      expect((await kmsError(d.send(new DescribeKeyCommand({ KeyId: keyArn })))).name).toBe('AccessDeniedException');
+      expect((await d.send(new ListKeysCommand({}))).Keys).toEqual([]);
+      o.destroy();
+      d.destroy();
+    } finally {
+      await direct.close();
+    }
+
+    const viaRds = await start('rds.us-west-2.amazonaws.com');
+    try {
+      const d = kmsClient(viaRds, restore);
+      const out = await d.send(new DecryptCommand({ CiphertextBlob: blob, KeyId: keyArn }));
+      expect(Buffer.from(out.Plaintext!).toString()).toBe('snapshot key');
+      expect((await kmsError(d.send(new EncryptCommand({ KeyId: keyArn, Plaintext: Buffer.from('x') })))).name).toBe('AccessDeniedException');
+      d.destroy();
+    } finally {
+      await viaRds.close();
+    }
+    const viaEc2 = await start('ec2.us-west-2.amazonaws.com');
+    try {
+      const d = kmsClient(viaEc2, restore);
+      expect((await kmsError(d.send(new DecryptCommand({ CiphertextBlob: blob })))).name).toBe('AccessDeniedException');
+      d.destroy();
+    } finally {
+      await viaEc2.close();
+    }
+  });
+});
