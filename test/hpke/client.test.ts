@@ -1,0 +1,104 @@
+/**
+ * The client helper against genuine signed documents from engineer C's SimulatedNsm (sim PKI root
+ * passed explicitly as the trust anchor, as a dev client would) and engineer A's verifier.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { openSealedInput } from '../../enclave/hpke-open.js';
+import { AttestationError, EnclaveKitError } from '../../shared/errors.js';
+import { sealCardForEnclave, sealForEnclave } from '../../shared/hpke/client.js';
+import { decodeSealedEnvelope } from '../../shared/hpke/envelope.js';
+import { HpkeRecipient } from '../../shared/hpke/open.js';
+import { generateHpkeKeyPair, HPKE_INFO } from '../../shared/hpke/suite.js';
+import { encodeHpkeUserData } from '../../shared/hpke/user-data.js';
+import { SimulatedNsm } from '../../sim/nsm/simulated-nsm.js';
+import { SimPki } from '../../sim/pki/index.js';
+
+const T0 = Date.UTC(2026, 2, 1, 9, 30, 0);
+const PCRS = { 0: 'a1'.repeat(48), 1: 'b2'.repeat(48), 2: 'c3'.repeat(48) };
+const CARD = { pan: '4111111111111111', exp: '12/30', cvc: '123' };
+
+let pki: SimPki;
+let recipient: HpkeRecipient;
+let doc: Uint8Array;
+
+beforeAll(async () => {
+  pki = await SimPki.createInMemory(T0);
+  recipient = await HpkeRecipient.generate();
+  const nsm = new SimulatedNsm({ pki, pcrs: PCRS, now: () => T0, silent: true });
+  doc = await nsm.attest({ userData: encodeHpkeUserData(recipient.publicKey) });
+});
+
+const verify = () => ({ at: T0, roots: [pki.rootPem], expectedPcrs: { 0: PCRS[0], 1: PCRS[1], 2: PCRS[2] }, maxAgeMs: 60_000 });
+
+async function codeOf(promise: Promise<unknown>): Promise<string> {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof EnclaveKitError) return error.code;
+    throw error;
+  }
+  return 'ok';
+}
+
+describe('sealCardForEnclave: verify the attestation, then seal to the key in user_data', () => {
+  it('Base mode: the enclave opens the card', async () => {
+    const envelope = await sealCardForEnclave(CARD, { attestationDocument: doc, verify: verify() });
+    expect(Object.keys(envelope).sort()).toEqual(['ciphertext', 'enc']);
+    const opened = await recipient.open(decodeSealedEnvelope(envelope), { info: HPKE_INFO.card });
+    expect(JSON.parse(new TextDecoder().decode(opened.plaintext))).toEqual(CARD);
+  });
+
+  it('Auth mode: the envelope names the sender, and the enclave policy authenticates it', async () => {
+    const producer = await generateHpkeKeyPair();
+    const envelope = await sealCardForEnclave(CARD, { attestationDocument: doc, verify: verify(), senderKey: producer.privateKey });
+    expect(Buffer.from(envelope.sender!, 'base64').equals(Buffer.from(producer.publicKey))).toBe(true);
+    const opened = await openSealedInput(recipient, decodeSealedEnvelope(envelope), {
+      info: HPKE_INFO.card,
+      policy: { allowedSenders: [producer.publicKey], publicSubmission: false },
+    });
+    expect(Buffer.from(opened.sender!).equals(Buffer.from(producer.publicKey))).toBe(true);
+  });
+
+  it('seals other purposes under their own info string', async () => {
+    const envelope = await sealForEnclave(new TextEncoder().encode('mail a@b.io'), 'piiText', { attestationDocument: doc, verify: verify() });
+    const sealed = decodeSealedEnvelope(envelope);
+    expect(await codeOf(recipient.open(sealed, { info: HPKE_INFO.card }))).toBe('ERR_DECRYPT_FAILED');
+    expect(new TextDecoder().decode((await recipient.open(sealed, { info: HPKE_INFO.piiText })).plaintext)).toBe('mail a@b.io');
+  });
+
+  it('refuses without expected PCRs, or with anyPcrs, before looking at the document', async () => {
+    const { expectedPcrs: _omit, ...noPcrs } = verify();
+    expect(await codeOf(sealCardForEnclave(CARD, { attestationDocument: doc, verify: noPcrs }))).toBe('ERR_ATTESTATION_POLICY');
+    expect(await codeOf(sealCardForEnclave(CARD, { attestationDocument: doc, verify: { ...noPcrs, anyPcrs: true } }))).toBe('ERR_ATTESTATION_POLICY');
+    expect(await codeOf(sealCardForEnclave(CARD, { attestationDocument: doc, verify: { ...verify(), anyPcrs: true } }))).toBe('ERR_ATTESTATION_POLICY');
+  });
+
+  it('refuses a document from other code (PCR mismatch) or not chaining to the given roots', async () => {
+    expect(await codeOf(sealCardForEnclave(CARD, { attestationDocument: doc, verify: { ...verify(), expectedPcrs: { 0: 'ff'.repeat(48) } } }))).toBe('ERR_PCR_MISMATCH');
+    const { roots: _roots, ...awsRootOnly } = verify();
+    expect(await codeOf(sealCardForEnclave(CARD, { attestationDocument: doc, verify: awsRootOnly }))).toBe('ERR_ATTESTATION_CHAIN');
+  });
+
+  it('a parent that swaps the key in user_data breaks the signature', async () => {
+    const at = Buffer.from(doc).indexOf(Buffer.from(recipient.publicKey));
+    expect(at).toBeGreaterThan(0);
+    const swapped = doc.slice();
+    swapped[at + 5]! ^= 0xff;
+    let caught: unknown;
+    try {
+      await sealCardForEnclave(CARD, { attestationDocument: swapped, verify: verify() });
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(AttestationError);
+    expect((caught as AttestationError).code).toBe('ERR_ATTESTATION_SIGNATURE');
+  });
+
+  it('refuses a verified document that carries no enclavekit HPKE key', async () => {
+    const nsm = new SimulatedNsm({ pki, pcrs: PCRS, now: () => T0, silent: true });
+    const bare = await nsm.attest({});
+    expect(await codeOf(sealCardForEnclave(CARD, { attestationDocument: bare, verify: verify() }))).toBe('ERR_ATTESTATION_MALFORMED');
+    const other = await nsm.attest({ userData: new TextEncoder().encode('{"hpke":"nope"}') });
+    expect(await codeOf(sealCardForEnclave(CARD, { attestationDocument: other, verify: verify() }))).toBe('ERR_ATTESTATION_MALFORMED');
+  });
+});
