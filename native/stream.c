@@ -13,9 +13,9 @@
  * bytes until WRITABLE.
  *
  * Lifetime: the JavaScript object is held by a strong reference while the fd is open; close()
- * stops polling, uv_close()s the poll handle and closes the fd in the close callback (libuv: never
- * close an fd under an active poll handle). The C struct is freed when both the close callback and
- * the finalizer have run.
+ * uv_close()s the poll handle, which takes the fd out of epoll at once, then closes the fd (libuv:
+ * never close an fd under an active poll handle). The C struct is freed when both the close
+ * callback and the finalizer have run.
  */
 #define _GNU_SOURCE /* accept4() */
 #include "common.h"
@@ -79,8 +79,6 @@ static void socket_free(ek_socket_t *s) {
 
 static void on_poll_closed(uv_handle_t *handle) {
   ek_socket_t *s = handle->data;
-  if (s->fd >= 0) close(s->fd);
-  s->fd = -1;
   s->poll_closed = true;
   if (s->finalized) {
     socket_free(s);
@@ -100,8 +98,13 @@ static void socket_begin_close(ek_socket_t *s) {
   s->closing = true;
   s->reading = false;
   s->want_write = false;
-  uv_poll_stop(&s->poll);
+  /* uv_close() stops the poll handle and drops the fd from epoll synchronously (libuv
+   * uv__poll_close); only its callback is deferred. Closing the fd right after is therefore safe,
+   * and callers see the port or path released as soon as close() returns. Closing it later would
+   * let a socket opened meanwhile reuse the number while libuv still refers to it. */
   uv_close((uv_handle_t *)&s->poll, on_poll_closed);
+  if (s->fd >= 0) close(s->fd);
+  s->fd = -1;
 }
 
 static void socket_finalize(napi_env env, void *data, void *hint) {
