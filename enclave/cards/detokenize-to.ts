@@ -1,0 +1,44 @@
+/**
+ * detokenize-to (issue 6, `POST /v1/cards/detokenize-to`): the enclave turns a token back into
+ * its PAN and seals it with HPKE (Base mode) to a third party, e.g. a payment processor, so the PAN
+ * leaves the enclave only encrypted to a recipient the operator named in the enclave's measured
+ * configuration. The parent supplies the recipient key but cannot add one: the key's fingerprint
+ * must be on the configured list.
+ *
+ * - Fingerprint: lower-case hex SHA-256 of the raw 32-byte X25519 public key.
+ * - Plaintext: UTF-8 JSON `{"pan": "<digits>"}`; info: HPKE_INFO.detokenize
+ *   ("enclavekit/v1/detokenize"); aad: the UTF-8 token, so the recipient can check which token
+ *   the PAN answers (opening fails under any other token).
+ */
+import { createHash } from 'node:crypto';
+import { InputError } from '../../shared/errors.js';
+import { sealHpke, type SealedMessage } from '../../shared/hpke/seal.js';
+import { HPKE_INFO, HPKE_PUBLIC_KEY_BYTES } from '../../shared/hpke/suite.js';
+import type { Tokenizer } from './tokenizer.js';
+
+export function recipientFingerprint(publicKey: Uint8Array): string {
+  return createHash('sha256').update(publicKey).digest('hex');
+}
+
+export interface DetokenizeToOptions {
+  tokenizer: Tokenizer;
+  /** Fingerprints (recipientFingerprint) from the enclave configuration. */
+  allowedRecipients: ReadonlySet<string>;
+}
+
+export async function detokenizeTo(token: string, recipientPublicKey: Uint8Array, options: DetokenizeToOptions): Promise<SealedMessage> {
+  if (!(recipientPublicKey instanceof Uint8Array) || recipientPublicKey.length !== HPKE_PUBLIC_KEY_BYTES) {
+    throw new InputError('ERR_BAD_REQUEST', `recipient must be a ${HPKE_PUBLIC_KEY_BYTES}-byte X25519 public key`);
+  }
+  // Checked before detokenizing: an unlisted recipient causes no work on the PAN at all.
+  if (!options.allowedRecipients.has(recipientFingerprint(recipientPublicKey))) {
+    throw new InputError('ERR_RECIPIENT_NOT_ALLOWED', 'recipient is not allowed');
+  }
+  const pan = options.tokenizer.detokenize(token);
+  const plaintext = new TextEncoder().encode(JSON.stringify({ pan }));
+  try {
+    return await sealHpke(recipientPublicKey, plaintext, { info: HPKE_INFO.detokenize, aad: new TextEncoder().encode(token) });
+  } finally {
+    plaintext.fill(0);
+  }
+}
