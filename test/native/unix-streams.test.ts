@@ -2,7 +2,7 @@
  * The native stream path (native/stream.c + shared/native/native-stream.ts) on AF_UNIX: the very
  * code connectVsock/listenVsock run, without needing a vsock peer.
  */
-import { rmSync, writeFileSync } from 'node:fs';
+import { readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, connect as netConnect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -164,6 +164,33 @@ describe.skipIf(addonMissing)('native streams over AF_UNIX', () => {
       }),
     );
     expect(replies.filter(Boolean)).toHaveLength(count);
+    await listener.close();
+  });
+
+  it('leaks no file descriptors over many connection cycles', async () => {
+    const path = sockPath();
+    const listener = await listenNativeUnix(path, (stream) => stream.pipe(stream));
+    const openFds = (): number => readdirSync('/proc/self/fd').length;
+    // One warm-up cycle so lazily created descriptors (thread pool, epoll) are already there.
+    const warm = await connectNativeUnix(path);
+    warm.end('x');
+    await readAll(warm);
+    await closed(warm);
+    const before = openFds();
+    for (let round = 0; round < 10; round += 1) {
+      await Promise.all(
+        Array.from({ length: 20 }, async () => {
+          const client = await connectNativeUnix(path);
+          const reply = readAll(client);
+          client.end('ping');
+          expect((await reply).toString()).toBe('ping');
+          await closed(client);
+        }),
+      );
+    }
+    // Server-side streams close on the event loop turn after the clients'.
+    for (let i = 0; i < 20 && openFds() > before; i += 1) await new Promise((r) => setTimeout(r, 10));
+    expect(openFds()).toBe(before);
     await listener.close();
   });
 
