@@ -5,6 +5,7 @@
 type Command = { summary: string; load: () => Promise<{ run(args: string[]): Promise<number> }> };
 
 const COMMANDS: Record<string, Command> = {
+  attest: { summary: 'verify attestation documents', load: () => import('./commands/attest.js') },
   sim: { summary: 'simulated NSM, Nitro PKI and KMS for development and CI', load: () => import('./commands/sim.js') },
   pcr: { summary: 'print the PCR of a file (SHA384(zeros(48) || SHA384(bytes)))', load: () => import('./commands/pcr.js') },
   policy: { summary: 'generate a KMS key policy bound to enclave PCRs, or explain its verdict for a document', load: () => import('./commands/policy.js') },
