@@ -6,7 +6,10 @@
  *   (backpressure); EOF from the peer ends the readable side;
  * - a write completes when every byte reached the kernel; unwritten bytes wait for `writable`;
  * - end() half-closes (shutdown(SHUT_WR)) once queued writes are flushed; with the default
- *   `allowHalfOpen: false` (as net.Socket) the peer's EOF also ends our side;
+ *   `allowHalfOpen: false` (as net.Socket) the peer's EOF also ends our side. Pass
+ *   `allowHalfOpen: true` for a TLS server or a byte relay on this stream: TLS over a JS Duplex
+ *   (JSStreamSocket) sees that auto-end and loses what it writes after the peer's FIN, where a
+ *   net.Socket escapes it because TLSWrap reads the socket's handle directly;
  * - socket errors destroy the stream with a typed ProtocolError (ERR_CONNECTION_LOST for a peer
  *   that reset or vanished, ERR_TRANSPORT otherwise), the errno name in `cause`.
  */

@@ -2,9 +2,11 @@
  * The native stream path (native/stream.c + shared/native/native-stream.ts) on AF_UNIX: the very
  * code connectVsock/listenVsock run, without needing a vsock peer.
  */
-import { readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, connect as netConnect, type Socket } from 'node:net';
 import { join } from 'node:path';
+import { connect as tlsConnect, createServer as createTlsServer } from 'node:tls';
 import { afterAll, describe, expect, it } from 'vitest';
 import { EnclaveKitError } from '../../shared/errors.js';
 import { connectNativeUnix, listenNativeUnix, type NativeStream } from '../../shared/native/vsock.js';
@@ -211,6 +213,27 @@ describe.skipIf(addonMissing)('native streams over AF_UNIX', () => {
     await new Promise<void>((r) => netClient.once('connect', r));
     const [echo2] = await Promise.all([readAll(netClient), writeAllAndEnd(netClient, data)]);
     expect(sha256(echo2)).toBe(sha256(data));
+    await listener.close();
+  });
+
+  it('carries TLS (as the enclave’s KMS tunnels do): tls.connect over a NativeStream', async () => {
+    const keyFile = join(dir, 'tls.key');
+    const certFile = join(dir, 'tls.crt');
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', keyFile, '-out', certFile, '-subj', '/CN=localhost', '-days', '1'], { stdio: 'ignore' });
+    const cert = readFileSync(certFile);
+    const path = sockPath();
+    const tlsServer = createTlsServer({ key: readFileSync(keyFile), cert }, (socket) => socket.pipe(socket));
+    // The native listener hands each raw stream to the TLS server. A TLS server over a JS Duplex
+    // needs allowHalfOpen: it goes on writing after the client's close_notify + FIN (net sockets
+    // get away without it because TLSWrap reads their handle, below the JS auto-end).
+    const listener = await listenNativeUnix(path, (stream) => tlsServer.emit('connection', stream), { allowHalfOpen: true });
+    const raw = await connectNativeUnix(path);
+    const secure = tlsConnect({ socket: raw, ca: cert, servername: 'localhost' });
+    await new Promise<void>((resolve, reject) => secure.once('secureConnect', resolve).once('error', reject));
+    expect(secure.authorized).toBe(true);
+    const data = patternBytes(1024 * 1024, 6);
+    const [echo] = await Promise.all([readAll(secure), writeAllAndEnd(secure, data)]);
+    expect(sha256(echo)).toBe(sha256(data));
     await listener.close();
   });
 
