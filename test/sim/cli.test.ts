@@ -145,6 +145,28 @@ describe('enclavekit sim attest', () => {
   });
 });
 
+describe('issue 3 "done when": a sim attest document and enclavekit attest verify', () => {
+  it('passes with --root <sim root> and the measured PCRs, fails without --root and with another PCR0', () => {
+    const bundle = join(work, 'app.js');
+    writeFileSync(bundle, 'export const version = 1;\n');
+    const doc = join(work, 'done-when.cbor');
+    expect(cli(['sim', 'attest', '--state', state, '--bundle', bundle, '--out', doc]).status).toBe(0);
+    const rootFile = join(work, 'sim-root.pem');
+    writeFileSync(rootFile, cli(['sim', 'root', '--state', state]).stdout);
+    const measured = measureEnclave({ appBundle: readFileSync(bundle) });
+    const pcrArgs = [0, 1, 2].flatMap((i) => ['--pcr', `${i}=${measured[i] as string}`]);
+
+    const ok = cli(['attest', 'verify', doc, '--root', rootFile, ...pcrArgs]);
+    expect(ok.status, ok.stderr).toBe(0);
+    const noRoot = cli(['attest', 'verify', doc, ...pcrArgs]);
+    expect(noRoot.status).toBe(1);
+    expect(noRoot.stderr).toContain('ERR_ATTESTATION_CHAIN');
+    const otherPcr0 = cli(['attest', 'verify', doc, '--root', rootFile, '--pcr', `0=${'11'.repeat(48)}`]);
+    expect(otherPcr0.status).toBe(1);
+    expect(otherPcr0.stderr).toContain('ERR_PCR_MISMATCH');
+  });
+});
+
 describe('enclavekit pcr', () => {
   it('exits 2 without exactly one file and 1 for an unreadable file', () => {
     expect(cli(['pcr', 'a', 'b']).status).toBe(2);
