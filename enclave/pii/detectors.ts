@@ -96,40 +96,55 @@ function forEachGroupedRun(text: string, groupChar: (c: number) => boolean, sepa
   }
 }
 
+interface WindowRules {
+  /** Characters of a match, separators not counted. */
+  readonly minChars: number;
+  readonly maxChars: number;
+  /** May a match continue past this group? (Every group but a match's last must pass.) */
+  readonly joinable: (group: string) => boolean;
+  /** All separators inside one match must be the same character. */
+  readonly uniformSeparator: boolean;
+}
+
 /**
  * Picks matches made of whole groups: from each admissible start group (left to right), the
- * longest window of minChars..maxChars characters (separators not counted) that `accept`s its
- * compact text. Windows never start at a left-glued first group or end at a right-glued last group.
+ * longest window allowed by `rules` that `accept`s its compact text. Windows never start at a
+ * left-glued first group or end at a right-glued last group. Work per start group is bounded by
+ * maxChars, so the scan is linear in the run.
  */
 function pickWindows(
   text: string,
   run: Run,
-  limits: { minChars: number; maxChars: number },
+  rules: WindowRules,
   startOk: (group: string) => boolean,
-  accept: (compact: string, written: string) => boolean,
+  accept: (compact: string) => boolean,
   emit: (start: number, end: number) => void,
 ): void {
   const { groups } = run;
   let first = run.gluedLeft ? 1 : 0;
   while (first < groups.length) {
-    if (!startOk(text.slice(groups[first]!.start, groups[first]!.end))) {
+    const head = text.slice(groups[first]!.start, groups[first]!.end);
+    if (!startOk(head)) {
       first++;
       continue;
     }
-    const parts: string[] = [];
-    let chars = 0;
-    for (let g = first; g < groups.length; g++) {
+    const parts = [head];
+    let chars = head.length;
+    const separator = text[groups[first]!.end];
+    for (let g = first + 1; g < groups.length && chars <= rules.maxChars; g++) {
+      if (!rules.joinable(parts[parts.length - 1]!)) break;
+      if (rules.uniformSeparator && text[groups[g - 1]!.end] !== separator) break;
       const part = text.slice(groups[g]!.start, groups[g]!.end);
-      chars += part.length;
-      if (chars > limits.maxChars) break;
+      if (chars + part.length > rules.maxChars) break;
       parts.push(part);
+      chars += part.length;
     }
     let found = -1;
-    if (parts.length > 0) {
+    if (chars <= rules.maxChars) {
       let compact = parts.join('');
-      for (let k = parts.length - 1; k >= 0 && compact.length >= limits.minChars; k--) {
+      for (let k = parts.length - 1; k >= 0 && compact.length >= rules.minChars; k--) {
         const last = first + k;
-        if (!(run.gluedRight && last === groups.length - 1) && accept(compact, text.slice(groups[first]!.start, groups[last]!.end))) {
+        if (!(run.gluedRight && last === groups.length - 1) && accept(compact)) {
           found = last;
           break;
         }
@@ -145,34 +160,25 @@ function pickWindows(
   }
 }
 
-const CARD_LIMITS = { minChars: 12, maxChars: 19 };
-const IBAN_LIMITS = { minChars: 15, maxChars: 34 };
-
-export function findCards(text: string): PiiSpan[] {
-  const spans: PiiSpan[] = [];
-  forEachGroupedRun(text, isDigit, ' -', (run) => {
-    pickWindows(
-      text,
-      run,
-      CARD_LIMITS,
-      () => true,
-      (digits, written) => cardGrouping(written) && luhnValid(digits),
-      (start, end) => spans.push({ kind: 'card', start, end }),
-    );
-  });
-  return spans;
-}
-
 /**
  * How card numbers are written: ungrouped, or in groups of 4-6 digits (4-4-4-4, Amex 4-6-5,
  * Diners 4-6-4, 19-digit 4-4-4-4-3) with one kind of separator; the last group may be shorter.
  * This keeps lists of short numbers ("000-12-3456 666-12-3456") from reading as one card.
  */
-function cardGrouping(written: string): boolean {
-  const separators = new Set(written.replace(/[0-9]/g, ''));
-  if (separators.size > 1) return false;
-  const groups = written.split(/[ -]/);
-  return groups.slice(0, -1).every((g) => g.length >= 4 && g.length <= 6);
+const CARD_RULES: WindowRules = {
+  minChars: 12,
+  maxChars: 19,
+  joinable: (group) => group.length >= 4 && group.length <= 6,
+  uniformSeparator: true,
+};
+const IBAN_RULES: WindowRules = { minChars: 15, maxChars: 34, joinable: () => true, uniformSeparator: true };
+
+export function findCards(text: string): PiiSpan[] {
+  const spans: PiiSpan[] = [];
+  forEachGroupedRun(text, isDigit, ' -', (run) => {
+    pickWindows(text, run, CARD_RULES, () => true, luhnValid, (start, end) => spans.push({ kind: 'card', start, end }));
+  });
+  return spans;
 }
 
 /**
@@ -185,7 +191,7 @@ export function findIbans(text: string): PiiSpan[] {
     pickWindows(
       text,
       run,
-      IBAN_LIMITS,
+      IBAN_RULES,
       (group) => /^[A-Za-z]{2}[0-9]{2}/.test(group),
       ibanValid,
       (start, end) => valid.push({ kind: 'iban', start, end }),
