@@ -1,0 +1,194 @@
+/**
+ * Benchmark runner: `npm run bench -- [NAME...] [--quick] [--strict] [--list]`.
+ *
+ * A scenario is a module bench/scenarios/<name>.ts whose default export is a `Scenario`; it returns
+ * rows (rates) and checks (ratios against targets). The runner prints one table per scenario and
+ * writes bench/results/latest.json. Not a test: numbers depend on the machine and its load, so
+ * scenarios compare rates measured side by side in the same process (see `interleave`), and the
+ * exit code is 0 unless --strict is given and a check misses its target.
+ */
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+export interface BenchRow {
+  name: string;
+  /** Median operations per second over the rounds. */
+  opsPerSec: number;
+  /** 1e6 / opsPerSec. */
+  meanUs: number;
+  /** Operations measured in total. */
+  ops: number;
+}
+
+export interface BenchCheck {
+  name: string;
+  value: number;
+  target: number;
+  pass: boolean;
+  /** How the value was computed. */
+  detail: string;
+}
+
+export interface ScenarioResult {
+  rows: BenchRow[];
+  checks: BenchCheck[];
+  info?: Record<string, unknown>;
+}
+
+export interface ScenarioContext {
+  /** Shorter runs, for smoke checks. */
+  quick: boolean;
+  log(message: string): void;
+}
+
+export interface Scenario {
+  description: string;
+  run(context: ScenarioContext): ScenarioResult | Promise<ScenarioResult>;
+}
+
+export interface InterleaveOptions {
+  rounds: number;
+  /** Time each case runs per round, ms. */
+  sliceMs: number;
+  /** Warm-up time per case before the first round, ms. */
+  warmupMs?: number;
+}
+
+export interface InterleaveResult {
+  rows: BenchRow[];
+  /** Per case, the rate (ops/s) of each round, in round order. */
+  perRound: Record<string, number[]>;
+}
+
+function runFor(operation: () => void, ms: number): { ops: number; seconds: number } {
+  const start = performance.now();
+  const deadline = start + ms;
+  let ops = 0;
+  let now = start;
+  while (now < deadline) {
+    operation();
+    ops += 1;
+    now = performance.now();
+  }
+  return { ops, seconds: (now - start) / 1000 };
+}
+
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? (sorted[middle] as number) : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
+}
+
+/**
+ * Runs the cases in turn, a short slice each, round after round. Other processes' load drifts
+ * slowly; cases measured seconds apart see different machines, cases measured in adjacent
+ * slices see nearly the same one. Ratios are therefore taken per round, then the median.
+ */
+export function interleave(cases: Record<string, () => void>, options: InterleaveOptions): InterleaveResult {
+  const names = Object.keys(cases);
+  for (const name of names) runFor(cases[name] as () => void, options.warmupMs ?? options.sliceMs);
+  const perRound: Record<string, number[]> = Object.fromEntries(names.map((name) => [name, []]));
+  const totals: Record<string, number> = Object.fromEntries(names.map((name) => [name, 0]));
+  for (let round = 0; round < options.rounds; round += 1) {
+    // Alternate the order so that no case always follows the same one.
+    const order = round % 2 === 0 ? names : [...names].reverse();
+    for (const name of order) {
+      const { ops, seconds } = runFor(cases[name] as () => void, options.sliceMs);
+      (perRound[name] as number[]).push(ops / seconds);
+      totals[name] = (totals[name] as number) + ops;
+    }
+  }
+  const rows = names.map((name) => {
+    const opsPerSec = median(perRound[name] as number[]);
+    return { name, opsPerSec, meanUs: 1e6 / opsPerSec, ops: totals[name] as number };
+  });
+  return { rows, perRound };
+}
+
+/** Median over rounds of numerator[i] / denominator[i] × scale. */
+export function medianRatio(result: InterleaveResult, numerator: string, denominator: string, scale = 1): number {
+  const a = result.perRound[numerator];
+  const b = result.perRound[denominator];
+  if (a === undefined || b === undefined) throw new RangeError(`unknown case ${a === undefined ? numerator : denominator}`);
+  return median(a.map((value, i) => (value / (b[i] as number)) * scale));
+}
+
+const SCENARIO_DIR = fileURLToPath(new URL('./scenarios/', import.meta.url));
+const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url));
+
+function scenarioNames(): string[] {
+  return readdirSync(SCENARIO_DIR)
+    .filter((file) => file.endsWith('.ts'))
+    .map((file) => file.slice(0, -3))
+    .sort();
+}
+
+function table(result: ScenarioResult): string {
+  const lines = ['  case                                       ops/s      µs/op        ops'];
+  for (const row of result.rows) {
+    lines.push(`  ${row.name.padEnd(40)} ${row.opsPerSec.toFixed(1).padStart(9)} ${row.meanUs.toFixed(1).padStart(10)} ${String(row.ops).padStart(10)}`);
+  }
+  for (const check of result.checks) {
+    lines.push(`  ${check.pass ? 'PASS' : 'MISS'} ${check.name}: ${check.value.toFixed(3)} (target ≥ ${check.target}) ${check.detail}`);
+  }
+  return lines.join('\n');
+}
+
+async function main(argv: string[]): Promise<number> {
+  const flags = new Set(argv.filter((arg) => arg.startsWith('--')));
+  const unknownFlags = [...flags].filter((flag) => !['--quick', '--strict', '--list'].includes(flag));
+  const available = scenarioNames();
+  if (unknownFlags.length > 0) {
+    process.stderr.write(`bench: unknown option ${unknownFlags.join(', ')}\nusage: npm run bench -- [NAME...] [--quick] [--strict] [--list]\n`);
+    return 2;
+  }
+  if (flags.has('--list')) {
+    process.stdout.write(`${available.join('\n')}\n`);
+    return 0;
+  }
+  const requested = argv.filter((arg) => !arg.startsWith('--'));
+  const unknown = requested.filter((name) => !available.includes(name));
+  if (unknown.length > 0) {
+    process.stderr.write(`bench: no scenario ${unknown.join(', ')} (available: ${available.join(', ')})\n`);
+    return 2;
+  }
+  const context: ScenarioContext = { quick: flags.has('--quick'), log: (message) => process.stderr.write(`${message}\n`) };
+  const results: Record<string, ScenarioResult & { description: string }> = {};
+  let missed = false;
+  for (const name of requested.length > 0 ? requested : available) {
+    const module = (await import(pathToFileURL(`${SCENARIO_DIR}${name}.ts`).href)) as { default: Scenario };
+    process.stdout.write(`\n${name}: ${module.default.description}\n`);
+    const result = await module.default.run(context);
+    results[name] = { description: module.default.description, ...result };
+    missed ||= result.checks.some((check) => !check.pass);
+    process.stdout.write(`${table(result)}\n`);
+  }
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  const report = {
+    date: new Date().toISOString(),
+    node: process.version,
+    openssl: process.versions.openssl,
+    cpus: cpus().length,
+    loadavg: loadavg(),
+    quick: context.quick,
+    scenarios: results,
+  };
+  writeFileSync(`${RESULTS_DIR}latest.json`, `${JSON.stringify(report, null, 2)}\n`);
+  process.stdout.write(`\nwrote bench/results/latest.json\n`);
+  return flags.has('--strict') && missed ? 1 : 0;
+}
+
+// Scenarios import the helpers above; only running this file starts the runner. No top-level
+// await: a scenario's import of this module must not wait for the runner that imports it.
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      process.stderr.write(`bench: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}
