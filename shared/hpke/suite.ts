@@ -67,6 +67,11 @@ export async function generateHpkeKeyPair(): Promise<HpkeKeyPair> {
   const publicKey = new Uint8Array(await hpkeSuite().kem.serializePublicKey(pair.publicKey)).slice();
   const privateKey = new Uint8Array(await hpkeSuite().kem.serializePrivateKey(pair.privateKey)).slice();
   zeroPrivateKey(pair.privateKey);
+  // serialize* return the key's backing ArrayBuffer; guard against it ever being a larger pool.
+  if (publicKey.length !== HPKE_PUBLIC_KEY_BYTES || privateKey.length !== HPKE_PRIVATE_KEY_BYTES) {
+    privateKey.fill(0);
+    throw new Error('unexpected X25519 key serialization');
+  }
   return { publicKey, privateKey };
 }
 
