@@ -54,7 +54,23 @@
 #define MSG_DONTWAIT 0
 #endif
 
+typedef struct ek_socket ek_socket_t;
+
+/*
+ * Per-environment state (the main thread and each worker have their own). At environment teardown
+ * an async cleanup hook closes every open socket and holds the teardown until their uv_close
+ * callbacks ran: otherwise a worker's loop would call on_poll_closed after Node unloaded the addon.
+ */
 typedef struct {
+  ek_socket_t *head; /* sockets whose poll handle is not yet closed */
+  napi_async_cleanup_hook_handle hook;
+  bool tearing_down;
+} ek_env_state_t;
+
+struct ek_socket {
+  ek_env_state_t *state;
+  ek_socket_t *prev;
+  ek_socket_t *next;
   napi_env env;
   napi_ref self;     /* strong while open */
   napi_ref callback; /* onEvent */
@@ -70,16 +86,30 @@ typedef struct {
   bool poll_closed;  /* uv_close callback ran: fd closed */
   bool finalized;    /* JavaScript object collected or environment torn down */
   char *read_buffer;
-} ek_socket_t;
+};
 
 static void socket_free(ek_socket_t *s) {
   free(s->read_buffer);
   free(s);
 }
 
+static void unlink_socket(ek_socket_t *s) {
+  ek_env_state_t *state = s->state;
+  if (s->prev != NULL) s->prev->next = s->next;
+  else state->head = s->next;
+  if (s->next != NULL) s->next->prev = s->prev;
+  s->prev = s->next = NULL;
+  if (state->tearing_down && state->head == NULL && state->hook != NULL) {
+    napi_async_cleanup_hook_handle hook = state->hook;
+    state->hook = NULL;
+    napi_remove_async_cleanup_hook(hook);
+  }
+}
+
 static void on_poll_closed(uv_handle_t *handle) {
   ek_socket_t *s = handle->data;
   s->poll_closed = true;
+  unlink_socket(s);
   if (s->finalized) {
     socket_free(s);
     return;
@@ -121,6 +151,25 @@ static void socket_finalize(napi_env env, void *data, void *hint) {
 }
 
 static void on_poll(uv_poll_t *handle, int status, int events);
+
+static void on_env_teardown(napi_async_cleanup_hook_handle handle, void *data) {
+  ek_env_state_t *state = data;
+  state->tearing_down = true;
+  for (ek_socket_t *s = state->head, *next; s != NULL; s = next) {
+    next = s->next;
+    socket_begin_close(s);
+  }
+  if (state->head == NULL && state->hook != NULL) {
+    state->hook = NULL;
+    napi_remove_async_cleanup_hook(handle);
+  }
+}
+
+static void free_env_state(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)hint;
+  free(data);
+}
 
 static void update_poll(ek_socket_t *s) {
   if (s->closing) return;
@@ -308,7 +357,13 @@ static ek_socket_t *open_this(napi_env env, napi_callback_info info, size_t *arg
 static napi_value js_constructor(napi_env env, napi_callback_info info) {
   size_t argc = 3;
   napi_value argv[3], self;
-  EK_CALL(env, napi_get_cb_info(env, info, &argc, argv, &self, NULL));
+  void *class_data = NULL;
+  EK_CALL(env, napi_get_cb_info(env, info, &argc, argv, &self, &class_data));
+  ek_env_state_t *state = class_data;
+  if (state->tearing_down) {
+    napi_throw_error(env, "ERR_SOCKET_CLOSED", "the environment is shutting down");
+    return NULL;
+  }
   if (argc < 3) {
     napi_throw_type_error(env, NULL, "new NativeSocket(fd, mode, onEvent)");
     return NULL;
@@ -339,6 +394,10 @@ static napi_value js_constructor(napi_env env, napi_callback_info info) {
     return ek_throw_errno(env, -rc, "uv_poll_init");
   }
   s->poll.data = s;
+  s->state = state;
+  s->next = state->head;
+  if (state->head != NULL) state->head->prev = s;
+  state->head = s;
   napi_value name;
   if (napi_create_reference(env, argv[2], 1, &s->callback) != napi_ok ||
       napi_create_string_utf8(env, "EnclaveKitNativeSocket", NAPI_AUTO_LENGTH, &name) != napi_ok ||
@@ -494,8 +553,16 @@ napi_value ek_init_stream(napi_env env, napi_value exports) {
       {"unref", NULL, js_unref, NULL, NULL, NULL, napi_default, NULL},
       {"fd", NULL, NULL, js_fd, NULL, NULL, napi_default, NULL},
   };
+  ek_env_state_t *state = calloc(1, sizeof *state);
+  if (state == NULL) return ek_throw_errno(env, ENOMEM, "calloc");
+  if (napi_set_instance_data(env, state, free_env_state, NULL) != napi_ok) {
+    free(state);
+    ek_throw_last_status(env, "napi_set_instance_data");
+    return NULL;
+  }
+  EK_CALL(env, napi_add_async_cleanup_hook(env, on_env_teardown, state, &state->hook));
   napi_value cls;
-  EK_CALL(env, napi_define_class(env, "NativeSocket", NAPI_AUTO_LENGTH, js_constructor, NULL,
+  EK_CALL(env, napi_define_class(env, "NativeSocket", NAPI_AUTO_LENGTH, js_constructor, state,
                                  sizeof methods / sizeof methods[0], methods, &cls));
   EK_CALL(env, napi_set_named_property(env, exports, "NativeSocket", cls));
   return exports;
