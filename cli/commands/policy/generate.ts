@@ -10,13 +10,15 @@ import { UsageError, parseOptions, required, runCli } from '../sim/cli-util.js';
 
 const USAGE = `usage: enclavekit policy generate --pcrs FILE [--pcr N=VALUE]... --account ID
          --enclave-role ARN --admin ARN [--admin ARN]... [--producer ARN]...
-         [--encryption-context KEY=VALUE]... [--image-sha384-only | --with-image-sha384]
-         [--immutable-policy] [--out FILE]
+         [--wrapped-key-generator ARN]... [--encryption-context KEY=VALUE]...
+         [--image-sha384-only | --with-image-sha384] [--immutable-policy] [--out FILE]
 
 Writes a KMS key policy (JSON) to FILE or stdout:
   - the admins may manage the key but not use it (no Decrypt, GenerateDataKey, GenerateRandom,
     Encrypt, ReEncrypt or CreateGrant);
   - the producers may Encrypt and GenerateDataKey, with the given encryption context;
+  - the wrapped-key generators may GenerateDataKeyWithoutPlaintext only: they create the wrapped
+    tokenization and blind-index keys (ciphertext only, never a plaintext key);
   - the enclave role may Decrypt, GenerateDataKey and GenerateRandom only with an attestation
     document whose PCRs equal the measurements (kms:RecipientAttestation:PCRn, StringEqualsIgnoreCase).
   --pcrs FILE            nitro-cli build-enclave output ({"Measurements": {...}}) or {"PCR0": ...}
@@ -25,7 +27,8 @@ Writes a KMS key policy (JSON) to FILE or stdout:
   --image-sha384-only    bind kms:RecipientAttestation:ImageSha384 (= PCR0) instead of PCRn keys
   --with-image-sha384    bind ImageSha384 as well as the PCRn keys
   --immutable-policy     leave kms:PutKeyPolicy out (nobody can change the policy afterwards)
-Refuses all-zero (debug-mode) PCRs and admins or producers that would include the enclave role.
+Refuses all-zero (debug-mode) PCRs and admins, producers or generators that would include the
+enclave role.
 `;
 
 const PCR_ARG = /^(\d{1,2})=(.+)$/;
@@ -55,6 +58,7 @@ export function run(args: string[]): Promise<number> {
       'enclave-role': { type: 'string' },
       admin: { type: 'string', multiple: true },
       producer: { type: 'string', multiple: true },
+      'wrapped-key-generator': { type: 'string', multiple: true },
       'encryption-context': { type: 'string', multiple: true },
       'image-sha384-only': { type: 'boolean' },
       'with-image-sha384': { type: 'boolean' },
@@ -85,6 +89,7 @@ export function run(args: string[]): Promise<number> {
       enclaveRoleArn,
       adminArns,
       producerArns: values.producer ?? [],
+      wrappedKeyGeneratorArns: values['wrapped-key-generator'] ?? [],
       pcrs,
       binding,
       encryptionContext,
