@@ -83,7 +83,7 @@ struct ek_socket {
   bool want_write;
   bool eof;
   bool closing;      /* close() called */
-  bool poll_closed;  /* uv_close callback ran: fd closed */
+  bool poll_closed;  /* uv_close callback ran (the fd was closed when close began) */
   bool finalized;    /* JavaScript object collected or environment torn down */
   char *read_buffer;
 };
