@@ -136,30 +136,50 @@ export function readBoolean(contents: Uint8Array): boolean {
 /**
  * UTCTime / GeneralizedTime as RFC 5280 §4.1.2.5 profiles them: `YYMMDDHHMMSSZ` (years 1950-2049)
  * or `YYYYMMDDHHMMSSZ`, seconds present, Zulu, no fraction. Returns ms since the epoch.
+ * Read digit by digit: this runs for every certificate of a cold verification.
  */
 export function readTime(tlv: Tlv): number {
-  const text = String.fromCharCode(...tlv.contents);
+  const text = tlv.contents;
   let year: number;
-  let rest: string;
-  if (tlv.tag === TAG_UTC_TIME && /^\d{12}Z$/.test(text)) {
-    const yy = Number(text.slice(0, 2));
+  let at: number;
+  if (tlv.tag === TAG_UTC_TIME && text.length === 13) {
+    const yy = digits(text, 0, 2);
     year = yy >= 50 ? 1900 + yy : 2000 + yy;
-    rest = text.slice(2);
-  } else if (tlv.tag === TAG_GENERALIZED_TIME && /^\d{14}Z$/.test(text)) {
-    year = Number(text.slice(0, 4));
-    rest = text.slice(4);
+    at = 2;
+  } else if (tlv.tag === TAG_GENERALIZED_TIME && text.length === 15) {
+    year = digits(text, 0, 4);
+    at = 4;
   } else {
     throw new DerError('invalid certificate time');
   }
-  const [month, day, hour, minute, second] = [0, 2, 4, 6, 8].map((i) => Number(rest.slice(i, i + 2))) as [number, number, number, number, number];
-  // setUTCFullYear, not Date.UTC, which maps years 0..99 to 1900..1999.
-  const check = new Date(0);
-  check.setUTCFullYear(year, month - 1, day);
-  check.setUTCHours(hour, minute, second, 0);
-  const ms = check.getTime();
-  // Date.UTC rolls 31 February over into March: refuse such dates rather than reinterpret them.
-  if (month < 1 || check.getUTCMonth() !== month - 1 || check.getUTCDate() !== day || hour > 23 || minute > 59 || second > 59) {
+  if (text[text.length - 1] !== 0x5a) throw new DerError('certificate time is not in UTC (Z)');
+  const month = digits(text, at, 2);
+  const day = digits(text, at + 2, 2);
+  const hour = digits(text, at + 4, 2);
+  const minute = digits(text, at + 6, 2);
+  const second = digits(text, at + 8, 2);
+  if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month) || hour > 23 || minute > 59 || second > 59) {
     throw new DerError('invalid certificate time');
   }
-  return ms;
+  const ms = Date.UTC(year, month - 1, day, hour, minute, second);
+  if (year >= 100) return ms;
+  // Date.UTC maps years 0..99 to 1900..1999.
+  const date = new Date(ms);
+  date.setUTCFullYear(year);
+  return date.getTime();
+}
+
+function digits(text: Uint8Array, at: number, count: number): number {
+  let value = 0;
+  for (let i = at; i < at + count; i += 1) {
+    const digit = (text[i] as number) - 0x30;
+    if (digit < 0 || digit > 9) throw new DerError('invalid certificate time');
+    value = value * 10 + digit;
+  }
+  return value;
+}
+
+function daysInMonth(year: number, month: number): number {
+  if (month === 2) return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0 ? 29 : 28;
+  return month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
 }

@@ -60,6 +60,14 @@ describe('DER reader edge cases', () => {
     expect(time(0x17, '491028142805Z')).toBe(Date.UTC(2049, 9, 28, 14, 28, 5));
     expect(time(0x17, '500101000000Z')).toBe(Date.UTC(1950, 0, 1));
     expect(time(0x18, '20500101000000Z')).toBe(Date.UTC(2050, 0, 1));
+    expect(time(0x17, '240229235959Z')).toBe(Date.UTC(2024, 1, 29, 23, 59, 59));
+    expect(time(0x18, '20000229000000Z')).toBe(Date.UTC(2000, 1, 29));
+    expect(time(0x18, '00500101000000Z')).toBe(new Date('0050-01-01T00:00:00Z').getTime());
+    expect(() => time(0x17, '230229000000Z')).toThrow(DerError);
+    expect(() => time(0x18, '19000229000000Z')).toThrow(DerError);
+    expect(() => time(0x17, '250431000000Z')).toThrow(DerError);
+    expect(() => time(0x17, '251201240000Z')).toThrow(DerError);
+    expect(() => time(0x17, '25120100000aZ')).toThrow(DerError);
     expect(() => time(0x17, '250231000000Z')).toThrow(DerError);
     expect(() => time(0x17, '251301000000Z')).toThrow(DerError);
     expect(() => time(0x17, '2512010000Z')).toThrow(DerError);
