@@ -121,6 +121,7 @@ class ServingRequest implements RpcContext {
   abandoned: ProtocolError | null = null;
   #controller: AbortController | null = null;
   #timer: ReturnType<typeof setTimeout> | null = null;
+  #finished = false;
 
   constructor(
     readonly peer: RpcPeer,
@@ -137,7 +138,7 @@ class ServingRequest implements RpcContext {
       this.#controller = controller;
       if (this.abandoned !== null) {
         controller.abort(this.abandoned);
-      } else {
+      } else if (!this.#finished) {
         const left = this.deadlineAt - this.now();
         if (left <= 0) this.abandon(deadlineError(this.op, this.deadlineMs));
         else this.#timer = setTimeout(() => this.abandon(deadlineError(this.op, this.deadlineMs)), Math.ceil(left));
@@ -150,11 +151,14 @@ class ServingRequest implements RpcContext {
   abandon(reason: ProtocolError): void {
     if (this.abandoned !== null) return;
     this.abandoned = reason;
-    this.dispose();
+    if (this.#timer !== null) clearTimeout(this.#timer);
+    this.#timer = null;
     this.#controller?.abort(reason);
   }
 
+  /** The handler settled: no timer may outlive it. */
   dispose(): void {
+    this.#finished = true;
     if (this.#timer !== null) clearTimeout(this.#timer);
     this.#timer = null;
   }
@@ -187,7 +191,8 @@ export class RpcPeer {
   readonly #now: () => number;
   readonly #pending = new Map<number, PendingRequest>();
   readonly #serving = new Map<number, ServingRequest>();
-  #queue: PendingRequest[] = [];
+  /** FIFO of requests waiting for drain; slots before #queueHead are spent. */
+  #queue: (PendingRequest | undefined)[] = [];
   #queueHead = 0;
   #nextId = 1;
   #closeReason: ProtocolError | null = null;
@@ -334,8 +339,9 @@ export class RpcPeer {
 
   #flushQueue(): void {
     while (this.#queueHead < this.#queue.length && this.channel.writable) {
-      const p = this.#queue[this.#queueHead]!;
-      this.#queue[this.#queueHead++] = undefined as unknown as PendingRequest; // release for GC
+      const p = this.#queue[this.#queueHead];
+      this.#queue[this.#queueHead++] = undefined; // release for GC
+      if (p === undefined) continue;
       const frame = p.frame;
       p.frame = null;
       if (!p.done && frame !== null) this.#transmit(p, frame);

@@ -179,6 +179,28 @@ describe('RpcPeer', () => {
       expect(received).toEqual([]);
     });
 
+    it('arms a serving-side timer only for handlers that read their signal, and clears it when they finish', async () => {
+      vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+      let sawSignal: AbortSignal | undefined;
+      const { peer, raw, next } = rawPeer({
+        now: Date.now,
+        handlers: {
+          plain: () => vi.getTimerCount(),
+          watchful: (_body, ctx) => {
+            sawSignal = ctx.signal;
+            return vi.getTimerCount();
+          },
+        },
+      });
+      raw.send(encodeRequest(1, 'plain', 60_000, null));
+      expect(await next()).toMatchObject({ id: 1, ok: true, body: 0 });
+      raw.send(encodeRequest(2, 'watchful', 60_000, null));
+      expect(await next()).toMatchObject({ id: 2, ok: true, body: 1 });
+      expect(vi.getTimerCount()).toBe(0);
+      expect(sawSignal?.aborted).toBe(false);
+      expect(peer.stats.serving).toBe(0);
+    });
+
     it('uses the default deadline when none is given', async () => {
       const { peer, next } = rawPeer({ defaultDeadlineMs: 1234 });
       void peer.request('x', 1).catch(() => {});
