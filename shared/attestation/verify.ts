@@ -29,7 +29,10 @@ export const ATTESTATION_FUTURE_SKEW_MS = 60_000;
 export interface VerifyOptions {
   /** Verification time in ms since the epoch (or a Date), or 'document' for the document's own timestamp. Required: the verifier never reads the clock. */
   at: number | Date | 'document';
-  /** PEM (one or more certificates) or DER trust anchors; default: AWS Nitro Enclaves Root-G1 only. */
+  /**
+   * PEM (one or more certificates) or DER trust anchors; default: AWS Nitro Enclaves Root-G1 only.
+   * Parsed once per array (and per entry): pass a fresh array rather than mutating one in place.
+   */
   roots?: readonly (string | Uint8Array)[];
   /** PCR index → expected value (hex or bytes). Required unless `anyPcrs`. */
   expectedPcrs?: Readonly<Record<number, string | Uint8Array>>;
