@@ -1,0 +1,196 @@
+/**
+ * Dockerfile.enclave without a Docker engine (issue 7 item 1): its stages are read and checked,
+ * the files its final stage copies are the ones the bundle needs, the build context admits every
+ * input of the build, and the final stage's command is run for real against the same file layout
+ * (the bundle, the addon beside it, the measured config), dropped to the unprivileged user.
+ */
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { build } from 'esbuild';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ADDON_FILE } from '../../shared/native/addon.js';
+import { execForm, parseCopy, parseDockerfile, type Stage } from './dockerfile.js';
+import { admitted, parseDockerignore } from './dockerignore.js';
+import { repoRoot, run, tempDir, trackedFiles } from './helpers.js';
+
+const dockerfile = parseDockerfile(readFileSync(path.join(repoRoot, 'Dockerfile.enclave'), 'utf8'));
+const [buildStage, finalStage] = dockerfile.stages as [Stage, Stage];
+const hasEntry = existsSync(path.join(repoRoot, 'enclave/main.ts'));
+if (!hasEntry) console.warn('Dockerfile run test skipped: enclave/main.ts does not exist yet');
+
+const ofKind = (stage: Stage, keyword: string) => stage.instructions.filter((i) => i.keyword === keyword);
+const finalCopies = ofKind(finalStage, 'COPY').map(parseCopy);
+const cmd = execForm(ofKind(finalStage, 'CMD').at(-1)!);
+const workdir = ofKind(buildStage, 'WORKDIR').at(-1)?.args ?? '/';
+
+/** Where a COPY from the build stage takes its file from, relative to the repository. */
+const repoPathOf = (source: string) => path.posix.relative(workdir, source);
+const destOf = (repoPath: string) => finalCopies.find((c) => c.sources.map(repoPathOf).includes(repoPath))?.dest;
+
+describe('Dockerfile.enclave', () => {
+  it('has a build stage and a final stage, both on exact, equal Node versions that satisfy package.json engines', () => {
+    expect(dockerfile.stages).toHaveLength(2);
+    expect(buildStage.name).toBe('build');
+    const version = /^node:(\d+)\.(\d+)\.(\d+)-bookworm(?:@sha256:[0-9a-f]{64})?$/.exec(buildStage.image);
+    const runtime = /^node:(\d+)\.(\d+)\.(\d+)-bookworm-slim(?:@sha256:[0-9a-f]{64})?$/.exec(finalStage.image);
+    expect(version, buildStage.image).not.toBeNull();
+    expect(runtime, finalStage.image).not.toBeNull();
+    expect(runtime!.slice(1, 4)).toEqual(version!.slice(1, 4));
+    const engines = (JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { engines: { node: string } }).engines.node;
+    const [, major, minor] = /^>=(\d+)\.(\d+)$/.exec(engines)!;
+    const [m, n] = [Number(version![1]), Number(version![2])];
+    expect(m > Number(major) || (m === Number(major) && n >= Number(minor))).toBe(true);
+  });
+
+  it('builds with npm ci and stamps every shipped file with SOURCE_DATE_EPOCH', () => {
+    expect(ofKind(buildStage, 'ARG').map((i) => i.args)).toContain('SOURCE_DATE_EPOCH=0');
+    expect(ofKind(buildStage, 'ENV').map((i) => i.args).join(' ')).toContain('npm_config_nodedir=/usr/local');
+    const runs = ofKind(buildStage, 'RUN').map((i) => i.args);
+    expect(runs).toHaveLength(1);
+    expect(runs[0]).toMatch(/^npm ci\b/);
+    const touch = /touch -d "@\$\{SOURCE_DATE_EPOCH\}" ([^&]+)/.exec(runs[0]!);
+    expect(touch).not.toBeNull();
+    const stamped = touch![1]!.trim().split(/\s+/).sort();
+    expect(stamped).toEqual(finalCopies.flatMap((c) => c.sources.map(repoPathOf)).sort());
+  });
+
+  it('copies exactly the bundle, the addon beside it and the config into the final stage, root-owned, and runs nothing there', () => {
+    expect(ofKind(finalStage, 'RUN')).toEqual([]);
+    expect(ofKind(finalStage, 'ADD')).toEqual([]);
+    for (const copy of finalCopies) {
+      expect(copy.from).toBe('build');
+      expect(copy.flags.chown).toBe('0:0');
+      expect(copy.sources).toHaveLength(1);
+    }
+    expect(finalCopies.flatMap((c) => c.sources.map(repoPathOf)).sort()).toEqual(
+      ['build/Release/enclavekit.node', 'deploy/enclave/enclave.json', 'dist/enclave.js'].sort(),
+    );
+    const bundle = destOf('dist/enclave.js')!;
+    const addon = destOf('build/Release/enclavekit.node')!;
+    // shared/native/addon.ts looks for enclavekit.node beside the bundle.
+    expect(path.posix.basename(addon)).toBe(ADDON_FILE);
+    expect(path.posix.dirname(addon)).toBe(path.posix.dirname(bundle));
+  });
+
+  it('starts the bundle with the copied config as uid 1000 from an exec-form CMD of absolute paths, with no ENTRYPOINT', () => {
+    // nitro-cli uses CMD alone (ENTRYPOINT only without a CMD), and the enclave init runs it with
+    // cwd / and a fixed PATH: see the file's header.
+    expect(ofKind(finalStage, 'ENTRYPOINT').map((i) => i.args)).toEqual(['[]']);
+    expect(cmd[0]).toBe('/usr/bin/setpriv');
+    expect(cmd).toEqual(expect.arrayContaining(['--reuid=1000', '--regid=1000', '--clear-groups', '--no-new-privs', '--bounding-set=-all', '--inh-caps=-all']));
+    const program = cmd.slice(cmd.findIndex((word) => !word.startsWith('-') && word !== cmd[0]));
+    expect(program).toEqual(['/usr/local/bin/node', destOf('dist/enclave.js'), '--config', destOf('deploy/enclave/enclave.json')]);
+    for (const word of program.filter((w) => !w.startsWith('--'))) expect(path.posix.isAbsolute(word), word).toBe(true);
+  });
+
+  it('copies paths that exist after npm ci / npm run build', () => {
+    const needed = ['build/Release/enclavekit.node', 'deploy/enclave/enclave.json', ...(hasEntry ? ['dist/enclave.js'] : [])];
+    const missing = needed.filter((file) => !existsSync(path.join(repoRoot, file)));
+    expect(missing, 'run npm ci (or npm run build)').toEqual([]);
+  });
+});
+
+describe('.dockerignore', () => {
+  const rules = parseDockerignore(readFileSync(path.join(repoRoot, '.dockerignore'), 'utf8'));
+
+  async function bundleInputs(entry: string, external: boolean): Promise<string[]> {
+    const result = await build({
+      absWorkingDir: repoRoot,
+      entryPoints: [entry],
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      write: false,
+      metafile: true,
+      logLevel: 'silent',
+      preserveSymlinks: true,
+      ...(external ? { packages: 'external' as const } : {}),
+    });
+    return Object.keys(result.metafile.inputs).filter((input) => !input.startsWith('node_modules/'));
+  }
+
+  it('admits every input of the builds that npm ci runs', async () => {
+    const gyp = readFileSync(path.join(repoRoot, 'binding.gyp'), 'utf8').replace(/^\s*#.*$/gm, '');
+    const addonSources = (JSON.parse(gyp) as { targets: { sources: string[] }[] }).targets.flatMap((t) => t.sources);
+    const inputs = [
+      'package.json', 'package-lock.json', 'tsconfig.json', 'binding.gyp', 'scripts/build.mjs', 'deploy/enclave/enclave.json',
+      ...addonSources,
+      ...trackedFiles().filter((f) => f.startsWith('native/') && f.endsWith('.h')),
+      ...(await bundleInputs('cli/main.ts', true)),
+      ...(hasEntry ? await bundleInputs('enclave/main.ts', false) : []),
+    ];
+    expect(inputs.filter((file) => !admitted(rules, file))).toEqual([]);
+  });
+
+  it('keeps local state and build outputs out of the context', () => {
+    for (const file of ['node_modules/esbuild/package.json', 'shared/node_modules/x.js', 'dist/enclave.js', 'build/Release/enclavekit.node', '.git/HEAD', '.enclavekit/dev.json', 'test/deploy/dockerfile.test.ts', 'docs/deploy.md', 'deploy/parent/parent.json', 'bench/results/latest.json', 'npm-debug.log']) {
+      expect(admitted(rules, file), file).toBe(false);
+    }
+  });
+});
+
+describe('the final stage command, run against the image layout', () => {
+  const isRoot = process.getuid?.() === 0;
+  const hasSetpriv = existsSync(cmd[0] ?? '');
+  const hasNsm = existsSync('/dev/nsm');
+  const canRun = hasEntry && isRoot && hasSetpriv && !hasNsm;
+  if (hasEntry && !canRun) console.warn(`command run skipped: needs root (${isRoot}), ${cmd[0]} (${hasSetpriv}) and no /dev/nsm (${!hasNsm})`);
+
+  let root: string;
+  /** CMD with the image's /app/... and Node paths mapped into `root` and this Node. */
+  let localCmd: (withAddon: boolean) => string[];
+
+  beforeAll(async () => {
+    if (!canRun) return;
+    root = tempDir('image');
+    const out = path.join(root, 'out');
+    const built = await run(process.execPath, ['scripts/build.mjs', '--enclave-only', '--outdir', out], { timeoutMs: 60_000 });
+    expect(built.code, built.stderr).toBe(0);
+    const layout = (variant: string, withAddon: boolean) => {
+      const base = path.join(root, variant);
+      for (const copy of finalCopies) {
+        const repoPath = repoPathOf(copy.sources[0]!);
+        if (!withAddon && repoPath.startsWith('build/')) continue;
+        const from = repoPath === 'dist/enclave.js' ? path.join(out, 'enclave.js') : path.join(repoRoot, repoPath);
+        const to = path.join(base, copy.dest);
+        mkdirSync(path.dirname(to), { recursive: true });
+        copyFileSync(from, to);
+        chmodSync(to, repoPath.endsWith('.node') ? 0o555 : 0o444);
+      }
+      return base;
+    };
+    const bases = { true: layout('with-addon', true), false: layout('without-addon', false) };
+    // mkdtemp makes 0700 directories: uid 1000 must be able to walk to the files, as in the image.
+    for (const dir of [root, bases.true, bases.false, path.join(bases.true, 'app'), path.join(bases.false, 'app')]) chmodSync(dir, 0o755);
+    localCmd = (withAddon) =>
+      cmd.map((word) => (word === '/usr/local/bin/node' ? process.execPath : word.startsWith('/app/') ? path.join(bases[`${withAddon}`], word) : word));
+  }, 60_000);
+
+  afterAll(() => {
+    if (root !== undefined) rmSync(root, { recursive: true, force: true });
+  });
+
+  it.skipIf(!canRun)('drops to uid 1000 with no capabilities', async () => {
+    const prefix = cmd.slice(0, cmd.indexOf('/usr/local/bin/node'));
+    const probe = `process.stdout.write(JSON.stringify([process.getuid(), process.getgid(), require('fs').readFileSync('/proc/self/status','utf8').match(/CapEff:\\s*(\\S+)/)[1]]))`;
+    const result = await run(prefix[0]!, [...prefix.slice(1), process.execPath, '-e', probe]);
+    expect(result.code, result.stderr).toBe(0);
+    expect(JSON.parse(result.stdout)).toEqual([1000, 1000, '0000000000000000']);
+  });
+
+  it.skipIf(!canRun)('loads the addon beside the bundle and the config, then stops at the missing /dev/nsm (not an enclave)', async () => {
+    const [program, ...args] = localCmd(true);
+    const result = await run(program!, args, { timeoutMs: 30_000 });
+    expect(result.code).toBe(1);
+    const fatal = result.stderr.split('\n').filter((line) => line.includes('"fatal"'));
+    expect(fatal, result.stderr).toHaveLength(1);
+    expect(JSON.parse(fatal[0]!)).toMatchObject({ event: 'fatal', code: 'ERR_NSM_UNAVAILABLE', message: 'cannot open NSM device /dev/nsm (ENOENT)' });
+  });
+
+  it.skipIf(!canRun)('without the addon beside it, the same command names the missing addon (control)', async () => {
+    const [program, ...args] = localCmd(false);
+    const result = await run(program!, args, { timeoutMs: 30_000 });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(`native addon ${ADDON_FILE} not found`);
+  });
+});

@@ -1,0 +1,81 @@
+/**
+ * Stand-ins for nitro-cli and docker, for testing the Makefile and deploy/bin/enclavekit-enclave on
+ * machines without them. Each records its argv (one JSON line per call) in CALLS and answers
+ * like the real tool where the scripts read the answer:
+ * - `nitro-cli build-enclave` writes the output file and prints its progress on stderr and the
+ *   measurements JSON on stdout (aws-nitro-enclaves-cli src/lib.rs, build_from_docker);
+ * - `nitro-cli run-enclave` records the enclave in STATE (name, id, State RUNNING);
+ *   `describe-enclaves` prints STATE as the JSON array nitro-cli prints; `terminate-enclave
+ *   --enclave-id ID` removes it; `console --enclave-id ID` connects to a recorded enclave;
+ * - `docker image inspect` succeeds; other docker calls fail.
+ */
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+
+export const FAKE_PCRS = {
+  PCR0: 'a1'.repeat(48),
+  PCR1: 'b2'.repeat(48),
+  PCR2: 'c3'.repeat(48),
+};
+
+const NITRO_CLI = `#!/usr/bin/env node
+const fs = require('node:fs');
+const argv = process.argv.slice(2);
+const dir = process.env.FAKE_TOOLS_DIR;
+fs.appendFileSync(dir + '/calls', JSON.stringify(['nitro-cli', ...argv]) + '\\n');
+const stateFile = dir + '/state.json';
+const state = fs.existsSync(stateFile) ? JSON.parse(fs.readFileSync(stateFile, 'utf8')) : [];
+const save = () => fs.writeFileSync(stateFile, JSON.stringify(state, null, 2));
+const opt = (name) => argv[argv.indexOf(name) + 1];
+switch (argv[0]) {
+  case 'build-enclave':
+    process.stderr.write('Start building the Enclave Image...\\nUsing the locally available Docker image...\\n');
+    fs.writeFileSync(opt('--output-file'), 'EIF');
+    process.stderr.write('Enclave Image successfully created.\\n');
+    process.stdout.write(JSON.stringify({ Measurements: { HashAlgorithm: 'Sha384 { ... }', ...${JSON.stringify(FAKE_PCRS)} } }, null, 2) + '\\n');
+    break;
+  case 'run-enclave': {
+    const cid = Number(opt('--enclave-cid'));
+    state.push({ EnclaveName: opt('--enclave-name'), EnclaveID: 'i-0123456789abcdef0-enc' + cid.toString(16).padStart(16, '0'), EnclaveCID: cid, State: 'RUNNING', Flags: argv.includes('--debug-mode') ? 'DEBUG_MODE' : 'NONE' });
+    save();
+    process.stdout.write(JSON.stringify(state.at(-1), null, 2) + '\\n');
+    break;
+  }
+  case 'describe-enclaves':
+    process.stdout.write(JSON.stringify(state, null, 2) + '\\n');
+    break;
+  case 'terminate-enclave': {
+    const index = state.findIndex((e) => e.EnclaveID === opt('--enclave-id'));
+    if (index < 0) { process.stderr.write('no such enclave\\n'); process.exit(1); }
+    state.splice(index, 1);
+    save();
+    break;
+  }
+  case 'console':
+    if (!state.some((e) => e.EnclaveID === opt('--enclave-id'))) { process.stderr.write('no such enclave\\n'); process.exit(1); }
+    process.stdout.write('Successfully connected to the console.\\n');
+    break;
+  default:
+    process.stderr.write('fake nitro-cli: unsupported ' + argv[0] + '\\n');
+    process.exit(1);
+}
+`;
+
+const DOCKER = `#!/usr/bin/env node
+const fs = require('node:fs');
+const argv = process.argv.slice(2);
+fs.appendFileSync(process.env.FAKE_TOOLS_DIR + '/calls', JSON.stringify(['docker', ...argv]) + '\\n');
+process.exit(argv[0] === 'image' && argv[1] === 'inspect' ? 0 : 1);
+`;
+
+/** Writes the fakes into DIR/bin; returns that bin directory. */
+export function installFakeTools(dir: string, tools: readonly ('nitro-cli' | 'docker')[]): string {
+  const bin = path.join(dir, 'bin');
+  mkdirSync(bin, { recursive: true });
+  for (const tool of tools) {
+    const file = path.join(bin, tool);
+    writeFileSync(file, tool === 'docker' ? DOCKER : NITRO_CLI);
+    chmodSync(file, 0o755);
+  }
+  return bin;
+}
