@@ -9,5 +9,7 @@ export default defineConfig({
     hookTimeout: 60_000,
     // Property tests use fixed seeds; nothing here may depend on wall-clock speed.
     sequence: { shuffle: false },
+    // The AWS SDK is pinned exactly; its notice about future releases needing Node 22 is noise here.
+    env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
   },
 });

@@ -37,6 +37,35 @@ export const enclaveConfigSchema = z.strictObject({
     .default({}),
   /** Refuse to start when the NSM reports debug-mode PCRs (all-zero PCR0-2)? Off only for dev. */
   refuseDebugMode: z.boolean().default(false),
+  /** The card and PII API (docs/api.md). Absent: those operations answer ERR_NOT_READY. */
+  cards: z
+    .strictObject({
+      /** KMS key ARN whose encrypted data keys mark an ESDK message as from an authorised producer. */
+      cardKeyArn: z.string().regex(/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[0-9a-f-]{36}$/),
+      /** Encryption-context entries an ESDK card message must carry (value, or null = any value). */
+      requiredContext: z.record(z.string(), z.string().nullable()).default({ purpose: 'card' }),
+      /** Same for PII messages (redact, blind-index). */
+      piiRequiredContext: z.record(z.string(), z.string().nullable()).default({ purpose: 'pii' }),
+      /** HPKE Auth-mode producers: base64 raw X25519 public keys (at most 64). */
+      hpkeSenders: z.array(z.base64()).max(64).default([]),
+      /** Base-mode (anonymous) HPKE submission, rate limited in the enclave. Off by default. */
+      publicSubmission: z
+        .strictObject({
+          enabled: z.boolean().default(false),
+          /** Per (BIN, last 4): burst and refill per hour. */
+          perCardBurst: z.number().int().positive().default(5),
+          perCardPerHour: z.number().positive().default(5),
+          /** All anonymous submissions: burst and refill per second. */
+          overallBurst: z.number().int().positive().default(200),
+          overallPerSecond: z.number().positive().default(50),
+        })
+        .prefault({}),
+      /** Third parties a PAN may be re-encrypted to (detokenize-to): name → base64 X25519 key. */
+      detokenizeRecipients: z.record(z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/), z.base64()).default({}),
+      /** Default phone country code for blind-index normalisation (E.164). */
+      phoneCountryCode: z.string().regex(/^\d{1,3}$/).default('1'),
+    })
+    .optional(),
 });
 
 export type EnclaveConfig = z.infer<typeof enclaveConfigSchema>;

@@ -1,15 +1,26 @@
 /**
  * Named long-lived keys the enclave unwrapped through attested KMS (the tokenization key, the
- * blind-index key). Replacing or clearing a key zeroes the old bytes. Keys are lent to callers
- * for the duration of a synchronous or async function, never returned.
+ * blind-index key). Replacing or clearing a key zeroes the old bytes and disposes what was built
+ * from it. Keys are lent to callers for the duration of a function, never returned.
  */
 import { ServiceError } from '../shared/errors.js';
 
+interface Disposable {
+  dispose?(): void;
+}
+
 export class KeyRing {
   readonly #keys = new Map<string, Uint8Array>();
+  readonly #derived = new Map<string, Disposable>();
 
   set(name: string, key: Uint8Array): void {
-    this.#keys.get(name)?.fill(0);
+    const old = this.#keys.get(name);
+    if (old !== undefined && Buffer.compare(old, key) === 0) {
+      // The same key again (a parent reconnect re-sends wrapped keys): keep what was built.
+      key.fill(0);
+      return;
+    }
+    this.#drop(name);
     this.#keys.set(name, key);
   }
 
@@ -23,8 +34,23 @@ export class KeyRing {
     return fn(key);
   }
 
+  /** An object built once from a key (a tokenizer, an HMAC key), disposed when the key changes. */
+  derive<T extends Disposable>(name: string, build: (key: Uint8Array) => T): T {
+    const existing = this.#derived.get(name);
+    if (existing !== undefined) return existing as T;
+    const made = this.with(name, build);
+    this.#derived.set(name, made);
+    return made;
+  }
+
   clear(): void {
-    for (const key of this.#keys.values()) key.fill(0);
-    this.#keys.clear();
+    for (const name of [...this.#keys.keys()]) this.#drop(name);
+  }
+
+  #drop(name: string): void {
+    this.#derived.get(name)?.dispose?.();
+    this.#derived.delete(name);
+    this.#keys.get(name)?.fill(0);
+    this.#keys.delete(name);
   }
 }

@@ -1,0 +1,162 @@
+/**
+ * The enclave process: boots its identity on the NSM, measures its configuration into PCR16,
+ * serves the parent over the message link, and reaches KMS only through attested, tunnelled
+ * TLS. Transports and the NSM are injected, so the same code runs on vsock + /dev/nsm in a real
+ * enclave and on Unix sockets + the simulator in dev and CI.
+ */
+import { createHash } from 'node:crypto';
+import type { Duplex } from 'node:stream';
+import { z } from 'zod';
+import { EnclaveKitError, ServiceError } from '../shared/errors.js';
+import type { FrameChannel } from '../shared/protocol/channel.js';
+import { RpcPeer, type RpcHandler } from '../shared/protocol/rpc.js';
+import type { Nsm } from '../shared/nsm/types.js';
+import { HandlerRegistry } from './app/registry.js';
+import type { EnclaveConfig } from './config.js';
+import { parentCredentialProvider } from './credentials.js';
+import { EnclaveIdentity } from './identity.js';
+import { AttestedKms } from './kms/attested-kms.js';
+import { DataKeyCache } from './kms/data-key-cache.js';
+import { createEnclaveKmsClient } from './kms/kms-client.js';
+import { KeyRing } from './key-ring.js';
+
+/** PCR16 carries SHA-384 of the enclave configuration, then is locked (docs/security.md). */
+export const CONFIG_PCR = 16;
+
+export interface EnclaveDeps {
+  config: Readonly<EnclaveConfig>;
+  /** The exact configuration bytes (what PCR16 measures). */
+  configBytes: Uint8Array;
+  nsm: Nsm;
+  listenChannels: (url: string, onChannel: (channel: FrameChannel) => void) => Promise<{ close(): Promise<void> | void }>;
+  openStream: (url: string) => Promise<Duplex>;
+  /** Operations beyond the built-in ones (cards, PII, your own). */
+  registerHandlers?: (registry: HandlerRegistry, services: EnclaveServices) => void;
+  log?: (event: string, fields?: Record<string, string | number | boolean | undefined>) => void;
+}
+
+/** What handlers may use. Plaintext keys stay behind these objects. */
+export interface EnclaveServices {
+  identity: EnclaveIdentity;
+  kms: AttestedKms;
+  keys: KeyRing;
+}
+
+export interface RunningEnclave {
+  readonly services: EnclaveServices;
+  ready(): { ready: boolean; reason?: string };
+  close(): Promise<void>;
+}
+
+const wrappedKeySchema = z.strictObject({
+  ciphertextBlob: z.instanceof(Uint8Array),
+  keyId: z.string().min(1).max(2048),
+  encryptionContext: z.record(z.string(), z.string()).optional(),
+});
+const keysLoadSchema = z.strictObject({ keys: z.record(z.string().regex(/^[a-z][a-z0-9-]{0,31}$/), wrappedKeySchema) });
+const attestationSchema = z.strictObject({ nonce: z.instanceof(Uint8Array).optional() }).or(z.strictObject({}));
+
+export async function startEnclave(deps: EnclaveDeps): Promise<RunningEnclave> {
+  const log = deps.log ?? (() => undefined);
+  const { nsm, config } = deps;
+
+  // Measure the configuration before anything else can happen, then freeze the register.
+  await nsm.extendPcr(CONFIG_PCR, createHash('sha384').update(deps.configBytes).digest());
+  await nsm.lockPcr(CONFIG_PCR);
+  const pcr0 = await nsm.describePcr(0);
+  const debugMode = pcr0.data.every((b) => b === 0);
+  if (debugMode && config.refuseDebugMode) {
+    throw new ServiceError('ERR_CONFIG', 'debug-mode enclave (PCR0 is zero) and refuseDebugMode is set');
+  }
+
+  const identity = await EnclaveIdentity.create(nsm);
+  log('identity-ready', { debugMode });
+
+  const peers = new Set<RpcPeer>();
+  const credentials = parentCredentialProvider(async () => {
+    const peer = [...peers].at(-1);
+    if (peer === undefined) throw new ServiceError('ERR_NOT_READY', 'no parent connected to supply credentials');
+    return peer.request('credentials', {}, { deadlineMs: 10_000 });
+  });
+  const { client, agent } = createEnclaveKmsClient(config, () => deps.openStream(config.proxy), credentials);
+  const kms = new AttestedKms({
+    client,
+    attest: () => identity.attest(),
+    recipientKey: identity.recipientKey,
+    cache: new DataKeyCache(config.cache),
+    onCall: (operation, outcome) => log('kms-call', { operation, outcome }),
+  });
+  const keys = new KeyRing();
+  const services: EnclaveServices = { identity, kms, keys };
+  const registry = new HandlerRegistry();
+  deps.registerHandlers?.(registry, services);
+
+  let keysLoaded = false;
+  let lastKeyError: string | undefined;
+  const readiness = (): { ready: boolean; reason?: string } =>
+    keysLoaded ? { ready: true } : { ready: false, reason: lastKeyError ?? 'waiting for keys from the parent' };
+
+  const builtIns: Record<string, RpcHandler> = {
+    status: async () => ({ ...readiness(), debugMode, ops: registry.ops() }),
+    attestation: async (body) => {
+      const { nonce } = attestationSchema.parse(body ?? {}) as { nonce?: Uint8Array };
+      return { document: await identity.attest(nonce) };
+    },
+    'keys.load': async (body) => {
+      const parsed = keysLoadSchema.safeParse(body);
+      if (!parsed.success) throw new ServiceError('ERR_CONFIG', 'keys.load: malformed wrapped keys');
+      try {
+        for (const [name, wrapped] of Object.entries(parsed.data.keys)) {
+          const { Plaintext } = await kms.decrypt({
+            CiphertextBlob: wrapped.ciphertextBlob,
+            KeyId: wrapped.keyId,
+            ...(wrapped.encryptionContext === undefined ? {} : { EncryptionContext: wrapped.encryptionContext }),
+          });
+          keys.set(name, Plaintext);
+        }
+        keysLoaded = true;
+        lastKeyError = undefined;
+        log('keys-loaded', { count: Object.keys(parsed.data.keys).length });
+        return { loaded: Object.keys(parsed.data.keys) };
+      } catch (error) {
+        lastKeyError = `key load failed (${error instanceof EnclaveKitError ? error.code : 'ERR_INTERNAL'})`;
+        log('keys-load-failed', { code: error instanceof EnclaveKitError ? error.code : 'ERR_INTERNAL' });
+        throw error;
+      }
+    },
+  };
+  const handlers: Record<string, RpcHandler> = { ...builtIns };
+  for (const op of registry.ops()) {
+    handlers[op] = async (body, ctx) => {
+      if (!keysLoaded) throw new ServiceError('ERR_NOT_READY', 'enclave keys not loaded');
+      return registry.dispatch(op, body, { signal: ctx.signal });
+    };
+  }
+
+  const listener = await deps.listenChannels(config.listen, (channel) => {
+    const peer = new RpcPeer(channel, {
+      handlers,
+      onHandlerError: (error, info) => log('handler-error', { op: info.op, errorName: error instanceof Error ? error.name : typeof error }),
+    });
+    peers.add(peer);
+    log('parent-connected', { peer: channel.peer });
+    peer.onClose(() => {
+      peers.delete(peer);
+      log('parent-disconnected', {});
+    });
+  });
+  log('listening', { url: config.listen });
+
+  return {
+    services,
+    ready: readiness,
+    async close() {
+      await listener.close();
+      for (const peer of peers) peer.close();
+      agent.destroy();
+      client.destroy();
+      keys.clear();
+      kms.cache.clear();
+    },
+  };
+}

@@ -1,0 +1,53 @@
+/**
+ * The parent's configuration: parsed, unknown keys refused, frozen. Units and defaults here.
+ */
+import { z } from 'zod';
+import { parseConfigWith } from '../shared/config/parse.js';
+
+const wrappedKey = z.strictObject({
+  /** Base64 KMS CiphertextBlob (from GenerateDataKeyWithoutPlaintext). */
+  ciphertextBlob: z.base64(),
+  /** The KMS key ARN the blob is under; the enclave asks KMS to decrypt with exactly this key. */
+  keyId: z.string().min(1),
+  encryptionContext: z.record(z.string(), z.string()).optional(),
+});
+
+export const parentConfigSchema = z.strictObject({
+  /** The HTTP API. Loopback by default: put a TLS-terminating proxy in front for remote callers. */
+  http: z.strictObject({ host: z.string().default('127.0.0.1'), port: z.number().int().min(0).max(65535).default(8080) }).prefault({}),
+  /** Bearer tokens accepted on /v1/* (each ≥ 16 characters). */
+  apiTokens: z.array(z.string().min(16)).min(1),
+  /** The enclaves' message-API URLs (vsock://CID:5005 in production; up to 4 per host). */
+  enclaves: z.array(z.string()).min(1).max(4),
+  region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/),
+  proxy: z
+    .strictObject({
+      /** Where enclaves open KMS tunnels. Production: vsock, any CID, port 8000. */
+      listen: z.string().default('vsock://4294967295:8000'),
+      /** host:port targets; default the regional KMS endpoint only. */
+      allowlist: z.array(z.string()).optional(),
+    })
+    .prefault({}),
+  credentials: z
+    .discriminatedUnion('source', [
+      z.strictObject({ source: z.literal('default-chain') }),
+      z.strictObject({ source: z.literal('file'), file: z.string(), arn: z.string() }),
+    ])
+    .default({ source: 'default-chain' }),
+  /** Wrapped keys handed to each enclave on connect (the tokenization key, the blind-index key). */
+  wrappedKeys: z.record(z.string().regex(/^[a-z][a-z0-9-]{0,31}$/), wrappedKey).default({}),
+  /** Also append JSON log lines to this file. */
+  logFile: z.string().optional(),
+  /** Largest HTTP request body, bytes. */
+  maxBodyBytes: z.number().int().positive().max(64 * 1024 * 1024).default(4 * 1024 * 1024),
+});
+
+export type ParentConfig = z.infer<typeof parentConfigSchema>;
+
+export function parseParentConfig(raw: unknown): Readonly<ParentConfig> {
+  return parseConfigWith(parentConfigSchema, raw, 'parent config');
+}
+
+export function proxyAllowlistOf(config: Pick<ParentConfig, 'proxy' | 'region'>): readonly string[] {
+  return config.proxy.allowlist ?? [`kms.${config.region}.amazonaws.com:443`];
+}

@@ -1,0 +1,71 @@
+/**
+ * The card and PII API (a contract: paths and JSON fields are relied on by other programs; see
+ * docs/api.md). The parent checks only the envelope shapes and sizes, turns base64 into bytes and
+ * forwards sealed data to the enclave, which alone can open it. Answers are derived values only.
+ */
+import { z } from 'zod';
+import { InputError } from '../../../shared/errors.js';
+import { LIMITS } from '../../../shared/limits.js';
+import type { EnclaveGateway } from '../../enclave-gateway.js';
+import type { Route, RouteContext } from '../server.js';
+
+const b64 = (max: number) =>
+  z
+    .string()
+    .max(Math.ceil((max * 4) / 3) + 4)
+    .regex(/^[A-Za-z0-9+/]*={0,2}$/)
+    .transform((s) => new Uint8Array(Buffer.from(s, 'base64')));
+
+const SEALED_MAX_BYTES = 64 * 1024;
+
+/** A sealed input: an AWS Encryption SDK message, or an HPKE envelope to the enclave's key. */
+export const sealedSchema = z.union([
+  z.strictObject({ esdk: b64(SEALED_MAX_BYTES) }),
+  z.strictObject({
+    hpke: z.strictObject({
+      enc: b64(32),
+      ciphertext: b64(SEALED_MAX_BYTES),
+      /** Auth mode: the sender's X25519 public key (base64), checked against the enclave's allowlist. */
+      sender: b64(32).optional(),
+    }),
+  }),
+]);
+
+const tokenizeSchema = z.strictObject({ card: sealedSchema });
+const tokenizeBatchSchema = z.strictObject({ cards: z.array(sealedSchema).min(1).max(LIMITS.batchMaxItems) });
+const detokenizeSchema = z.strictObject({ token: z.string().regex(/^\d{12,19}$/), recipient: z.string().min(1).max(64) });
+const redactSchema = z.strictObject({ text: sealedSchema });
+const blindIndexSchema = z.strictObject({
+  field: z.enum(['email', 'phone', 'ssn', 'name']),
+  values: z.array(sealedSchema).min(1).max(LIMITS.batchMaxItems),
+});
+
+function parse<S extends z.ZodType>(schema: S, body: unknown): z.infer<S> {
+  if (Array.isArray((body as { cards?: unknown })?.cards) && (body as { cards: unknown[] }).cards.length > LIMITS.batchMaxItems) {
+    throw new InputError('ERR_BATCH_TOO_LARGE', `a batch holds at most ${LIMITS.batchMaxItems} items`);
+  }
+  if (Array.isArray((body as { values?: unknown })?.values) && (body as { values: unknown[] }).values.length > LIMITS.batchMaxItems) {
+    throw new InputError('ERR_BATCH_TOO_LARGE', `a batch holds at most ${LIMITS.batchMaxItems} items`);
+  }
+  const parsed = schema.safeParse(body);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const where = issue === undefined || issue.path.length === 0 ? 'body' : issue.path.join('.');
+    throw new InputError('ERR_BAD_REQUEST', `invalid ${where}`);
+  }
+  return parsed.data;
+}
+
+function forward(gateway: EnclaveGateway, op: string, schema: z.ZodType) {
+  return async ({ body, signal }: RouteContext) => ({ body: await gateway.call(op, parse(schema, body), { signal, deadlineMs: 30_000 }) });
+}
+
+export function cardRoutes(gateway: EnclaveGateway): Route[] {
+  return [
+    { method: 'POST', path: '/v1/cards/tokenize', auth: true, handle: forward(gateway, 'cards.tokenize', tokenizeSchema) },
+    { method: 'POST', path: '/v1/cards/tokenize-batch', auth: true, handle: forward(gateway, 'cards.tokenize-batch', tokenizeBatchSchema) },
+    { method: 'POST', path: '/v1/cards/detokenize-to', auth: true, handle: forward(gateway, 'cards.detokenize-to', detokenizeSchema) },
+    { method: 'POST', path: '/v1/pii/redact', auth: true, handle: forward(gateway, 'pii.redact', redactSchema) },
+    { method: 'POST', path: '/v1/pii/blind-index', auth: true, handle: forward(gateway, 'pii.blind-index', blindIndexSchema) },
+  ];
+}

@@ -1,0 +1,68 @@
+/**
+ * A recording relay: listens on a Unix path or a loopback TCP port, forwards every connection to a
+ * target, and keeps every byte in both directions. Placed on every socket the parent handles, it
+ * shows exactly what the parent reads and writes.
+ */
+import net from 'node:net';
+
+export interface Tap {
+  /** Where clients connect: a Unix path, or the TCP port on 127.0.0.1. */
+  readonly address: string | number;
+  /** Everything relayed, both directions, in arrival order. */
+  bytes(): Buffer;
+  chunks(): { dir: 'in' | 'out'; data: Buffer }[];
+  /** Drops every relayed connection (simulates a broken link). */
+  resetConnections(): void;
+  close(): Promise<void>;
+}
+
+export async function startTap(listen: { path: string } | { port: 0 }, target: () => net.NetConnectOpts): Promise<Tap> {
+  const recorded: { dir: 'in' | 'out'; data: Buffer }[] = [];
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((client) => {
+    const upstream = net.connect(target());
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.once('close', () => sockets.delete(s));
+      s.on('error', () => {
+        client.destroy();
+        upstream.destroy();
+      });
+    }
+    client.on('data', (d: Buffer) => recorded.push({ dir: 'in', data: Buffer.from(d) }));
+    upstream.on('data', (d: Buffer) => recorded.push({ dir: 'out', data: Buffer.from(d) }));
+    client.pipe(upstream);
+    upstream.pipe(client);
+    client.once('close', () => upstream.end());
+    upstream.once('close', () => client.end());
+  });
+  await new Promise<void>((resolve) => server.listen('path' in listen ? listen.path : { host: '127.0.0.1', port: 0 }, resolve));
+  const address = 'path' in listen ? listen.path : (server.address() as net.AddressInfo).port;
+  return {
+    address,
+    bytes: () => Buffer.concat(recorded.map((c) => c.data)),
+    chunks: () => recorded,
+    resetConnections: () => {
+      for (const s of sockets) s.destroy();
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** True when `haystack` contains `secret` raw, as hex (either case), or as base64/base64url. */
+export function containsSecret(haystack: Buffer | string, secret: Uint8Array | string): boolean {
+  const text = typeof haystack === 'string' ? haystack : haystack.toString('latin1');
+  const raw = Buffer.from(secret);
+  const forms = [raw.toString('latin1'), raw.toString('hex'), raw.toString('hex').toUpperCase(), raw.toString('base64'), raw.toString('base64url')];
+  if (typeof secret === 'string') forms.push(secret);
+  // Also the base64 of the secret at each of the three alignments inside a longer base64 string.
+  for (let shift = 1; shift < 3; shift++) {
+    const b64 = Buffer.concat([Buffer.alloc(shift), raw]).toString('base64').slice(4);
+    forms.push(b64.slice(0, Math.max(8, b64.length - 4)));
+  }
+  return forms.some((f) => f.length >= 4 && text.includes(f));
+}
