@@ -28,7 +28,8 @@ the expected PCRs. Exit 0 valid, 1 invalid (the error code and message on stderr
   --json               print {"valid": …} as JSON on stdout
 `;
 
-class UsageError extends Error {}
+/** A bad invocation: exit 2 with the usage text. */
+export class UsageError extends Error {}
 
 export interface VerifyCommand {
   file: string;

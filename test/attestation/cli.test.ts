@@ -5,6 +5,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodeDocumentInput, parseVerifyArgs, UsageError } from '../../cli/commands/attest.js';
 import { DAY_MS, EXPECTED, REPO_ROOT, signedDoc, standardSyntheticChain, T0, VECTOR_DIR } from './helpers.js';
 
 const work = mkdtempSync(join(tmpdir(), 'ek-attest-cli-'));
@@ -134,17 +135,8 @@ describe.concurrent('usage errors (exit 2)', () => {
   const file = vector('real_doc_2.cbor');
   it.each([
     ['no subcommand', []],
-    ['an unknown subcommand', ['check', file]],
-    ['no FILE', ['verify', '--any-pcrs']],
-    ['two FILEs', ['verify', file, file, '--any-pcrs']],
     ['an unknown option', ['verify', file, '--any-pcrs', '--bogus']],
     ['no --pcr and no --any-pcrs (fail closed)', ['verify', file]],
-    ['--pcr without =', ['verify', file, '--pcr', '0']],
-    ['--pcr index 32', ['verify', file, '--pcr', `32=${'00'.repeat(48)}`]],
-    ['--pcr with short hex', ['verify', file, '--pcr', '0=abcd']],
-    ['--pcr twice for one index', ['verify', file, '--pcr', `1=${'00'.repeat(48)}`, '--pcr', `1=${'11'.repeat(48)}`]],
-    ['--at yesterday', ['verify', file, '--any-pcrs', '--at', 'yesterday']],
-    ['--nonce not hex', ['verify', file, '--any-pcrs', '--nonce', 'xyz']],
     ['a missing FILE', ['verify', join(work, 'missing.cbor'), '--any-pcrs']],
     ['a --root without PEM', ['verify', file, '--any-pcrs', '--root', file]],
   ])('%s', async (_name, args) => {
@@ -158,5 +150,52 @@ describe.concurrent('usage errors (exit 2)', () => {
     const run = await cli(['verify', '--help']);
     expect(run.status).toBe(0);
     expect(run.stdout).toContain('--at WHEN');
+  });
+});
+
+// The argument rules in-process (each also reaches exit 2 through the same UsageError path).
+describe('parseVerifyArgs', () => {
+  const file = 'doc.cbor';
+  it.each([
+    ['no FILE', ['--any-pcrs']],
+    ['two FILEs', [file, file, '--any-pcrs']],
+    ['an unknown option', [file, '--any-pcrs', '--bogus']],
+    ['no --pcr and no --any-pcrs (fail closed)', [file]],
+    ['--pcr without =', [file, '--pcr', '0']],
+    ['--pcr index 32', [file, '--pcr', `32=${'00'.repeat(48)}`]],
+    ['--pcr with short hex', [file, '--pcr', '0=abcd']],
+    ['--pcr twice for one index', [file, '--pcr', `1=${'00'.repeat(48)}`, '--pcr', `1=${'11'.repeat(48)}`]],
+    ['--at yesterday', [file, '--any-pcrs', '--at', 'yesterday']],
+    ['--at beyond safe integers', [file, '--any-pcrs', '--at', '99999999999999999']],
+    ['--nonce not hex', [file, '--any-pcrs', '--nonce', 'xyz']],
+  ])('%s → UsageError', (_name, args) => {
+    expect(() => parseVerifyArgs(args)).toThrow(UsageError);
+  });
+
+  it('reads every option', () => {
+    const pcr = 'AB'.repeat(48);
+    expect(parseVerifyArgs([file, '--at', '1700000000000', '--root', 'a.pem', '--root', 'b.pem', '--pcr', `0=${pcr}`, '--pcr', `15=${'00'.repeat(48)}`, '--allow-debug', '--nonce', '0aFF', '--json'])).toEqual({
+      file,
+      at: 1_700_000_000_000,
+      rootFiles: ['a.pem', 'b.pem'],
+      pcrs: { 0: pcr.toLowerCase(), 15: '00'.repeat(48) },
+      anyPcrs: false,
+      allowDebug: true,
+      nonce: Uint8Array.of(0x0a, 0xff),
+      json: true,
+    });
+    expect(parseVerifyArgs(['-', '--any-pcrs'])).toMatchObject({ file: '-', at: 'now', anyPcrs: true, nonce: undefined, json: false });
+    expect(parseVerifyArgs([file, '--any-pcrs', '--at', 'document']).at).toBe('document');
+  });
+
+  it('decodeDocumentInput: binary as is, base64 (standard, URL-safe, wrapped) decoded, anything else unchanged', () => {
+    const doc = new Uint8Array(readFileSync(vector('real_doc_2.cbor')));
+    expect(decodeDocumentInput(doc)).toBe(doc);
+    const b64 = Buffer.from(doc).toString('base64');
+    expect(decodeDocumentInput(new Uint8Array(Buffer.from(b64)))).toEqual(doc);
+    expect(decodeDocumentInput(new Uint8Array(Buffer.from(Buffer.from(doc).toString('base64url'))))).toEqual(doc);
+    expect(decodeDocumentInput(new Uint8Array(Buffer.from(`${b64.replace(/.{76}/g, '$&\r\n')}\n`)))).toEqual(doc);
+    const junk = new Uint8Array(Buffer.from('not base64!'));
+    expect(decodeDocumentInput(junk)).toBe(junk);
   });
 });
