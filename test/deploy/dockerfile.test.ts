@@ -4,14 +4,14 @@
  * input of the build, and the final stage's command is run for real against the same file layout
  * (the bundle, the addon beside it, the measured config), dropped to the unprivileged user.
  */
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADDON_FILE } from '../../shared/native/addon.js';
 import { execForm, parseCopy, parseDockerfile, type Stage } from './dockerfile.js';
 import { admitted, parseDockerignore } from './dockerignore.js';
-import { repoRoot, run, tempDir, trackedFiles } from './helpers.js';
+import { repoRoot, run, sha384File, tempDir, trackedFiles } from './helpers.js';
 
 const dockerfile = parseDockerfile(readFileSync(path.join(repoRoot, 'Dockerfile.enclave'), 'utf8'));
 const [buildStage, finalStage] = dockerfile.stages as [Stage, Stage];
@@ -81,6 +81,29 @@ describe('Dockerfile.enclave', () => {
     const program = cmd.slice(cmd.findIndex((word) => !word.startsWith('-') && word !== cmd[0]));
     expect(program).toEqual(['/usr/local/bin/node', destOf('dist/enclave.js'), '--config', destOf('deploy/enclave/enclave.json')]);
     for (const word of program.filter((w) => !w.startsWith('--'))) expect(path.posix.isAbsolute(word), word).toBe(true);
+  });
+
+  it.skipIf(!hasEntry)('the build stage command after npm ci stamps, protects and hashes the shipped files (run here)', async () => {
+    const dir = tempDir('build-stage');
+    try {
+      const shipped = finalCopies.map((c) => repoPathOf(c.sources[0]!));
+      for (const file of shipped) {
+        mkdirSync(path.join(dir, path.dirname(file)), { recursive: true });
+        copyFileSync(path.join(repoRoot, file), path.join(dir, file));
+      }
+      // npm ci itself (network, node-gyp, prepare) is covered by reproducible.test.ts.
+      const script = ofKind(buildStage, 'RUN')[0]!.args.replace(/^npm ci\b/, 'true');
+      const result = await run('sh', ['-c', script], { cwd: dir, env: { PATH: process.env.PATH, SOURCE_DATE_EPOCH: '1700000000' } });
+      expect(result.code, result.stderr).toBe(0);
+      for (const file of shipped) {
+        const stat = statSync(path.join(dir, file));
+        expect(stat.mtimeMs, file).toBe(1_700_000_000_000);
+        expect(stat.mode & 0o777, file).toBe(file.endsWith('.node') ? 0o555 : 0o444);
+        expect(result.stdout).toContain(`${sha384File(path.join(dir, file))}  ${file}`);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('copies paths that exist after npm ci / npm run build', () => {
