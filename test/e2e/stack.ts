@@ -274,3 +274,15 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     },
   };
 }
+
+/** Every byte the parent read or wrote (the four taps) and every line it logged or printed. */
+export function parentView(stack: Stack): Record<string, Buffer | string> {
+  return {
+    'the HTTP tap': stack.taps.http.bytes(),
+    'the enclave link tap': stack.taps.link.bytes(),
+    'the KMS tunnel tap': stack.taps.tunnel.bytes(),
+    'the KMS upstream tap': stack.taps.kms.bytes(),
+    'the parent log file': stack.parentLog(),
+    'the parent output': stack.parentOutput(),
+  };
+}

@@ -66,3 +66,31 @@ export function containsSecret(haystack: Buffer | string, secret: Uint8Array | s
   }
   return forms.some((f) => f.length >= 4 && text.includes(f));
 }
+
+const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi;
+
+/**
+ * Every place a secret shows up, as `"<secret name> in <haystack name>"` (never the value, so a
+ * failing assertion prints no card data). Before searching, `harmless` strings (what the API is
+ * meant to return, e.g. tokens) and UUIDs (request ids) are cut out of the text: both are
+ * decimal-rich, and a 6-digit middle would turn up in a random one by chance (a token shares its
+ * first 6 and last 4 digits with the PAN, so "111111" sits in "411111 1…" one time in ten).
+ * A harmless string that itself contains a secret is reported too, so the cut can hide nothing.
+ */
+export function findLeaks(
+  haystacks: Readonly<Record<string, Buffer | string>>,
+  secrets: Readonly<Record<string, Uint8Array | string>>,
+  harmless: Iterable<string> = [],
+): string[] {
+  const found: string[] = [];
+  const cut = [...new Set(harmless)].filter((h) => h.length > 0).sort((a, b) => b.length - a.length);
+  for (const h of cut) {
+    for (const [name, secret] of Object.entries(secrets)) if (containsSecret(h, secret)) found.push(`${name} in a harmless value`);
+  }
+  for (const [where, haystack] of Object.entries(haystacks)) {
+    let text = (typeof haystack === 'string' ? haystack : haystack.toString('latin1')).replace(UUID, ' ');
+    for (const h of cut) text = text.replaceAll(h, ' ');
+    for (const [name, secret] of Object.entries(secrets)) if (containsSecret(text, secret)) found.push(`${name} in ${where}`);
+  }
+  return found;
+}
