@@ -8,7 +8,7 @@
  * exit code is 0 unless --strict is given and a check misses its target.
  */
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 export interface BenchRow {
@@ -19,6 +19,22 @@ export interface BenchRow {
   meanUs: number;
   /** Operations measured in total. */
   ops: number;
+  /** Lowest and highest per-round rate, ops/s: the spread around the median. */
+  range?: [number, number];
+  /** What one operation is, when not one call (e.g. 'request of 100 cards'). */
+  unit?: string;
+  /** Latency percentiles over all rounds, ms (load scenarios). */
+  p50Ms?: number;
+  p99Ms?: number;
+}
+
+/** A figure that is not a rate (KMS calls, ms to ready, MiB): median and spread over repeats. */
+export interface BenchFigure {
+  name: string;
+  median: number;
+  range: [number, number];
+  unit: string;
+  samples: number[];
 }
 
 export interface BenchCheck {
@@ -28,11 +44,16 @@ export interface BenchCheck {
   pass: boolean;
   /** How the value was computed. */
   detail: string;
+  /** How value compares with target to pass; default '≥'. */
+  comparison?: '≥' | '≤';
+  /** Lowest and highest per-round value, when the value is a median over rounds. */
+  range?: [number, number];
 }
 
 export interface ScenarioResult {
   rows: BenchRow[];
   checks: BenchCheck[];
+  figures?: BenchFigure[];
   info?: Record<string, unknown>;
 }
 
@@ -100,8 +121,9 @@ export function interleave(cases: Record<string, () => void>, options: Interleav
     }
   }
   const rows = names.map((name) => {
-    const opsPerSec = median(perRound[name] as number[]);
-    return { name, opsPerSec, meanUs: 1e6 / opsPerSec, ops: totals[name] as number };
+    const rates = perRound[name] as number[];
+    const opsPerSec = median(rates);
+    return { name, opsPerSec, meanUs: 1e6 / opsPerSec, ops: totals[name] as number, range: [Math.min(...rates), Math.max(...rates)] as [number, number] };
   });
   return { rows, perRound };
 }
@@ -124,13 +146,25 @@ function scenarioNames(): string[] {
     .sort();
 }
 
+function fixed(value: number): string {
+  return Math.abs(value) >= 100 ? value.toFixed(0) : value.toFixed(Math.abs(value) >= 10 ? 1 : 2);
+}
+
 function table(result: ScenarioResult): string {
-  const lines = ['  case                                       ops/s      µs/op        ops'];
+  const lines = ['  case                                       ops/s      µs/op        ops   range (ops/s)    p50/p99 ms'];
   for (const row of result.rows) {
-    lines.push(`  ${row.name.padEnd(40)} ${row.opsPerSec.toFixed(1).padStart(9)} ${row.meanUs.toFixed(1).padStart(10)} ${String(row.ops).padStart(10)}`);
+    const range = row.range === undefined ? '' : `${fixed(row.range[0])}-${fixed(row.range[1])}`;
+    const latency = row.p50Ms === undefined || row.p99Ms === undefined ? '' : `${fixed(row.p50Ms)}/${fixed(row.p99Ms)}`;
+    lines.push(
+      `  ${row.name.padEnd(40)} ${row.opsPerSec.toFixed(1).padStart(9)} ${row.meanUs.toFixed(1).padStart(10)} ${String(row.ops).padStart(10)} ${range.padStart(15)} ${latency.padStart(13)}${row.unit === undefined ? '' : `  (${row.unit})`}`,
+    );
+  }
+  for (const figure of result.figures ?? []) {
+    lines.push(`  ${figure.name.padEnd(40)} ${fixed(figure.median).padStart(9)} ${figure.unit} (range ${fixed(figure.range[0])}-${fixed(figure.range[1])}, n=${figure.samples.length})`);
   }
   for (const check of result.checks) {
-    lines.push(`  ${check.pass ? 'PASS' : 'MISS'} ${check.name}: ${check.value.toFixed(3)} (target ≥ ${check.target}) ${check.detail}`);
+    const range = check.range === undefined ? '' : ` range ${check.range[0].toFixed(3)}-${check.range[1].toFixed(3)}`;
+    lines.push(`  ${check.pass ? 'PASS' : 'MISS'} ${check.name}: ${check.value.toFixed(3)} (target ${check.comparison ?? '≥'} ${check.target})${range} ${check.detail}`);
   }
   return lines.join('\n');
 }
@@ -154,15 +188,18 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const context: ScenarioContext = { quick: flags.has('--quick'), log: (message) => process.stderr.write(`${message}\n`) };
-  const results: Record<string, ScenarioResult & { description: string }> = {};
+  const results: Record<string, ScenarioResult & { description: string; seconds: number }> = {};
   let missed = false;
+  const began = performance.now();
   for (const name of requested.length > 0 ? requested : available) {
     const module = (await import(pathToFileURL(`${SCENARIO_DIR}${name}.ts`).href)) as { default: Scenario };
     process.stdout.write(`\n${name}: ${module.default.description}\n`);
+    const scenarioBegan = performance.now();
     const result = await module.default.run(context);
-    results[name] = { description: module.default.description, ...result };
+    const seconds = Math.round(performance.now() - scenarioBegan) / 1000;
+    results[name] = { description: module.default.description, seconds, ...result };
     missed ||= result.checks.some((check) => !check.pass);
-    process.stdout.write(`${table(result)}\n`);
+    process.stdout.write(`${table(result)}\n  (${seconds.toFixed(1)} s)\n`);
   }
   mkdirSync(RESULTS_DIR, { recursive: true });
   const report = {
@@ -170,12 +207,16 @@ async function main(argv: string[]): Promise<number> {
     node: process.version,
     openssl: process.versions.openssl,
     cpus: cpus().length,
+    cpuModel: cpus()[0]?.model,
+    totalMemMiB: Math.round(totalmem() / 2 ** 20),
     loadavg: loadavg(),
+    command: `npm run bench${argv.length > 0 ? ` -- ${argv.join(' ')}` : ''}`,
+    seconds: Math.round(performance.now() - began) / 1000,
     quick: context.quick,
     scenarios: results,
   };
   writeFileSync(`${RESULTS_DIR}latest.json`, `${JSON.stringify(report, null, 2)}\n`);
-  process.stdout.write(`\nwrote bench/results/latest.json\n`);
+  process.stdout.write(`\nwrote bench/results/latest.json (${report.seconds.toFixed(1)} s in total)\n`);
   return flags.has('--strict') && missed ? 1 : 0;
 }
 

@@ -1,0 +1,71 @@
+/**
+ * Per-process figures from Linux procfs (proc(5)): resident memory (/proc/PID/status VmRSS, and
+ * VmHWM, the kernel's own peak of it) and CPU time (/proc/PID/stat fields 14 utime and 15 stime,
+ * in clock ticks). CPU time per operation in each process says which one bounds a load run.
+ */
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+
+let ticksPerSecond: number | undefined;
+
+function clockTicks(): number {
+  if (ticksPerSecond === undefined) {
+    try {
+      ticksPerSecond = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+    } catch {
+      ticksPerSecond = 100;
+    }
+  }
+  return ticksPerSecond;
+}
+
+/** VmRSS and VmHWM of `pid`, MiB. */
+export function memoryOf(pid: number): { rssMiB: number; hwmMiB: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kib = (field: string): number => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
+  return { rssMiB: kib('VmRSS') / 1024, hwmMiB: kib('VmHWM') / 1024 };
+}
+
+/** User + system CPU time `pid` has used, ms. */
+export function cpuMsOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // The command name (field 2) may hold spaces: count fields after its closing parenthesis.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // fields[0] is field 3 (state), so utime (14) and stime (15) are fields[11] and fields[12].
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / clockTicks();
+}
+
+/** CPU ms used since the returned function's creation, per named process (this one included). */
+export function cpuMeter(pids: Record<string, number>): () => Record<string, number> {
+  const start = Object.fromEntries(Object.entries(pids).map(([name, pid]) => [name, cpuMsOf(pid)]));
+  const self = process.cpuUsage();
+  return () => {
+    const used: Record<string, number> = Object.fromEntries(Object.entries(pids).map(([name, pid]) => [name, cpuMsOf(pid) - (start[name] as number)]));
+    const delta = process.cpuUsage(self);
+    used.bench = (delta.user + delta.system) / 1000;
+    return used;
+  };
+}
+
+/** Samples VmRSS of `pid` every `everyMs` until stopped; returns the samples' peak and last. */
+export function sampleMemory(pid: number, everyMs = 100): () => { peakRssMiB: number; lastRssMiB: number; samples: number } {
+  let peak = 0;
+  let last = 0;
+  let samples = 0;
+  const take = (): void => {
+    try {
+      last = memoryOf(pid).rssMiB;
+      peak = Math.max(peak, last);
+      samples += 1;
+    } catch {
+      // The process has exited; keep what was seen.
+    }
+  };
+  take();
+  const timer = setInterval(take, everyMs);
+  return () => {
+    clearInterval(timer);
+    take();
+    return { peakRssMiB: peak, lastRssMiB: last, samples };
+  };
+}
