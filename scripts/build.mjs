@@ -12,7 +12,7 @@
 // gives the same module comments as a real one. File mtimes are the caller's business
 // (Dockerfile.enclave sets them from SOURCE_DATE_EPOCH).
 import { build } from 'esbuild';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -40,9 +40,18 @@ const common = {
 };
 
 // The CLI runs from the repository, beside node_modules: keep packages external (fast, and native
-// modules such as cbor-extract keep working).
+// modules such as cbor-extract keep working). Code splitting turns each command's dynamic import
+// into its own chunk, so `enclavekit pcr` does not load the AWS SDK at start-up.
 if (!values['enclave-only']) {
-  await build({ ...common, entryPoints: ['cli/main.ts'], outfile: path.join(outdir, 'cli.js'), packages: 'external' });
+  rmSync(path.join(outdir, 'cli'), { recursive: true, force: true });
+  await build({
+    ...common,
+    entryPoints: { cli: 'cli/main.ts' },
+    outdir,
+    splitting: true,
+    chunkNames: 'cli/[name]-[hash]',
+    packages: 'external',
+  });
 }
 
 // The production enclave app: one self-contained file (plus the native addon) for the enclave image.

@@ -10,7 +10,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { execFileSync } from 'node:child_process';
 import { serveNsm } from '../../sim/nsm/server.js';
@@ -19,6 +19,7 @@ import { SimulatedNsm, newModuleId, randomInstanceId } from '../../sim/nsm/simul
 import { initSimState, loadCredentials, loadSimConfig, loadSimPki, simRoleArn, simRootPemPath, credentialsPath } from '../../sim/state.js';
 import { ensureDemoKey, type KmsEndpoint } from '../dev/demo-key.js';
 import { devLayout } from '../dev/layout.js';
+import { packageRoot } from '../package-root.js';
 import { fileExists, startChild, stopChild, waitFor, type Child } from '../dev/processes.js';
 
 const USAGE = `usage: enclavekit dev [--dir .enclavekit] [--port 8080] [--no-isolation] [--quiet]
@@ -30,9 +31,9 @@ Starts the KMS simulator, a simulated NSM, the enclave and the parent on loopbac
   --quiet          do not echo the children's output
 `;
 
-const repoRoot = fileURLToPath(new URL('..', import.meta.url));
-const cliBin = `${repoRoot}bin/enclavekit.js`;
-const enclaveBundle = `${repoRoot}dist/enclave.js`;
+const repoRoot = packageRoot();
+const cliBin = path.join(repoRoot, 'bin', 'enclavekit.js');
+const enclaveBundle = path.join(repoRoot, 'dist', 'enclave.js');
 
 export async function run(args: string[]): Promise<number> {
   let values;

@@ -1,6 +1,7 @@
 // `enclavekit attest verify` as scripts use it: a child process running bin/enclavekit.js after
 // scripts/build.mjs. Exit 0 valid, 1 invalid (stderr `CODE: message`), 2 usage.
-import { spawn, spawnSync } from 'node:child_process';
+import { ensureBuilt } from '../helpers/built.js';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -36,8 +37,7 @@ function cli(args: string[], input?: Uint8Array | string): Promise<Run> {
 let syntheticDoc: string;
 let syntheticRoot: string;
 beforeAll(async () => {
-  const build = spawnSync(process.execPath, ['scripts/build.mjs'], { cwd: REPO_ROOT, timeout: 120_000 });
-  expect(build.status, build.stderr.toString()).toBe(0);
+  ensureBuilt();
   const chain = await standardSyntheticChain();
   syntheticDoc = join(work, 'synthetic.cbor');
   syntheticRoot = join(work, 'root.pem');

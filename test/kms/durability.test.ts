@@ -3,8 +3,8 @@
  * as a child process, keys and data made, the process killed with SIGKILL (no chance to flush),
  * restarted, and everything it acknowledged still there and decrypting.
  */
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { ensureBuilt } from '../helpers/built.js';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -79,7 +79,7 @@ function clientFor(run: Running): KMSClient {
 
 beforeAll(async () => {
   // `npm test` builds dist/ first; build here only when it is missing (a bare `vitest run`).
-  if (!existsSync(join(repoRoot, 'dist', 'cli.js'))) execFileSync(process.execPath, ['scripts/build.mjs'], { cwd: repoRoot, stdio: 'inherit' });
+  ensureBuilt();
   dir = await makeStateDir('ek-kms-durable-');
   admin = (await loadCredentials(dir)).find((p) => p.arn.endsWith(':role/admin'))!;
 });

@@ -2,6 +2,7 @@
  * `enclavekit sim init|root|attest` and `enclavekit pcr`, run as a user runs them: the built CLI
  * in a child process (node bin/enclavekit.js after scripts/build.mjs).
  */
+import { ensureBuilt } from '../helpers/built.js';
 import { spawnSync } from 'node:child_process';
 import { X509Certificate, generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -33,8 +34,7 @@ function pcrHex(doc: Uint8Array, index: number): string {
 }
 
 beforeAll(() => {
-  const build = spawnSync(process.execPath, ['scripts/build.mjs'], { cwd: repo, timeout: 120_000 });
-  expect(build.status, build.stderr.toString()).toBe(0);
+  ensureBuilt();
   const init = cli(['sim', 'init', '--state', state]);
   expect(init.status, init.stderr).toBe(0);
 }, 150_000);
