@@ -32,6 +32,12 @@ export function createEnclaveKmsClient(
       httpsAgent: agent,
       connectionTimeout: config.kms.requestTimeoutMs,
       requestTimeout: config.kms.requestTimeoutMs,
+      // Without this, @smithy/node-http-handler 4.x only logs a warning when requestTimeout
+      // passes and the attempt waits for KMS indefinitely (httpHandlerInitialization.d.ts:
+      // "a breach of the request timeout will be logged as a warning"). With it, the attempt
+      // fails with TimeoutError, which the standard retry mode retries and kms-errors.ts maps to
+      // ERR_KMS_UNAVAILABLE. Found by test/faults/kms-outage.test.ts (slow KMS).
+      throwOnRequestTimeout: true,
     }),
   });
   return { client, agent };
