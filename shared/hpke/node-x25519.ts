@@ -1,0 +1,84 @@
+/**
+ * The X25519 arithmetic of the HPKE KEM done by Node's OpenSSL instead of @noble/curves.
+ *
+ * Why: @hpke/dhkem-x25519 computes X25519 with BigInt arithmetic (noble-curves), about 1.5 ms per
+ * scalar multiplication; opening one Auth-mode message takes two of them, which made HPKE opening
+ * most of the enclave's CPU per card (bench: `npm run bench -- tokenize`, profiled with
+ * ENCLAVEKIT_BENCH_PROFILE). OpenSSL's X25519 takes ~0.05 ms. Everything else stays @hpke's: key
+ * objects (XCryptoKey, raw bytes we can zero), serialisation, the DHKEM key schedule.
+ *
+ * Same checks: OpenSSL's X25519 derivation fails when the shared secret is all zero (a low-order
+ * public key), which RFC 9180 §7.1.4 requires rejecting, as noble does; the failure surfaces through
+ * @hpke's DecapError/EncapError like any other.
+ *
+ * Costs: OpenSSL 3 decodes a PKCS#8 private key slowly (~1 ms, its decoder framework), so the
+ * OpenSSL object made from a private key object is kept beside it (WeakMap) and made once: the
+ * enclave's static key once per boot. Public keys are imported as JWK (~20 µs; SPKI DER ~0.2 ms).
+ *
+ * Key material: the private key is copied into a PKCS#8 buffer (zeroed at once) and into an OpenSSL
+ * key object that lives as long as its @hpke key object and is then freed by the garbage collector:
+ * zeroing the @hpke key's bytes (zeroPrivateKey) does not reach that copy; the same caveat as for
+ * the AES-GCM key @hpke imports (open.ts).
+ */
+import { createPrivateKey, createPublicKey, diffieHellman, type KeyObject } from 'node:crypto';
+import { DhkemX25519HkdfSha256, X25519 } from '@hpke/dhkem-x25519';
+
+// RFC 8410 §7: DER PrivateKeyInfo of an id-X25519 (1.3.101.110) key, up to the 32 raw key bytes.
+const PKCS8_PREFIX = Buffer.from('302e020100300506032b656e04220420', 'hex');
+const KEY_BYTES = 32;
+
+type XKey = Parameters<X25519['dh']>[0];
+
+/** The raw bytes of an @hpke X25519 key object (XCryptoKey.key). */
+function rawOf(key: XKey): Uint8Array {
+  const raw = (key as unknown as { key?: unknown }).key;
+  if (!(raw instanceof Uint8Array) || raw.length !== KEY_BYTES) throw new TypeError('not an X25519 key of @hpke');
+  return raw;
+}
+
+const privateKeyObjects = new WeakMap<XKey, KeyObject>();
+
+function privateKeyObject(key: XKey): KeyObject {
+  let made = privateKeyObjects.get(key);
+  if (made === undefined) {
+    const der = Buffer.alloc(PKCS8_PREFIX.length + KEY_BYTES);
+    PKCS8_PREFIX.copy(der);
+    der.set(rawOf(key), PKCS8_PREFIX.length);
+    try {
+      made = createPrivateKey({ key: der, format: 'der', type: 'pkcs8' });
+    } finally {
+      der.fill(0);
+    }
+    privateKeyObjects.set(key, made);
+  }
+  return made;
+}
+
+function publicKeyObject(key: XKey): KeyObject {
+  return createPublicKey({ key: { kty: 'OKP', crv: 'X25519', x: Buffer.from(rawOf(key)).toString('base64url') }, format: 'jwk' });
+}
+
+export class NodeX25519 extends X25519 {
+  override async dh(sk: XKey, pk: XKey): Promise<ArrayBuffer> {
+    const shared = diffieHellman({ privateKey: privateKeyObject(sk), publicKey: publicKeyObject(pk) });
+    try {
+      return new Uint8Array(shared).buffer;
+    } finally {
+      shared.fill(0);
+    }
+  }
+
+  override async derivePublicKey(key: XKey): Promise<XKey> {
+    const { x } = createPublicKey(privateKeyObject(key)).export({ format: 'jwk' });
+    if (typeof x !== 'string') throw new TypeError('X25519 public key export failed');
+    return this.deserializePublicKey(new Uint8Array(Buffer.from(x, 'base64url')).buffer);
+  }
+}
+
+/** DHKEM(X25519, HKDF-SHA256) of @hpke/dhkem-x25519 with the arithmetic above. */
+export class NodeDhkemX25519HkdfSha256 extends DhkemX25519HkdfSha256 {
+  constructor() {
+    super();
+    this._prim = new NodeX25519(this._kdf);
+  }
+}
