@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import { z } from 'zod';
+import { parseAttestation } from '../shared/attestation/index.js';
 import { EnclaveKitError, ServiceError } from '../shared/errors.js';
 import type { FrameChannel } from '../shared/protocol/channel.js';
 import { RpcPeer, type RpcHandler } from '../shared/protocol/rpc.js';
@@ -56,9 +57,30 @@ const wrappedKeySchema = z.strictObject({
 const keysLoadSchema = z.strictObject({ keys: z.record(z.string().regex(/^[a-z][a-z0-9-]{0,31}$/), wrappedKeySchema) });
 const attestationSchema = z.strictObject({ nonce: z.instanceof(Uint8Array).optional() }).or(z.strictObject({}));
 
+/** Log events in flight to the parent at once; beyond this they are dropped (and counted). */
+const MAX_LOG_EVENTS_IN_FLIGHT = 64;
+
 export async function startEnclave(deps: EnclaveDeps): Promise<RunningEnclave> {
-  const log = deps.log ?? (() => undefined);
   const { nsm, config } = deps;
+  const peers = new Set<RpcPeer>();
+  // Logs go to stderr (the console, readable only in debug mode) and, in production the only way
+  // out, to the parent as structured events; the parent's redaction guard checks every field.
+  let logsInFlight = 0;
+  let logsDropped = 0;
+  const log = (event: string, fields: Record<string, string | number | boolean | undefined> = {}): void => {
+    deps.log?.(event, fields);
+    const peer = [...peers].at(-1);
+    if (peer === undefined || peer.closed) return;
+    if (logsInFlight >= MAX_LOG_EVENTS_IN_FLIGHT) {
+      logsDropped += 1;
+      return;
+    }
+    logsInFlight += 1;
+    peer
+      .request('log', { event, fields }, { deadlineMs: 2_000 })
+      .catch(() => undefined)
+      .finally(() => (logsInFlight -= 1));
+  };
 
   // Measure the configuration before anything else can happen, then freeze the register.
   await nsm.extendPcr(CONFIG_PCR, createHash('sha384').update(deps.configBytes).digest());
@@ -71,8 +93,16 @@ export async function startEnclave(deps: EnclaveDeps): Promise<RunningEnclave> {
 
   const identity = await EnclaveIdentity.create(nsm);
   log('identity-ready', { debugMode });
+  // Clock check against the NSM: our clock minus the timestamp of the latest document we made.
+  let attestationClockOffsetMs: number | undefined;
+  const attest = async (nonce?: Uint8Array): Promise<Uint8Array> => {
+    const document = await identity.attest(nonce);
+    attestationClockOffsetMs = Date.now() - parseAttestation(document).timestamp;
+    return document;
+  };
+  await attest();
+  const kmsCalls: Record<string, { calls: number; errors: number }> = {};
 
-  const peers = new Set<RpcPeer>();
   const credentials = parentCredentialProvider(async () => {
     const peer = [...peers].at(-1);
     if (peer === undefined) throw new ServiceError('ERR_NOT_READY', 'no parent connected to supply credentials');
@@ -81,10 +111,15 @@ export async function startEnclave(deps: EnclaveDeps): Promise<RunningEnclave> {
   const { client, agent } = createEnclaveKmsClient(config, () => deps.openStream(config.proxy), credentials);
   const kms = new AttestedKms({
     client,
-    attest: () => identity.attest(),
+    attest: () => attest(),
     recipientKey: identity.recipientKey,
     cache: new DataKeyCache(config.cache),
-    onCall: (operation, outcome) => log('kms-call', { operation, outcome }),
+    onCall: (operation, outcome) => {
+      const counts = (kmsCalls[operation] ??= { calls: 0, errors: 0 });
+      counts.calls += 1;
+      if (outcome === 'error') counts.errors += 1;
+      log('kms-call', { operation, outcome });
+    },
   });
   const keys = new KeyRing();
   const services: EnclaveServices = { identity, kms, keys };
@@ -97,10 +132,24 @@ export async function startEnclave(deps: EnclaveDeps): Promise<RunningEnclave> {
     keysLoaded ? { ready: true } : { ready: false, reason: lastKeyError ?? 'waiting for keys from the parent' };
 
   const builtIns: Record<string, RpcHandler> = {
-    status: async () => ({ ...readiness(), debugMode, ops: registry.ops() }),
+    status: async () => {
+      const cache = kms.cache.stats();
+      return {
+        ...readiness(),
+        now: Date.now(),
+        debugMode,
+        ops: registry.ops(),
+        stats: {
+          kms: kmsCalls,
+          dataKeyCache: { hits: cache.hits, misses: cache.misses },
+          clockOffsetMs: attestationClockOffsetMs === undefined ? {} : { attestation: attestationClockOffsetMs },
+          logsDropped,
+        },
+      };
+    },
     attestation: async (body) => {
       const { nonce } = attestationSchema.parse(body ?? {}) as { nonce?: Uint8Array };
-      return { document: await identity.attest(nonce) };
+      return { document: await attest(nonce) };
     },
     'keys.load': async (body) => {
       const parsed = keysLoadSchema.safeParse(body);

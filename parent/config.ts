@@ -38,6 +38,8 @@ export const parentConfigSchema = z.strictObject({
   wrappedKeys: z.record(z.string().regex(/^[a-z][a-z0-9-]{0,31}$/), wrappedKey).default({}),
   /** Also append JSON log lines to this file. */
   logFile: z.string().optional(),
+  /** /readyz fails while an enclave's clock is further than this from the parent's, ms. */
+  maxClockOffsetMs: z.number().int().positive().default(60_000),
   /** Largest HTTP request body, bytes. */
   maxBodyBytes: z.number().int().positive().max(64 * 1024 * 1024).default(4 * 1024 * 1024),
 });

@@ -10,6 +10,8 @@ import { RpcPeer, type RpcHandler } from '../shared/protocol/rpc.js';
 import type { EnclaveGateway, EnclaveStatus } from './enclave-gateway.js';
 
 export interface EnclaveLinkOptions {
+  /** The enclave's address, for logs and metrics. */
+  url?: string;
   connect: () => Promise<FrameChannel>;
   /** Operations the enclave may call on the parent. */
   handlers: Readonly<Record<string, RpcHandler>>;
@@ -17,6 +19,10 @@ export interface EnclaveLinkOptions {
   onConnected?: (peer: RpcPeer) => Promise<void>;
   onEvent?: (event: { type: 'connected' | 'disconnected' | 'ready' | 'not-ready'; reason?: string }) => void;
   backoff?: { initialMs?: number; maxMs?: number };
+  /** Every status reply, with the parent's clock before and after the request (clock offsets, metrics). */
+  onStatus?: (reply: Readonly<Record<string, unknown>>, sentAt: number, receivedAt: number) => void;
+  /** Refuse readiness when the enclave clock is further than this from the parent's, ms. */
+  maxClockOffsetMs?: number;
   /** How often readiness is re-checked while connected, ms. */
   statusIntervalMs?: number;
   random?: () => number;
@@ -25,6 +31,8 @@ export interface EnclaveLinkOptions {
 interface StatusReply {
   ready?: unknown;
   reason?: unknown;
+  /** The enclave's clock when it answered, ms since the epoch. */
+  now?: unknown;
 }
 
 export class EnclaveLink implements EnclaveGateway {
@@ -39,6 +47,10 @@ export class EnclaveLink implements EnclaveGateway {
 
   constructor(options: EnclaveLinkOptions) {
     this.#options = options;
+  }
+
+  get url(): string | undefined {
+    return this.#options.url;
   }
 
   start(): void {
@@ -109,7 +121,16 @@ export class EnclaveLink implements EnclaveGateway {
   async #refreshStatus(peer: RpcPeer): Promise<void> {
     if (peer.closed || this.#peer !== peer) return;
     try {
+      const sentAt = Date.now();
       const reply = (await peer.request('status', {}, { deadlineMs: 2_000 })) as StatusReply;
+      const receivedAt = Date.now();
+      this.#options.onStatus?.(reply as Record<string, unknown>, sentAt, receivedAt);
+      const offset = clockOffsetMs(reply, sentAt, receivedAt);
+      const limit = this.#options.maxClockOffsetMs;
+      if (limit !== undefined && offset !== undefined && Math.abs(offset) > limit) {
+        this.#setReady(false, `enclave clock is ${Math.round(offset)} ms off the parent's (limit ${limit} ms)`);
+        return;
+      }
       this.#setReady(reply.ready === true, typeof reply.reason === 'string' ? reply.reason.slice(0, 200) : 'enclave not ready');
     } catch {
       this.#setReady(false, 'enclave status unavailable');
@@ -135,4 +156,9 @@ export class EnclaveLink implements EnclaveGateway {
     this.#timer = setTimeout(() => void this.#connect(), delay);
     this.#timer.unref();
   }
+}
+
+/** Enclave clock minus the parent's, taking the request's midpoint as the moment it answered. */
+export function clockOffsetMs(reply: { now?: unknown }, sentAt: number, receivedAt: number): number | undefined {
+  return typeof reply.now === 'number' && Number.isFinite(reply.now) ? reply.now - (sentAt + receivedAt) / 2 : undefined;
 }

@@ -55,7 +55,7 @@ export interface ByteTotals {
 
 export class ParentMetrics {
   readonly registry = new Registry();
-  readonly #routes: ReadonlySet<string>;
+  readonly #routes: Set<string>;
   readonly #maxEnclaves: number;
   readonly #enclaveLabels = new Map<string, string>();
   /** Last reported total per series, for the reset rule. */
@@ -72,6 +72,11 @@ export class ParentMetrics {
   readonly #cacheMisses: Counter<'enclave'>;
   readonly #clockOffset: Gauge<'enclave' | 'reference'>;
   readonly #logDropped: Counter<'reason'>;
+
+  /** Routes registered after construction (the server's route table is built once metrics exist). */
+  addRoutes(paths: Iterable<string>): void {
+    for (const path of paths) this.#routes.add(path);
+  }
 
   constructor(options: ParentMetricsOptions) {
     this.#routes = new Set(options.routes);

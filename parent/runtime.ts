@@ -16,6 +16,10 @@ import { systemRoutes } from './http/routes/system.js';
 import { createApiServer, listen, type Route } from './http/server.js';
 import { createLogger, type Logger } from './log.js';
 import { TunnelProxy } from './tunnel-proxy.js';
+import { clockOffsetMs } from './enclave-link.js';
+import { ParentMetrics, type EnclaveStats } from './metrics.js';
+import { metricsRoutes } from './http/routes/metrics.js';
+import { LogGuard } from '../shared/log/redaction-guard.js';
 
 export interface ParentDeps {
   config: Readonly<ParentConfig>;
@@ -28,6 +32,7 @@ export interface ParentDeps {
 
 export interface RunningParent {
   url: string;
+  metrics: ParentMetrics;
   pool: EnclavePool;
   proxy: TunnelProxy;
   logger: Logger;
@@ -39,6 +44,8 @@ export async function startParent(deps: ParentDeps): Promise<RunningParent> {
   const logger = deps.logger ?? createLogger({ file: config.logFile });
   const credentials = createCredentialProvider(config.credentials);
 
+  const metrics = new ParentMetrics({ routes: [] });
+  const logGuard = new LogGuard({ onDrop: (dropped) => metrics.recordDroppedLogFields(dropped.map((d) => d.reason)) });
   const proxy = new TunnelProxy({
     allowlist: proxyAllowlistOf(config),
     onEvent: (e) => logger.info(`tunnel-${e.type}`, { ...e, type: undefined }),
@@ -48,9 +55,12 @@ export async function startParent(deps: ParentDeps): Promise<RunningParent> {
   const handlers: Record<string, RpcHandler> = {
     credentials: async () => credentials(),
     log: async (body) => {
-      // Enclave log events (issue: operations). Only whitelisted scalar fields are written.
-      const event = typeof body === 'object' && body !== null ? (body as Record<string, unknown>) : {};
-      logger.info('enclave', { event: typeof event.event === 'string' ? event.event.slice(0, 64) : 'unknown' });
+      // Structured events from the enclave: the only way its logs leave a real enclave. Every
+      // field passes the redaction guard (no PAN-like digit runs, no key material).
+      const raw = typeof body === 'object' && body !== null ? (body as { event?: unknown; fields?: unknown }) : {};
+      const fields = typeof raw.fields === 'object' && raw.fields !== null ? (raw.fields as Record<string, unknown>) : {};
+      const { fields: safe } = logGuard.guard({ event: raw.event, ...fields });
+      logger.info('enclave-event', { ...safe, event: typeof safe.event === 'string' ? safe.event : 'unknown' });
       return {};
     },
   };
@@ -68,22 +78,38 @@ export async function startParent(deps: ParentDeps): Promise<RunningParent> {
         onConnected: async (peer) => {
           if (Object.keys(wrappedKeys).length > 0) await peer.request('keys.load', { keys: wrappedKeys }, { deadlineMs: 60_000 });
         },
-        onEvent: (e) => logger.info(`enclave-${e.type}`, { enclave: url, reason: e.reason }),
+        onEvent: (e) => {
+          logger.info(`enclave-${e.type}`, { enclave: url, reason: e.reason });
+          const status = links.find((l) => l.url === url)?.status();
+          metrics.setEnclaveState(url, { up: status?.connected ?? e.type !== 'disconnected', ready: status?.ready ?? e.type === 'ready' });
+        },
+        onStatus: (reply, sentAt, receivedAt) => {
+          const stats = (typeof reply.stats === 'object' && reply.stats !== null ? reply.stats : {}) as EnclaveStats;
+          const parentOffset = clockOffsetMs(reply, sentAt, receivedAt);
+          metrics.ingestEnclaveStats(url, { ...stats, clockOffsetMs: { ...stats.clockOffsetMs, ...(parentOffset === undefined ? {} : { parent: parentOffset }) } });
+        },
+        maxClockOffsetMs: config.maxClockOffsetMs,
+        url,
       }),
   );
   const pool = new EnclavePool(links);
   pool.start();
 
+  const routes = [...systemRoutes(pool), ...metricsRoutes(metrics), ...(deps.extraRoutes?.(pool) ?? [])];
   const server: Server = createApiServer({
-    routes: [...systemRoutes(pool), ...(deps.extraRoutes?.(pool) ?? [])],
+    routes,
     apiTokens: config.apiTokens,
     logger,
+    onRequest: (route, status, durationMs, code) => metrics.observeRequest(route, status, durationMs, code),
   });
+  metrics.addRoutes(routes.map((r) => r.path));
+  metrics.trackTunnel(proxy);
   const { url } = await listen(server, config.http.host, config.http.port);
   logger.info('parent-listening', { url, enclaves: config.enclaves.length });
 
   return {
     url,
+    metrics,
     pool,
     proxy,
     logger,

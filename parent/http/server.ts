@@ -23,6 +23,8 @@ export interface RouteContext {
 export interface RouteResult {
   status?: number;
   body: unknown;
+  /** Send `body` (a string) as is with this type instead of JSON (e.g. Prometheus text). */
+  contentType?: string;
 }
 
 export interface Route {
@@ -80,7 +82,7 @@ export function createApiServer(options: ApiServerOptions): http.Server {
       const body = req.method === 'POST' ? await readJsonBody(req, route.maxBodyBytes ?? LIMITS.httpBodyMaxBytes) : undefined;
       const result = await route.handle({ requestId, query: url.searchParams, body, signal: abort.signal });
       status = result.status ?? 200;
-      send(res, status, result.body);
+      send(res, status, result.body, result.contentType);
     } catch (error) {
       const typed = toEnclaveKitError(error);
       status = typed.status;
@@ -99,10 +101,11 @@ export function createApiServer(options: ApiServerOptions): http.Server {
   return server;
 }
 
-function send(res: ServerResponse, status: number, body: unknown): void {
+function send(res: ServerResponse, status: number, body: unknown, contentType?: string): void {
   if (res.headersSent || res.destroyed) return;
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
+  const raw = contentType !== undefined && typeof body === 'string';
+  const text = raw ? body : JSON.stringify(body);
+  res.writeHead(status, { 'content-type': raw ? contentType : 'application/json', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
   res.end(text);
 }
 

@@ -89,6 +89,23 @@ describe('end to end on the simulator', () => {
     }
   });
 
+  it('exports Prometheus metrics and writes enclave events through the redaction guard', async () => {
+    const res = await fetch(`${stack.parentUrl}/metrics`);
+    expect(res.headers.get('content-type')).toMatch(/^text\/plain/);
+    const text = await res.text();
+    const value = (pattern: RegExp): number => Number(pattern.exec(text)?.[1] ?? NaN);
+    expect(value(/^enclavekit_enclave_ready\{[^}]*\} (\d+)/m)).toBe(1);
+    expect(value(/^enclavekit_kms_calls_total\{[^}]*operation="Decrypt"[^}]*\} (\d+)/m)).toBeGreaterThanOrEqual(2);
+    expect(value(/^enclavekit_tunnel_bytes_total\{direction="up"\} (\d+)/m)).toBeGreaterThan(1000);
+    expect(value(/^enclavekit_http_requests_total\{route="\/v1\/cards\/tokenize",status_class="2xx",code="none"\} (\d+)/m)).toBeGreaterThanOrEqual(1);
+    const events = stack
+      .parentLog()
+      .split('\n')
+      .filter((l) => l.includes('"enclave-event"'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(events.some((e) => e.event === 'keys-loaded' && e.count === 2)).toBe(true);
+  });
+
   it.skipIf(!canIsolate())('the isolated enclave has no network: a direct connection from its namespace fails', async () => {
     const pid = stack.enclave().pid!;
     expect(readlinkSync(`/proc/${pid}/ns/net`)).not.toBe(readlinkSync('/proc/self/ns/net'));

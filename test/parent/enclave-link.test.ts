@@ -5,6 +5,8 @@ import { RpcPeer } from '../../shared/protocol/rpc.js';
 import type { FrameChannel } from '../../shared/protocol/channel.js';
 
 /** A fake enclave on the far side of memory channels; each connect makes a fresh pair. */
+let clockSkewMs = 0;
+
 function fakeEnclave() {
   const enclaves: RpcPeer[] = [];
   let available = true;
@@ -16,7 +18,7 @@ function fakeEnclave() {
     const [parentSide, enclaveSide] = createMemoryChannelPair();
     const enclave = new RpcPeer(enclaveSide, {
       handlers: {
-        status: async () => ({ ready: true }),
+        status: async () => ({ ready: true, now: Date.now() + clockSkewMs }),
         echo: async (body) => body,
         hang: () => new Promise((resolve) => (hang = () => resolve('late'))),
         whoami: async (_b, ctx) => ctx.peer.request('credentials', {}),
@@ -81,5 +83,31 @@ describe('EnclaveLink', () => {
     await expect(link.call('echo', 'back')).resolves.toBe('back');
     expect(events).toEqual(expect.arrayContaining(['connected', 'ready', 'disconnected']));
     link.stop();
+  });
+});
+
+describe('EnclaveLink clock check', () => {
+  it('is not ready while the enclave clock is off by more than the limit, and reports offsets', async () => {
+    clockSkewMs = 120_000;
+    const fake = fakeEnclave();
+    const offsets: number[] = [];
+    const link = new EnclaveLink({
+      connect: fake.connect,
+      handlers: {},
+      maxClockOffsetMs: 60_000,
+      statusIntervalMs: 20,
+      onStatus: (reply, sent, received) => offsets.push((reply.now as number) - (sent + received) / 2),
+    });
+    try {
+      link.start();
+      await until(() => offsets.length >= 2, 'status replies');
+      expect(link.status()).toMatchObject({ connected: true, ready: false, reason: expect.stringMatching(/clock is 1\d{5} ms off/) });
+      expect(offsets[0]).toBeGreaterThan(110_000);
+      clockSkewMs = 0;
+      await until(() => link.status().ready, 'ready once the clock is right');
+    } finally {
+      clockSkewMs = 0;
+      link.stop();
+    }
   });
 });
