@@ -2,6 +2,9 @@
  * The card and PII operations (docs/api.md), registered on the enclave's operation registry.
  * Every answer is derived (tokens, BIN/last 4, brand, flags, redacted text, keyed digests, a
  * ciphertext for an allowlisted recipient): no operation returns plaintext to the parent.
+ * Anonymous (HPKE Base-mode) input, when public submission is on, reaches card tokenization under
+ * the in-enclave rate limits and redaction (no key involved: it only hands back the sender's own
+ * text, masked); blind indexes refuse it (ARCHITECTURE.md "Trust model").
  */
 import { z } from 'zod';
 import { EnclaveKitError, InputError, ServiceError, toEnclaveKitError } from '../../shared/errors.js';
@@ -114,9 +117,12 @@ export function registerBuiltinHandlers(registry: HandlerRegistry, services: Enc
       field,
       results: await mapLimited(values, BATCH_CONCURRENCY, (value) =>
         settle(
-          withOpenedInput(value, { hpke: 'piiValue', esdkContext: cards.piiRequiredContext, maxBytes: BLIND_INDEX_VALUE_MAX_CHARS * 4 }, sealedCtx, ({ plaintext }) => ({
-            digest: indexer().digest(field as (typeof BLIND_INDEX_FIELDS)[number], decodeText(plaintext)),
-          })),
+          withOpenedInput(value, { hpke: 'piiValue', esdkContext: cards.piiRequiredContext, maxBytes: BLIND_INDEX_VALUE_MAX_CHARS * 4 }, sealedCtx, ({ plaintext, origin }) => {
+            // A digest is as much an oracle as a token (10^9 SSNs, a few million phone numbers per
+            // area): public submission opens card tokenization, under its rate limits, and nothing else.
+            if (origin === 'hpke-public') throw new InputError('ERR_SENDER_NOT_ALLOWED', 'blind indexes need an authenticated producer');
+            return { digest: indexer().digest(field as (typeof BLIND_INDEX_FIELDS)[number], decodeText(plaintext)) };
+          }),
         ),
       ),
     }),

@@ -178,6 +178,22 @@ describe('public submission on, with in-enclave rate limits', () => {
     expect(Object.fromEntries(codes)).toEqual({ ERR_RATE_LIMITED: pans.length - learned.size });
   });
 
+  it('public submission covers card tokenization only: anonymous blind-index values are refused (no SSN oracle)', async () => {
+    const key = await enclaveKey(open);
+    // 50 SSN candidates: with digests for all of them, a digest seen elsewhere maps back to its SSN.
+    const ssns = Array.from({ length: CANDIDATES }, (_, i) => `536-22-${String(1100 + i).padStart(4, '0')}`);
+    const values = await Promise.all(
+      ssns.map(async (ssn) => {
+        const sealed = await sealHpke(key, Buffer.from(ssn), { info: HPKE_INFO.piiValue });
+        return { hpke: { enc: Buffer.from(sealed.enc).toString('base64'), ciphertext: Buffer.from(sealed.ciphertext).toString('base64') } };
+      }),
+    );
+    const res = await open.api('/v1/pii/blind-index', { method: 'POST', body: JSON.stringify({ field: 'ssn', values }) });
+    expect(res.status).toBe(200);
+    expect(res.json.results.filter((r: any) => typeof r.digest === 'string')).toHaveLength(0);
+    expect(res.json.results.every((r: any) => r.error?.code === 'ERR_SENDER_NOT_ALLOWED')).toBe(true);
+  });
+
   it('authenticated producers are not limited: the victim’s card still tokenizes', async () => {
     const res = await tokenize(open, { esdk: await producers[1]!.sealCard({ pan: VICTIM, exp: '09/38' }) });
     expect(res).toMatchObject({ status: 200, json: { token: victimToken } });
