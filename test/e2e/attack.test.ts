@@ -200,6 +200,19 @@ describe('public submission on, with in-enclave rate limits', () => {
   });
 });
 
+describe('residual risk (docs/api.md, "Public submission")', () => {
+  it('the limits live in enclave memory: a parent that restarts the enclave gets a fresh burst per restart', async () => {
+    await open.stopEnclave();
+    await open.startEnclave();
+    await open.waitReady();
+    // Candidates past the ones the first burst answered, for the same exhausted (BIN, last 4).
+    const pans = candidates(VICTIM.slice(0, 6), VICTIM.slice(-4), 10, 698_000);
+    const { learned, codes } = await stream(open, pans);
+    expect(learned.size).toBe(PUBLIC.perCardBurst);
+    expect(Object.fromEntries(codes)).toEqual({ ERR_RATE_LIMITED: pans.length - PUBLIC.perCardBurst });
+  });
+});
+
 describe('plaintext stays inside', () => {
   it('the victim PAN and its middle digits never cross either parent; no plaintext key does', () => {
     for (const stack of [closed, open]) {
