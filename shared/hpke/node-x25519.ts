@@ -22,6 +22,7 @@
  */
 import { createPrivateKey, createPublicKey, diffieHellman, type KeyObject } from 'node:crypto';
 import { DhkemX25519HkdfSha256, X25519 } from '@hpke/dhkem-x25519';
+import { NodeHkdfSha256 } from './node-kdf-aead.js';
 
 // RFC 8410 §7: DER PrivateKeyInfo of an id-X25519 (1.3.101.110) key, up to the 32 raw key bytes.
 const PKCS8_PREFIX = Buffer.from('302e020100300506032b656e04220420', 'hex');
@@ -75,10 +76,16 @@ export class NodeX25519 extends X25519 {
   }
 }
 
-/** DHKEM(X25519, HKDF-SHA256) of @hpke/dhkem-x25519 with the arithmetic above. */
+// RFC 9180 §4.1: the KEM's suite_id = "KEM" ‖ I2OSP(kem_id = 0x0020, 2).
+const KEM_SUITE_ID = Uint8Array.of(0x4b, 0x45, 0x4d, 0x00, 0x20);
+
+/** DHKEM(X25519, HKDF-SHA256) of @hpke/dhkem-x25519 with the arithmetic above and Node's HKDF. */
 export class NodeDhkemX25519HkdfSha256 extends DhkemX25519HkdfSha256 {
   constructor() {
     super();
-    this._prim = new NodeX25519(this._kdf);
+    const kdf = new NodeHkdfSha256();
+    kdf.init(KEM_SUITE_ID);
+    this._kdf = kdf;
+    this._prim = new NodeX25519(kdf);
   }
 }

@@ -1,15 +1,15 @@
 /**
  * The one HPKE suite of enclavekit (RFC 9180): DHKEM(X25519, HKDF-SHA256) (KEM 0x0020),
  * HKDF-SHA256 (KDF 0x0001), AES-256-GCM (AEAD 0x0002), from the maintained @hpke/core (key
- * schedule, AEAD) and @hpke/dhkem-x25519 (the KEM and its key objects), with the X25519
- * arithmetic itself done by Node's OpenSSL (node-x25519.ts) rather than @noble/curves.
+ * schedule) and @hpke/dhkem-x25519 (the KEM and its key objects), with the primitives (X25519,
+ * HKDF, AES-GCM) computed by Node's crypto (node-x25519.ts, node-kdf-aead.ts).
  *
  * Keys cross our APIs as raw bytes (RFC 9180 §7.1.1 SerializePublicKey/SerializePrivateKey:
  * 32 bytes each for X25519). The CryptoKey objects of @hpke/dhkem-x25519 are plain objects holding
  * a Uint8Array copy of the raw key (`XCryptoKey.key`), which `zeroPrivateKey` overwrites.
  */
-import { Aes256Gcm, CipherSuite, HkdfSha256 } from '@hpke/core';
-import { HkdfSha256 as HkdfSha256X25519 } from '@hpke/dhkem-x25519';
+import { CipherSuite } from '@hpke/core';
+import { NodeAes256Gcm, NodeHkdfSha256 } from './node-kdf-aead.js';
 import { NodeDhkemX25519HkdfSha256, NodeX25519 } from './node-x25519.js';
 
 /** RFC 9180 §7 identifiers of the suite, as published in the enclave's user_data. */
@@ -53,8 +53,9 @@ let suite: CipherSuite | undefined;
 let x25519: NodeX25519 | undefined;
 
 export function hpkeSuite(): CipherSuite {
-  // X25519 by Node's OpenSSL (node-x25519.ts): ~30x faster than @noble/curves' BigInt arithmetic.
-  suite ??= new CipherSuite({ kem: new NodeDhkemX25519HkdfSha256(), kdf: new HkdfSha256(), aead: new Aes256Gcm() });
+  // The primitives on Node's synchronous crypto (node-x25519.ts, node-kdf-aead.ts): X25519 ~30x
+  // faster than @noble/curves' BigInt arithmetic, HKDF and AES-GCM without a thread-pool job each.
+  suite ??= new CipherSuite({ kem: new NodeDhkemX25519HkdfSha256(), kdf: new NodeHkdfSha256(), aead: new NodeAes256Gcm() });
   return suite;
 }
 
@@ -81,7 +82,7 @@ export async function generateHpkeKeyPair(): Promise<HpkeKeyPair> {
 export async function hpkePublicKeyOf(privateKey: Uint8Array): Promise<Uint8Array> {
   const key = await importPrivateKey(privateKey);
   try {
-    x25519 ??= new NodeX25519(new HkdfSha256X25519());
+    x25519 ??= new NodeX25519(new NodeHkdfSha256());
     const pk = await x25519.derivePublicKey(key);
     return new Uint8Array(await x25519.serializePublicKey(pk)).slice();
   } finally {

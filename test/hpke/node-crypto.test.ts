@@ -1,7 +1,8 @@
 /**
- * The X25519 arithmetic by Node's OpenSSL (shared/hpke/node-x25519.ts) against @hpke/dhkem-x25519's
- * own (@noble/curves): the same shared secrets and public keys, interoperable HPKE messages both
- * ways, and low-order public keys refused (RFC 9180 §7.1.4; RFC 7748 §6.1's all-zero check).
+ * The HPKE primitives on Node's crypto (shared/hpke/node-x25519.ts, node-kdf-aead.ts) against
+ * @hpke's own (@noble/curves X25519, WebCrypto HKDF and AES-GCM): the same shared secrets and
+ * public keys, RFC 5869 test vectors, interoperable HPKE messages both ways, low-order public keys
+ * refused (RFC 9180 §7.1.4; RFC 7748 §6.1's all-zero check), tampered ciphertexts refused.
  */
 import fc from 'fast-check';
 import { Aes256Gcm, CipherSuite, HkdfSha256 } from '@hpke/core';
@@ -10,6 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { DecryptionFailedError } from '../../shared/errors.js';
 import { HpkeRecipient } from '../../shared/hpke/open.js';
 import { sealHpke } from '../../shared/hpke/seal.js';
+import { NodeAes256Gcm, NodeHkdfSha256 } from '../../shared/hpke/node-kdf-aead.js';
 import { NodeX25519 } from '../../shared/hpke/node-x25519.js';
 import { generateHpkeKeyPair, HPKE_INFO, hpkePublicKeyOf } from '../../shared/hpke/suite.js';
 
@@ -71,5 +73,57 @@ describe('X25519 by OpenSSL', () => {
       const sealed = { enc: new Uint8Array(Buffer.from(point, 'hex')), ciphertext: new Uint8Array(48) };
       await expect(recipient.open(sealed, { info: HPKE_INFO.card })).rejects.toBeInstanceOf(DecryptionFailedError);
     }
+  });
+});
+
+describe('HKDF-SHA256 and AES-256-GCM on Node crypto', () => {
+  const fromHex = (h: string): Uint8Array => new Uint8Array(Buffer.from(h, 'hex'));
+  // RFC 5869 Appendix A.1 (basic) and A.3 (zero-length salt and info).
+  const CASES = [
+    {
+      ikm: '0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b',
+      salt: '000102030405060708090a0b0c',
+      info: 'f0f1f2f3f4f5f6f7f8f9',
+      len: 42,
+      prk: '077709362c2e32df0ddc3f0dc47bba6390b6c73bb50f9c3122ec844ad7c2b3e5',
+      okm: '3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf34007208d5b887185865',
+    },
+    {
+      ikm: '0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b',
+      salt: '',
+      info: '',
+      len: 42,
+      prk: '19ef24a32c717b167f33a91d6f648bdf96596776afdb6377ac434c1c293ccb04',
+      okm: '8da4e775a563c18f715f802a063c5a31b8a11f5c5ee1879ec3454e5f3c738d2d9d201395faa4b61a96c8',
+    },
+  ];
+
+  it('matches RFC 5869 test cases 1 and 3', async () => {
+    const kdf = new NodeHkdfSha256();
+    for (const c of CASES) {
+      const prk = await kdf.extract(fromHex(c.salt), fromHex(c.ikm));
+      expect(hex(prk)).toBe(c.prk);
+      expect(hex(await kdf.expand(prk, fromHex(c.info), c.len))).toBe(c.okm);
+      expect(hex(await kdf.extractAndExpand(fromHex(c.salt), fromHex(c.ikm), fromHex(c.info), c.len))).toBe(c.okm);
+    }
+  });
+
+  it('AES-256-GCM: agrees with @hpke (WebCrypto) both ways; a flipped byte or short input is refused', async () => {
+    const key = new Uint8Array(32).fill(9);
+    const iv = new Uint8Array(12).fill(3);
+    const aad = new TextEncoder().encode('aad');
+    const plaintext = new TextEncoder().encode('{"pan":"4111111111111111"}');
+    const ours = new NodeAes256Gcm().createEncryptionContext(key.slice());
+    const theirs = new Aes256Gcm().createEncryptionContext(key.slice());
+    const sealed = new Uint8Array(await ours.seal(iv, plaintext, aad));
+    expect(hex(await theirs.open(iv, sealed, aad))).toBe(hex(plaintext));
+    expect(hex(await ours.open(iv, await theirs.seal(iv, plaintext, aad), aad))).toBe(hex(plaintext));
+    for (const index of [0, sealed.length - 1]) {
+      const tampered = sealed.slice();
+      tampered[index]! ^= 1;
+      await expect(ours.open(iv, tampered, aad)).rejects.toThrow();
+    }
+    await expect(ours.open(iv, sealed, new Uint8Array(0))).rejects.toThrow();
+    await expect(ours.open(iv, sealed.subarray(0, 15), aad)).rejects.toThrow();
   });
 });

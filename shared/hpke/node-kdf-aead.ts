@@ -1,0 +1,108 @@
+/**
+ * HKDF-SHA256 and AES-256-GCM for @hpke/core on Node's synchronous crypto, behind @hpke's own
+ * interfaces (KdfInterface, AeadInterface): @hpke keeps the RFC 9180 logic (labels, key schedule,
+ * nonces, sequence numbers), only the primitives change.
+ *
+ * Why: @hpke's native classes call WebCrypto, whose every operation in Node is a job on the libuv
+ * thread pool: an Auth-mode open makes about fifteen of them (HMACs of under 100 bytes, an AES-GCM
+ * of a card), each costing a thread hand-off that dwarfs the microsecond of work. Under load on a
+ * small machine those hand-offs were most of the enclave's CPU per card (bench tokenize, profiled
+ * with ENCLAVEKIT_BENCH_PROFILE: hkdf/jobPromise/makeTransferable on top). Node's createHmac,
+ * and createDecipheriv do the same computations on the calling thread.
+ *
+ * RFC 5869 (HKDF): Extract = HMAC-Hash(salt, IKM) with an all-zero salt of HashLen when none is
+ * given (§2.2); Expand = T(1) ‖ T(2) ‖ … with T(i) = HMAC-Hash(PRK, T(i-1) ‖ info ‖ i) (§2.3).
+ */
+import { createCipheriv, createDecipheriv, createHmac } from 'node:crypto';
+import { Aes256Gcm, HkdfSha256 } from '@hpke/core';
+import type { AeadEncryptionContext } from '@hpke/core';
+
+type Bytes = ArrayBufferLike | ArrayBufferView;
+
+const HASH_BYTES = 32;
+const TAG_BYTES = 16;
+
+/** A view of `input` without copying. */
+function view(input: Bytes): Uint8Array {
+  return ArrayBuffer.isView(input) ? new Uint8Array(input.buffer, input.byteOffset, input.byteLength) : new Uint8Array(input);
+}
+
+/** A fresh ArrayBuffer holding `bytes` (what @hpke's interfaces return). */
+function arrayBufferOf(bytes: Uint8Array): ArrayBuffer {
+  return new Uint8Array(bytes).buffer;
+}
+
+export class NodeHkdfSha256 extends HkdfSha256 {
+  override async extract(salt: Bytes, ikm: Bytes): Promise<ArrayBuffer> {
+    const key = salt.byteLength === 0 ? Buffer.alloc(HASH_BYTES) : view(salt);
+    const prk = createHmac('sha256', key).update(view(ikm)).digest();
+    try {
+      return arrayBufferOf(prk);
+    } finally {
+      prk.fill(0);
+    }
+  }
+
+  override async expand(prk: Bytes, info: Bytes, len: number): Promise<ArrayBuffer> {
+    if (len > 255 * HASH_BYTES) throw new Error('Entropy limit reached');
+    const okm = new Uint8Array(len);
+    const key = view(prk);
+    let previous: Uint8Array = new Uint8Array(0);
+    for (let i = 1, done = 0; done < len; i += 1) {
+      const block = createHmac('sha256', key).update(previous).update(view(info)).update(Uint8Array.of(i)).digest();
+      previous.fill(0);
+      okm.set(block.subarray(0, Math.min(block.length, len - done)), done);
+      done += block.length;
+      previous = block;
+    }
+    previous.fill(0);
+    return okm.buffer;
+  }
+
+  // Not hkdfSync: it wraps the key in a KeyObject first, which costs more than the two HMACs.
+  override async extractAndExpand(salt: Bytes, ikm: Bytes, info: Bytes, len: number): Promise<ArrayBuffer> {
+    const prk = new Uint8Array(await this.extract(salt, ikm));
+    try {
+      return await this.expand(prk, info, len);
+    } finally {
+      prk.fill(0);
+    }
+  }
+}
+
+class NodeAes256GcmContext implements AeadEncryptionContext {
+  readonly #key: Buffer;
+
+  constructor(key: Bytes) {
+    this.#key = Buffer.from(view(key));
+  }
+
+  async seal(iv: Bytes, data: Bytes, aad: Bytes): Promise<ArrayBuffer> {
+    const cipher = createCipheriv('aes-256-gcm', this.#key, view(iv), { authTagLength: TAG_BYTES });
+    cipher.setAAD(view(aad));
+    return arrayBufferOf(Buffer.concat([cipher.update(view(data)), cipher.final(), cipher.getAuthTag()]));
+  }
+
+  async open(iv: Bytes, data: Bytes, aad: Bytes): Promise<ArrayBuffer> {
+    const sealed = view(data);
+    if (sealed.length < TAG_BYTES) throw new Error('ciphertext shorter than the tag');
+    const decipher = createDecipheriv('aes-256-gcm', this.#key, view(iv), { authTagLength: TAG_BYTES });
+    decipher.setAAD(view(aad));
+    decipher.setAuthTag(sealed.subarray(sealed.length - TAG_BYTES));
+    const head = decipher.update(sealed.subarray(0, sealed.length - TAG_BYTES));
+    // final() throws on a wrong tag; nothing decrypted is returned then.
+    const plaintext = Buffer.concat([head, decipher.final()]);
+    head.fill(0);
+    try {
+      return arrayBufferOf(plaintext);
+    } finally {
+      plaintext.fill(0);
+    }
+  }
+}
+
+export class NodeAes256Gcm extends Aes256Gcm {
+  override createEncryptionContext(key: Bytes): AeadEncryptionContext {
+    return new NodeAes256GcmContext(key);
+  }
+}
