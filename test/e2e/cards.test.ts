@@ -253,6 +253,16 @@ describe('refusals: typed 4xx, and the enclave keeps serving', () => {
     });
   });
 
+  it('limits (docs/api.md): card record 1024 bytes (413), sealed value 64 KiB (400), HTTP body 4 MiB (413)', async () => {
+    const bigCard = await producer.seal(JSON.stringify({ ...VISA, name: 'x'.repeat(1100) }));
+    expect(await tokenize({ esdk: bigCard })).toMatchObject({ status: 413, json: { error: { code: 'ERR_BODY_TOO_LARGE' } } });
+    const tooLongSealed = Buffer.alloc(64 * 1024 + 3).toString('base64');
+    expect(await tokenize({ esdk: tooLongSealed })).toMatchObject({ status: 400, json: { error: { code: 'ERR_BAD_REQUEST', message: 'invalid card.esdk' } } });
+    const hugeBody = JSON.stringify({ cards: [{ esdk: 'A'.repeat(4 * 1024 * 1024) }] });
+    expect(await stack.api('/v1/cards/tokenize-batch', { method: 'POST', body: hugeBody })).toMatchObject({ status: 413, json: { error: { code: 'ERR_BODY_TOO_LARGE' } } });
+    expect(await tokenize({ esdk: await producer.sealCard(AMEX) })).toMatchObject({ status: 200 });
+  });
+
   it('requires the bearer token', async () => {
     const res = await fetch(`${stack.parentUrl}/v1/cards/tokenize`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } });
     expect(res.status).toBe(401);
