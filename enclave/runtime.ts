@@ -178,7 +178,13 @@ export async function startEnclave(deps: EnclaveDeps): Promise<RunningEnclave> {
   for (const op of registry.ops()) {
     handlers[op] = async (body, ctx) => {
       if (!keysLoaded) throw new ServiceError('ERR_NOT_READY', 'enclave keys not loaded');
-      return registry.dispatch(op, body, { signal: ctx.signal });
+      // The RPC context makes its AbortSignal (and a deadline timer) on first read: pass it on
+      // lazily, so handlers that never look at it never pay for it.
+      return registry.dispatch(op, body, {
+        get signal() {
+          return ctx.signal;
+        },
+      });
     };
   }
 

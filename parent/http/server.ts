@@ -67,7 +67,11 @@ export function createApiServer(options: ApiServerOptions): http.Server {
     res.setHeader('x-request-id', requestId);
     const url = new URL(req.url ?? '/', 'http://parent.invalid');
     const abort = new AbortController();
-    res.once('close', () => abort.abort());
+    // Only a client that left before its answer cancels the work; after a normal answer there is
+    // nothing to cancel, and an abort costs a DOMException per request (bench tokenize profile).
+    res.once('close', () => {
+      if (!res.writableFinished) abort.abort();
+    });
     let status = 500;
     let code: string | undefined;
     try {
