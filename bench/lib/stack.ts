@@ -25,6 +25,7 @@ import { canIsolate } from '../../test/e2e/stack.js';
 import { kmsClient } from '../../test/kms/harness.js';
 import { benchBuild, cliArgv } from './build.js';
 import { HttpClient } from './http.js';
+import { RawHttpClient } from './raw-http.js';
 
 const ACCOUNT = '111122223333';
 type SimPki = Awaited<ReturnType<typeof loadSimPki>>;
@@ -50,6 +51,8 @@ export interface BenchStack {
   apiToken: string;
   /** Keep-alive client for the parent's API, bearer token set. */
   http: HttpClient;
+  /** The lean client the load runs use (raw-http.ts). */
+  load: RawHttpClient;
   principal(role: 'admin' | 'enclave' | 'client'): SimPrincipal;
   enclavePid(): number;
   parentPid(): number;
@@ -82,6 +85,11 @@ export interface BenchStackOptions {
   /** Extra enclave config (e.g. `cache` limits). */
   enclaveConfig?: Record<string, unknown>;
   log?: (message: string) => void;
+  /**
+   * Write V8 CPU profiles of the enclave and the parent here (node --cpu-prof); the children are
+   * then stopped with SIGTERM so that they write them. Default: $ENCLAVEKIT_BENCH_PROFILE.
+   */
+  profileDir?: string | undefined;
 }
 
 export async function startBenchStack(options: BenchStackOptions = {}): Promise<BenchStack> {
@@ -160,6 +168,9 @@ export async function startBenchStack(options: BenchStackOptions = {}): Promise<
     }),
   );
   const env = { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
+  const profileDir = options.profileDir ?? process.env.ENCLAVEKIT_BENCH_PROFILE;
+  const nodeFlags = profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${path.resolve(profileDir)}`];
+  if (profileDir !== undefined) log(`  CPU profiles of the enclave and the parent go to ${path.resolve(profileDir)}`);
 
   const isolated = canIsolate();
   const enclaveLog = path.join(dir, 'enclave.log');
@@ -168,7 +179,7 @@ export async function startBenchStack(options: BenchStackOptions = {}): Promise<
     await rm(enclaveSocket, { force: true });
     await bootNsm();
     const out = openSync(enclaveLog, 'a');
-    const argv = [process.execPath, build.enclave, '--config', enclaveConfigFile];
+    const argv = [process.execPath, ...nodeFlags, build.enclave, '--config', enclaveConfigFile];
     const spawnedAt = performance.now();
     const child = isolated
       ? spawn('unshare', ['--net', '--', ...argv], { stdio: ['ignore', out, out], env })
@@ -183,21 +194,23 @@ export async function startBenchStack(options: BenchStackOptions = {}): Promise<
   };
   const stopEnclave = async (): Promise<void> => {
     if (enclave === undefined) return;
-    enclave.kill('SIGKILL');
+    enclave.kill(profileDir === undefined ? 'SIGKILL' : 'SIGTERM');
     await exited(enclave);
   };
 
   const parentLog = path.join(dir, 'parent.log');
   const urlFile = path.join(run, 'parent.url');
   const parentOut = openSync(parentLog, 'a');
-  const parent = spawn(process.execPath, cliArgv(build.cli, ['parent', '--config', parentConfigFile, '--url-file', urlFile]), { stdio: ['ignore', parentOut, parentOut], env });
+  const parent = spawn(process.execPath, [...nodeFlags, ...cliArgv(build.cli, ['parent', '--config', parentConfigFile, '--url-file', urlFile])], { stdio: ['ignore', parentOut, parentOut], env });
   closeSync(parentOut);
 
   let http: HttpClient | undefined;
+  let load: RawHttpClient | undefined;
   const close = async (): Promise<void> => {
     http?.close();
+    load?.close();
     await stopEnclave();
-    parent.kill('SIGKILL');
+    parent.kill(profileDir === undefined ? 'SIGKILL' : 'SIGTERM');
     await exited(parent);
     await nsmServer?.close();
     await sim.close();
@@ -210,6 +223,7 @@ export async function startBenchStack(options: BenchStackOptions = {}): Promise<
       return existsSync(urlFile) ? (await readFile(urlFile, 'utf8')).trim() || undefined : undefined;
     }, 30_000);
     http = new HttpClient(parentUrl, apiToken);
+    load = new RawHttpClient(parentUrl, apiToken);
     const client = http;
     const waitReady = async (timeoutMs = 60_000, intervalMs = 10): Promise<number> =>
       until('/readyz', async () => ((await client.get('/readyz')).status === 200 ? performance.now() : undefined), timeoutMs, intervalMs);
@@ -227,6 +241,7 @@ export async function startBenchStack(options: BenchStackOptions = {}): Promise<
       parentUrl,
       apiToken,
       http: client,
+      load,
       principal,
       enclavePid: () => enclave!.pid!,
       parentPid: () => parent.pid!,
