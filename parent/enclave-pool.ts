@@ -2,7 +2,7 @@
  * Several enclaves behind one gateway (up to 4 per host): calls go to the ready enclave with the
  * fewest requests in flight, so one enclave can be replaced while the others keep serving.
  */
-import { ServiceError } from '../shared/errors.js';
+import { EnclaveKitError, ServiceError } from '../shared/errors.js';
 import type { EnclaveGateway, EnclaveStatus } from './enclave-gateway.js';
 import type { EnclaveLink } from './enclave-link.js';
 
@@ -28,14 +28,32 @@ export class EnclavePool implements EnclaveGateway {
     };
   }
 
+  /**
+   * Sends the call to the least-loaded ready enclave. When that enclave goes away before it
+   * answered (ERR_CONNECTION_LOST: killed, restarted, being replaced), the call is retried once on
+   * another ready enclave. Every enclave operation is safe to repeat: results are deterministic
+   * (tokens, digests) or fresh (attestation), and none changes state outside the enclave.
+   */
   async call(op: string, body: unknown, options: { deadlineMs?: number; signal?: AbortSignal } = {}): Promise<unknown> {
+    const first = this.#pick(undefined);
+    if (first === undefined) throw new ServiceError('ERR_ENCLAVE_UNAVAILABLE', this.status().reason ?? 'no enclave ready');
+    try {
+      return await first.call(op, body, options);
+    } catch (error) {
+      const lost = error instanceof EnclaveKitError && (error.code === 'ERR_CONNECTION_LOST' || error.code === 'ERR_ENCLAVE_UNAVAILABLE');
+      const second = lost && options.signal?.aborted !== true ? this.#pick(first) : undefined;
+      if (second === undefined) throw error;
+      return second.call(op, body, options);
+    }
+  }
+
+  #pick(exclude: EnclaveLink | undefined): EnclaveLink | undefined {
     let best: EnclaveLink | undefined;
     for (const link of this.#links) {
-      if (!link.status().ready) continue;
+      if (link === exclude || !link.status().ready) continue;
       if (best === undefined || link.load() < best.load()) best = link;
     }
-    if (best === undefined) throw new ServiceError('ERR_ENCLAVE_UNAVAILABLE', this.status().reason ?? 'no enclave ready');
-    return best.call(op, body, options);
+    return best;
   }
 
   start(): void {
