@@ -10,6 +10,7 @@ import { connectChannel, listenStreams } from '../../shared/transport/index.js';
 import { parseParentConfig } from '../../parent/config.js';
 import { startParent } from '../../parent/runtime.js';
 import { cardRoutes } from '../../parent/http/routes/cards.js';
+import { openApiRoutes } from '../../parent/http/routes/openapi.js';
 
 const USAGE = 'usage: enclavekit parent --config FILE [--url-file FILE]\n';
 
@@ -31,7 +32,7 @@ export async function run(args: string[]): Promise<number> {
       config,
       connectChannel: (url) => connectChannel(url),
       listenStreams: (url, onStream) => listenStreams(url, onStream),
-      extraRoutes: (gateway) => cardRoutes(gateway),
+      extraRoutes: (gateway) => [...cardRoutes(gateway), ...openApiRoutes()],
     });
     if (values['url-file'] !== undefined) await writeFile(values['url-file'], `${parent.url}\n`);
     await new Promise<void>((resolve) => {

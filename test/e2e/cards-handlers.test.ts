@@ -16,6 +16,7 @@ import { redact } from '../../enclave/pii/redact.js';
 import type { EnclaveServices } from '../../enclave/runtime.js';
 import { generateHpkeKeyPair, HPKE_INFO, HpkeRecipient, sealHpke, type HpkeKeyPair } from '../../shared/hpke/index.js';
 import { cardRoutes } from '../../parent/http/routes/cards.js';
+import { openApiDocument, openApiRoutes } from '../../parent/http/routes/openapi.js';
 import { systemRoutes } from '../../parent/http/routes/system.js';
 import type { EnclaveGateway } from '../../parent/enclave-gateway.js';
 import { ERROR_CODES, isErrorCode } from '../../shared/errors.js';
@@ -140,7 +141,7 @@ describe('docs/api.md', () => {
 
   it('lists exactly the routes the parent serves', () => {
     const gateway = {} as EnclaveGateway;
-    const served = [...systemRoutes(gateway), ...cardRoutes(gateway)].map((r) => `${r.method} ${r.path}`).sort();
+    const served = [...systemRoutes(gateway), ...cardRoutes(gateway), ...openApiRoutes()].map((r) => `${r.method} ${r.path}`).sort();
     const documented = [...doc.matchAll(/^\| `(GET|POST) (\/[a-z0-9/.-]+)[^`]*` \| (open|bearer) \|/gm)].map((m) => `${m[1]} ${m[2]}`).sort();
     expect(documented).toEqual(served);
   });
@@ -152,5 +153,42 @@ describe('docs/api.md', () => {
       expect(isErrorCode(code), `${code} exists`).toBe(true);
       expect(Number(status), code).toBe(ERROR_CODES[code as keyof typeof ERROR_CODES].status);
     }
+  });
+});
+
+describe('GET /v1/openapi.json', () => {
+  const doc = openApiDocument() as { openapi: string; paths: Record<string, Record<string, any>>; components: any };
+  const gateway = {} as EnclaveGateway;
+  const served = [...systemRoutes(gateway), ...cardRoutes(gateway), ...openApiRoutes()];
+
+  it('describes exactly the served routes, bearer auth where the server requires it', () => {
+    expect(doc.openapi).toBe('3.1.0');
+    const described = Object.entries(doc.paths).flatMap(([p, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${p}`));
+    expect(described.sort()).toEqual(served.map((r) => `${r.method} ${r.path}`).sort());
+    for (const route of served) {
+      const op = doc.paths[route.path]![route.method.toLowerCase()];
+      // Open routes override the document-wide bearer requirement with an empty list.
+      expect(op.security === undefined, `${route.path} needs a token`).toBe(route.auth);
+    }
+  });
+
+  it('lists real error codes, each with a response for its status', () => {
+    for (const [p, ops] of Object.entries(doc.paths)) {
+      for (const op of Object.values(ops)) {
+        for (const code of op['x-error-codes'] as string[]) {
+          expect(isErrorCode(code), `${p}: ${code}`).toBe(true);
+          const status = String(ERROR_CODES[code as keyof typeof ERROR_CODES].status);
+          expect(op.responses[status], `${p}: ${code} → ${status}`).toEqual({ $ref: `#/components/responses/Error${status}` });
+          expect(doc.components.responses[`Error${status}`].description).toContain(code);
+        }
+      }
+    }
+  });
+
+  it('takes the sealed-value schema from the route parser (limits included)', () => {
+    const sealed = doc.components.schemas.Sealed;
+    expect(sealed.anyOf[0].properties.esdk).toEqual({ type: 'string', maxLength: Math.ceil((64 * 1024 * 4) / 3) + 4, pattern: '^[A-Za-z0-9+/]*={0,2}$' });
+    expect(sealed.anyOf[1].properties.hpke.required).toEqual(['enc', 'ciphertext']);
+    expect(doc.paths['/v1/cards/tokenize-batch']!.post.requestBody.content['application/json'].schema.properties.cards.maxItems).toBe(1000);
   });
 });

@@ -263,6 +263,14 @@ describe('refusals: typed 4xx, and the enclave keeps serving', () => {
     expect(await tokenize({ esdk: await producer.sealCard(AMEX) })).toMatchObject({ status: 200 });
   });
 
+  it('serves its OpenAPI description (behind the token)', async () => {
+    const res = await stack.api('/v1/openapi.json');
+    expect(res.status).toBe(200);
+    expect(res.json.openapi).toBe('3.1.0');
+    expect(Object.keys(res.json.paths)).toContain('/v1/cards/tokenize');
+    expect((await fetch(`${stack.parentUrl}/v1/openapi.json`)).status).toBe(401);
+  });
+
   it('requires the bearer token', async () => {
     const res = await fetch(`${stack.parentUrl}/v1/cards/tokenize`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } });
     expect(res.status).toBe(401);
