@@ -47,8 +47,11 @@ export interface EsdkAcceptance {
 
 const hex = (id: number): string => `0x${id.toString(16).padStart(4, '0')}`;
 
+/** What the rules look at: from inspectEsdkMessage, or from the header the ESDK hands its CMM. */
+export type EsdkHeaderFacts = Pick<EsdkMessageLayout, 'suiteId' | 'committing' | 'signed' | 'encryptedDataKeys' | 'encryptionContext'>;
+
 /** Throws InputError (ERR_SEALED_INPUT_MALFORMED, ERR_SENDER_NOT_ALLOWED, ERR_ENCRYPTION_CONTEXT). */
-export function checkEsdkAcceptance(layout: EsdkMessageLayout, rules: EsdkAcceptance): void {
+export function checkEsdkAcceptance(layout: EsdkHeaderFacts, rules: EsdkAcceptance): void {
   // The suite id comes from the ESDK's own table, so naming it echoes no arbitrary input.
   if (!COMMITTING_SUITES.has(layout.suiteId) || !layout.committing) {
     throw new InputError(

@@ -20,11 +20,18 @@
  * Plaintext: the returned buffer belongs to the caller, who should zero it when done. The ESDK
  * assembles it from stream chunks it does not zero; that is beyond this module's reach.
  */
-import { buildClient, CommitmentPolicy, KmsKeyringNode } from '@aws-crypto/client-node';
+import {
+  buildClient,
+  CommitmentPolicy,
+  KmsKeyringNode,
+  NodeDefaultCryptographicMaterialsManager,
+  type EncryptedDataKey,
+  type NodeMaterialsManager,
+} from '@aws-crypto/client-node';
 import { DecryptionFailedError, EnclaveKitError } from '../../shared/errors.js';
 import { mapKmsError } from '../kms/kms-errors.js';
 import { inspectEsdkMessage } from './esdk-header.js';
-import { checkEsdkAcceptance, checkRequiredContext, DEFAULT_REQUIRED_CONTEXT, type RequiredContext } from './esdk-rules.js';
+import { checkEsdkAcceptance, DEFAULT_REQUIRED_CONTEXT, type RequiredContext } from './esdk-rules.js';
 
 /** What the KMS keyring sends (aws-crypto kms-keyring `DecryptRequest`). */
 export interface EsdkDecryptInput {
@@ -87,42 +94,102 @@ export async function openEsdkRecord(message: Uint8Array, options: OpenEsdkOptio
   if (!Number.isSafeInteger(maxEncryptedDataKeys) || maxEncryptedDataKeys < 1) throw new RangeError('openEsdkRecord: maxEncryptedDataKeys must be a positive integer');
   const requiredContext = options.requiredContext ?? DEFAULT_REQUIRED_CONTEXT;
 
-  const layout = inspectEsdkMessage(message, { maxEncryptedDataKeys, maxBodyBytes });
-  checkEsdkAcceptance(layout, { cardKeyArn, requiredContext, requireSignedSuite: options.requireSignedSuite === true });
+  const rules = { cardKeyArn, requiredContext, requireSignedSuite: options.requireSignedSuite === true };
 
-  const kms = new RecordingClient(options.kms);
-  // Strict mode (keyIds, no discovery): the keyring filters encrypted data keys to this ARN
-  // before calling KMS (aws-crypto kms-keyring `filterEDKs`).
-  const keyring = new KmsKeyringNode({ keyIds: [cardKeyArn], clientProvider: () => kms });
+  const layout = inspectEsdkMessage(message, { maxEncryptedDataKeys, maxBodyBytes });
+  checkEsdkAcceptance(layout, rules);
+
+  const { cmm: keyringCmm, recorder } = sharedMaterials(options.kms, cardKeyArn);
+  let failure: EnclaveKitError | undefined;
+  // Per call (a plain object, cheap), wrapping the shared one: catches this call's refusal or
+  // KMS failure, which the ESDK would otherwise turn into an untyped Error.
+  const cmm: NodeMaterialsManager = {
+    async decryptMaterials(request) {
+      try {
+        // The header the ESDK parsed and will authenticate passes the same rules (it is the same
+        // bytes read by the same deserializer; this keeps it so whatever the ESDK does inside).
+        const { suite, encryptedDataKeys, encryptionContext } = request;
+        checkEsdkAcceptance(
+          { suiteId: suite.id, committing: suite.commitment === 'KEY', signed: suite.signatureCurve !== undefined, encryptedDataKeys, encryptionContext },
+          rules,
+        );
+        return await keyringCmm.decryptMaterials(request);
+      } catch (error) {
+        failure = error instanceof EnclaveKitError ? error : recorder.failureFor(request.encryptedDataKeys, cardKeyArn, request.encryptionContext);
+        throw error;
+      }
+    },
+    getEncryptionMaterials() {
+      throw new TypeError('the enclave never encrypts ESDK messages');
+    },
+  };
+
   let opened;
   try {
-    opened = await esdkClient(maxEncryptedDataKeys).decrypt(keyring, message, { maxBodySize: maxBodyBytes });
+    opened = await esdkClient(maxEncryptedDataKeys).decrypt(cmm, message, { maxBodySize: maxBodyBytes });
   } catch (error) {
-    throw kms.failure() ?? new DecryptionFailedError({ cause: error });
+    throw failure ?? new DecryptionFailedError({ cause: error });
   }
-
   const { plaintext, messageHeader } = opened;
-  try {
-    // The ESDK authenticated the header it decrypted with; it must say what step 2 checked.
-    checkRequiredContext(messageHeader.encryptionContext, requiredContext);
-    if (plaintext.byteLength !== layout.plaintextBytes) throw new DecryptionFailedError();
-  } catch (error) {
+  if (plaintext.byteLength !== layout.plaintextBytes) {
+    // Cannot happen with the frames walked above; refuse rather than trust either count.
     plaintext.fill(0);
-    throw error;
+    throw new DecryptionFailedError();
   }
-  return { plaintext, encryptionContext: { ...messageHeader.encryptionContext }, keyArn: kms.keyArn ?? cardKeyArn };
+  // The keyring only unwraps data keys whose provider info is in keyIds, and checks that KMS
+  // answered for that key (kms-keyring `_onDecrypt`): the key is the card key.
+  return { plaintext, encryptionContext: { ...messageHeader.encryptionContext }, keyArn: cardKeyArn };
+}
+
+interface SharedMaterials {
+  cmm: NodeDefaultCryptographicMaterialsManager;
+  recorder: RecordingClient;
 }
 
 /**
- * Passes the keyring's Decrypt calls through and keeps what they threw: the keyring only reports
- * "Unable to decrypt data key" with the stacks pasted in, and the typed error would be lost.
+ * One strict keyring per (client, card key), reused: building a KmsKeyringNode per message costs
+ * more than the rest of this module's checks together (about 20 µs of CPU per record, measured with
+ * test/sealed/bench-esdk.ts). Weakly keyed by the client, so a dropped client takes its keyrings.
+ */
+const sharedByClient = new WeakMap<EsdkDecryptClient, Map<string, SharedMaterials>>();
+
+function sharedMaterials(kms: EsdkDecryptClient, cardKeyArn: string): SharedMaterials {
+  let byArn = sharedByClient.get(kms);
+  if (byArn === undefined) {
+    byArn = new Map();
+    sharedByClient.set(kms, byArn);
+  }
+  let shared = byArn.get(cardKeyArn);
+  if (shared === undefined) {
+    const recorder = new RecordingClient(kms);
+    // Strict mode (keyIds, no discovery): the keyring filters encrypted data keys to this ARN
+    // before calling KMS (aws-crypto kms-keyring `filterEDKs`).
+    const keyring = new KmsKeyringNode({ keyIds: [cardKeyArn], clientProvider: () => recorder });
+    shared = { cmm: new NodeDefaultCryptographicMaterialsManager(keyring), recorder };
+    byArn.set(cardKeyArn, shared);
+  }
+  return shared;
+}
+
+/** Failed KMS requests remembered for attribution; a burst of more is a KMS outage anyway. */
+const MAX_REMEMBERED_FAILURES = 256;
+
+/**
+ * Passes the keyring's Decrypt calls through and remembers what they threw: the keyring only
+ * reports "Unable to decrypt data key" with the stacks pasted in, and the typed error would be lost.
+ *
+ * Shared by every call for one (client, card key), so a failure is found again by what was asked
+ * (CiphertextBlob, KeyId, encryption context), computed on the failure path only. It is looked up
+ * only when the CMM failed, and the keyring asks KMS for every card-key data key before the CMM can
+ * fail (the one earlier step, the signed suites' verification key, depends on the context, which
+ * is part of the request): so an entry found is this call's outcome, or that of a concurrent call
+ * making the very same request (which the attested client serves with one KMS call anyway).
+ * The newest outcome of a request replaces the older one (a success removes the entry).
  * Encrypt / GenerateDataKey exist for the keyring's type only; decryption never calls them.
  */
 class RecordingClient {
   readonly #inner: EsdkDecryptClient;
-  readonly #failures: unknown[] = [];
-  #succeeded = false;
-  keyArn: string | undefined;
+  readonly #failures = new Map<string, unknown>();
 
   constructor(inner: EsdkDecryptClient) {
     this.#inner = inner;
@@ -131,12 +198,18 @@ class RecordingClient {
   async decrypt(input: EsdkDecryptInput): Promise<{ KeyId?: string; Plaintext?: Uint8Array }> {
     try {
       const { KeyId, Plaintext } = await this.#inner.decrypt(input);
-      this.#succeeded = true;
-      this.keyArn = KeyId;
+      // A success supersedes an older failure of the same request (computed only if there is any).
+      if (this.#failures.size > 0) this.#failures.delete(requestId(input.CiphertextBlob, input.KeyId, input.EncryptionContext ?? {}));
       // The keyring checks both (KeyId equal to the data key's provider info, Plaintext a Uint8Array).
-      return { ...(KeyId === undefined ? {} : { KeyId }), ...(Plaintext === undefined ? {} : { Plaintext }) };
+      const out: { KeyId?: string; Plaintext?: Uint8Array } = {};
+      if (KeyId !== undefined) out.KeyId = KeyId;
+      if (Plaintext !== undefined) out.Plaintext = Plaintext;
+      return out;
     } catch (error) {
-      this.#failures.push(error);
+      const id = requestId(input.CiphertextBlob, input.KeyId, input.EncryptionContext ?? {});
+      this.#failures.delete(id);
+      this.#failures.set(id, error);
+      if (this.#failures.size > MAX_REMEMBERED_FAILURES) this.#failures.delete(this.#failures.keys().next().value!);
       throw error;
     }
   }
@@ -149,10 +222,19 @@ class RecordingClient {
     throw new TypeError('the enclave never encrypts with the ESDK keyring');
   }
 
-  /** The typed KMS failure to report when no data key was obtained: unavailability first (retryable). */
-  failure(): EnclaveKitError | undefined {
-    if (this.#succeeded || this.#failures.length === 0) return undefined;
-    const typed = this.#failures.map((error) => mapKmsError(error, 'Decrypt'));
+  /** The typed KMS failure for the card-key data keys of a message, if any: unavailability first (retryable). */
+  failureFor(keys: readonly EncryptedDataKey[], keyArn: string, context: Readonly<Record<string, string>>): EnclaveKitError | undefined {
+    const typed: EnclaveKitError[] = [];
+    for (const key of keys) {
+      if (key.providerInfo !== keyArn) continue;
+      const id = requestId(key.encryptedDataKey, keyArn, context);
+      if (this.#failures.has(id)) typed.push(mapKmsError(this.#failures.get(id), 'Decrypt'));
+    }
     return typed.find((error) => error.status === 503) ?? typed[0];
   }
+}
+
+function requestId(blob: Uint8Array, keyId: string | undefined, context: Readonly<Record<string, string>>): string {
+  const entries = Object.entries(context).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return `${Buffer.from(blob.buffer, blob.byteOffset, blob.byteLength).toString('base64')}\0${keyId ?? ''}\0${JSON.stringify(entries)}`;
 }
