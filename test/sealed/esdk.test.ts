@@ -367,6 +367,55 @@ describe('KMS failures keep their typed errors', () => {
     }
   });
 
+  it('KMS internal errors and throttling are 503s; once KMS recovers, a tampered copy is ERR_DECRYPT_FAILED', async () => {
+    const fresh = await h.enclave();
+    const message = await seal({ suiteId: UNSIGNED });
+    const tampered = Uint8Array.from(message);
+    tampered[tampered.byteLength - 1]! ^= 0x01;
+    try {
+      const codes: string[] = [];
+      for (const failError of ['KMSInternalException', 'ThrottlingException'] as const) {
+        h.sim.setFaults({ failRate: 1, failError, failOperations: ['Decrypt'] });
+        try {
+          codes.push((await rejection(openEsdkRecord(message, options({}, fresh)))).code);
+        } finally {
+          h.sim.setFaults({ failRate: 0, failOperations: [] });
+        }
+      }
+      expect(codes).toEqual(['ERR_KMS_UNAVAILABLE', 'ERR_KMS_THROTTLED']);
+      // Same wrapped data key, KMS healthy again: the earlier failures are not this call's.
+      expect((await rejection(openEsdkRecord(tampered, options({}, fresh)))).code).toBe('ERR_DECRYPT_FAILED');
+      expect(Buffer.from((await openEsdkRecord(message, options({}, fresh))).plaintext)).toEqual(Buffer.from(CARD));
+      expect(fresh.calls).toEqual({ Decrypt: 3 });
+    } finally {
+      fresh.close();
+    }
+  });
+
+  it('concurrent opens keep their own outcomes and share one Decrypt', async () => {
+    const fresh = await h.enclave();
+    try {
+      const message = await seal({ suiteId: UNSIGNED });
+      const tampered = Uint8Array.from(message);
+      tampered[tampered.byteLength - 1]! ^= 0x01;
+      const foreign = await seal({ keyArn: h.otherKeyArn, suiteId: UNSIGNED });
+      const inputs = [message, tampered, foreign, message.subarray(0, 50), message, tampered];
+      const outcomes = await Promise.all(
+        inputs.map((m) =>
+          openEsdkRecord(m, options({}, fresh)).then(
+            (opened) => Buffer.from(opened.plaintext).toString(),
+            (error: unknown) => (error as EnclaveKitError).code,
+          ),
+        ),
+      );
+      const card = Buffer.from(CARD).toString();
+      expect(outcomes).toEqual([card, 'ERR_DECRYPT_FAILED', 'ERR_SENDER_NOT_ALLOWED', 'ERR_SEALED_INPUT_MALFORMED', card, 'ERR_DECRYPT_FAILED']);
+      expect(fresh.calls).toEqual({ Decrypt: 1 });
+    } finally {
+      fresh.close();
+    }
+  });
+
   it('refuses bad options from its own caller with TypeError / RangeError', async () => {
     const message = await seal({ suiteId: UNSIGNED });
     await expect(openEsdkRecord(message, options({ cardKeyArn: 'alias/card' }))).rejects.toBeInstanceOf(RangeError);
