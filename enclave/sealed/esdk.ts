@@ -5,17 +5,20 @@
  * records under one data key cost no KMS call.
  *
  * Order of work, so that nothing unauthenticated reaches KMS:
- * 1. esdk-header.ts walks the whole message with the ESDK's deserializers (malformed → 400, size).
+ * 1. esdk-header.ts walks the whole message with the ESDK's deserializers (malformed → 400,
+ *    plaintext over maxBodyBytes → 413).
  * 2. esdk-rules.ts: committing suite, a data key under the card key ARN (→ 403), the required
  *    encryption context (→ 400).
  * 3. The ESDK decrypts with a strict KMS keyring (`keyIds: [cardKeyArn]`, no discovery): only a data
- *    key wrapped by the card key is sent to KMS, whatever else the message lists.
+ *    key wrapped by the card key is sent to KMS, whatever else the message lists. A per-call CMM in
+ *    front of it applies step 2 again to the header as the ESDK itself parsed it, before KMS.
  *
  * Errors: KMS failures keep the typed error the attested client raised (ERR_KMS_* 503/502, or
- * ERR_DECRYPT_FAILED for InvalidCiphertext); the ESDK's keyring swallows them into a generic Error,
- * so they are caught on the way through the client here. Every other failure once the message has
- * passed step 1 is cryptographic (header auth tag, key commitment, frame tag, signature) and is one
- * ERR_DECRYPT_FAILED. No message echoes input bytes; ESDK errors stay in `cause` for local logs.
+ * ERR_DECRYPT_FAILED for InvalidCiphertext); the ESDK's keyring swallows them into an untyped
+ * Error, so RecordingClient keeps them for the call that met them. Every other failure once the
+ * message has passed step 1 is cryptographic (header auth tag, key commitment, frame tag,
+ * signature) and is one ERR_DECRYPT_FAILED. No message echoes input bytes; ESDK errors stay in
+ * `cause` for local logs.
  *
  * Plaintext: the returned buffer belongs to the caller, who should zero it when done. The ESDK
  * assembles it from stream chunks it does not zero; that is beyond this module's reach.
@@ -147,9 +150,10 @@ interface SharedMaterials {
 }
 
 /**
- * One strict keyring per (client, card key), reused: building a KmsKeyringNode per message costs
- * more than the rest of this module's checks together (about 20 µs of CPU per record, measured with
- * test/sealed/bench-esdk.ts). Weakly keyed by the client, so a dropped client takes its keyrings.
+ * One strict keyring and CMM per (client, card key), reused: a new KmsKeyringNode (and the CMM the
+ * ESDK wraps it in) per message cost 10-30 µs of CPU per record in ad-hoc profiles on the shared
+ * 2-core dev machine, as much as all the checks here. Weakly keyed by the client, so a dropped
+ * client takes its keyrings with it.
  */
 const sharedByClient = new WeakMap<EsdkDecryptClient, Map<string, SharedMaterials>>();
 
