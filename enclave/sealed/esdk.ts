@@ -31,7 +31,7 @@ import {
   type EncryptedDataKey,
   type NodeMaterialsManager,
 } from '@aws-crypto/client-node';
-import { DecryptionFailedError, EnclaveKitError } from '../../shared/errors.js';
+import { DecryptionFailedError, EnclaveKitError, toEnclaveKitError } from '../../shared/errors.js';
 import { mapKmsError } from '../kms/kms-errors.js';
 import { inspectEsdkMessage } from './esdk-header.js';
 import { checkEsdkAcceptance, DEFAULT_REQUIRED_CONTEXT, type RequiredContext } from './esdk-rules.js';
@@ -106,21 +106,26 @@ export async function openEsdkRecord(message: Uint8Array, options: OpenEsdkOptio
   let failure: EnclaveKitError | undefined;
   // Per call (a plain object, cheap), wrapping the shared one: catches this call's refusal or
   // KMS failure, which the ESDK would otherwise turn into an untyped Error.
+  // Promise chains rather than async functions here and in RecordingClient: every async frame on
+  // this path costs per record, and the checks above are the budget (test/sealed/bench-esdk.ts).
   const cmm: NodeMaterialsManager = {
-    async decryptMaterials(request) {
+    decryptMaterials(request) {
+      const { suite, encryptedDataKeys, encryptionContext } = request;
       try {
         // The header the ESDK parsed and will authenticate passes the same rules (it is the same
         // bytes read by the same deserializer; this keeps it so whatever the ESDK does inside).
-        const { suite, encryptedDataKeys, encryptionContext } = request;
         checkEsdkAcceptance(
           { suiteId: suite.id, committing: suite.commitment === 'KEY', signed: suite.signatureCurve !== undefined, encryptedDataKeys, encryptionContext },
           rules,
         );
-        return await keyringCmm.decryptMaterials(request);
       } catch (error) {
-        failure = error instanceof EnclaveKitError ? error : recorder.failureFor(request.encryptedDataKeys, cardKeyArn, request.encryptionContext);
-        throw error;
+        failure = toEnclaveKitError(error);
+        return Promise.reject(failure);
       }
+      return keyringCmm.decryptMaterials(request).catch((error: unknown) => {
+        failure = recorder.failureFor(encryptedDataKeys, cardKeyArn, encryptionContext);
+        throw error;
+      });
     },
     getEncryptionMaterials() {
       throw new TypeError('the enclave never encrypts ESDK messages');
@@ -199,23 +204,31 @@ class RecordingClient {
     this.#inner = inner;
   }
 
-  async decrypt(input: EsdkDecryptInput): Promise<{ KeyId?: string; Plaintext?: Uint8Array }> {
+  decrypt(input: EsdkDecryptInput): Promise<{ KeyId?: string; Plaintext?: Uint8Array }> {
+    let pending: ReturnType<EsdkDecryptClient['decrypt']>;
     try {
-      const { KeyId, Plaintext } = await this.#inner.decrypt(input);
-      // A success supersedes an older failure of the same request (computed only if there is any).
-      if (this.#failures.size > 0) this.#failures.delete(requestId(input.CiphertextBlob, input.KeyId, input.EncryptionContext ?? {}));
-      // The keyring checks both (KeyId equal to the data key's provider info, Plaintext a Uint8Array).
-      const out: { KeyId?: string; Plaintext?: Uint8Array } = {};
-      if (KeyId !== undefined) out.KeyId = KeyId;
-      if (Plaintext !== undefined) out.Plaintext = Plaintext;
-      return out;
+      pending = this.#inner.decrypt(input);
     } catch (error) {
-      const id = requestId(input.CiphertextBlob, input.KeyId, input.EncryptionContext ?? {});
-      this.#failures.delete(id);
-      this.#failures.set(id, error);
-      if (this.#failures.size > MAX_REMEMBERED_FAILURES) this.#failures.delete(this.#failures.keys().next().value!);
-      throw error;
+      pending = Promise.reject(error);
     }
+    return pending.then(
+      ({ KeyId, Plaintext }) => {
+        // A success supersedes an older failure of the same request (computed only if there is any).
+        if (this.#failures.size > 0) this.#failures.delete(requestId(input.CiphertextBlob, input.KeyId, input.EncryptionContext ?? {}));
+        // The keyring checks both (KeyId equal to the data key's provider info, Plaintext a Uint8Array).
+        const out: { KeyId?: string; Plaintext?: Uint8Array } = {};
+        if (KeyId !== undefined) out.KeyId = KeyId;
+        if (Plaintext !== undefined) out.Plaintext = Plaintext;
+        return out;
+      },
+      (error: unknown) => {
+        const id = requestId(input.CiphertextBlob, input.KeyId, input.EncryptionContext ?? {});
+        this.#failures.delete(id);
+        this.#failures.set(id, error);
+        if (this.#failures.size > MAX_REMEMBERED_FAILURES) this.#failures.delete(this.#failures.keys().next().value!);
+        throw error;
+      },
+    );
   }
 
   encrypt(): never {
