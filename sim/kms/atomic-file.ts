@@ -13,6 +13,8 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, m
   const handle = await open(temp, 'wx', mode);
   try {
     await handle.writeFile(data);
+    // open()'s mode is filtered by the umask; the file must end up with exactly `mode`.
+    await handle.chmod(mode);
     await handle.sync();
   } catch (error) {
     await handle.close();
