@@ -11,5 +11,15 @@ export interface EnclaveStatus {
 export interface EnclaveGateway {
   status(): EnclaveStatus;
   /** One request to the enclave's message API; rejects with a typed error (503 when unavailable). */
-  call(op: string, body: unknown, options?: { deadlineMs?: number; signal?: AbortSignal }): Promise<unknown>;
+  call(op: string, body: unknown, options?: CallOptions): Promise<unknown>;
+}
+
+export interface CallOptions {
+  deadlineMs?: number;
+  signal?: AbortSignal;
+  /**
+   * Also use an enclave that is connected but not ready (attestation only: an operator needs the
+   * document of an enclave KMS refuses, to see which measurement differs).
+   */
+  allowNotReady?: boolean;
 }

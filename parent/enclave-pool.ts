@@ -3,7 +3,7 @@
  * fewest requests in flight, so one enclave can be replaced while the others keep serving.
  */
 import { EnclaveKitError, ServiceError } from '../shared/errors.js';
-import type { EnclaveGateway, EnclaveStatus } from './enclave-gateway.js';
+import type { CallOptions, EnclaveGateway, EnclaveStatus } from './enclave-gateway.js';
 import type { EnclaveLink } from './enclave-link.js';
 
 export class EnclavePool implements EnclaveGateway {
@@ -34,23 +34,25 @@ export class EnclavePool implements EnclaveGateway {
    * another ready enclave. Every enclave operation is safe to repeat: results are deterministic
    * (tokens, digests) or fresh (attestation), and none changes state outside the enclave.
    */
-  async call(op: string, body: unknown, options: { deadlineMs?: number; signal?: AbortSignal } = {}): Promise<unknown> {
-    const first = this.#pick(undefined);
+  async call(op: string, body: unknown, options: CallOptions = {}): Promise<unknown> {
+    const { allowNotReady = false, ...rest } = options;
+    const first = this.#pick(undefined, allowNotReady);
     if (first === undefined) throw new ServiceError('ERR_ENCLAVE_UNAVAILABLE', this.status().reason ?? 'no enclave ready');
     try {
-      return await first.call(op, body, options);
+      return await first.call(op, body, rest);
     } catch (error) {
       const lost = error instanceof EnclaveKitError && (error.code === 'ERR_CONNECTION_LOST' || error.code === 'ERR_ENCLAVE_UNAVAILABLE');
-      const second = lost && options.signal?.aborted !== true ? this.#pick(first) : undefined;
+      const second = lost && options.signal?.aborted !== true ? this.#pick(first, allowNotReady) : undefined;
       if (second === undefined) throw error;
-      return second.call(op, body, options);
+      return second.call(op, body, rest);
     }
   }
 
-  #pick(exclude: EnclaveLink | undefined): EnclaveLink | undefined {
+  #pick(exclude: EnclaveLink | undefined, allowNotReady: boolean): EnclaveLink | undefined {
     let best: EnclaveLink | undefined;
     for (const link of this.#links) {
-      if (link === exclude || !link.status().ready) continue;
+      const status = link.status();
+      if (link === exclude || !(status.ready || (allowNotReady && status.connected))) continue;
       if (best === undefined || link.load() < best.load()) best = link;
     }
     return best;

@@ -12,7 +12,7 @@
 // gives the same module comments as a real one. File mtimes are the caller's business
 // (Dockerfile.enclave sets them from SOURCE_DATE_EPOCH).
 import { build } from 'esbuild';
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -43,7 +43,7 @@ const common = {
 // modules such as cbor-extract keep working). Code splitting turns each command's dynamic import
 // into its own chunk, so `enclavekit pcr` does not load the AWS SDK at start-up.
 if (!values['enclave-only']) {
-  rmSync(path.join(outdir, 'cli'), { recursive: true, force: true });
+  // Old chunks are left in place: a CLI process started a moment ago may still be loading them.
   await build({
     ...common,
     entryPoints: { cli: 'cli/main.ts' },

@@ -29,7 +29,7 @@ export function systemRoutes(enclave: EnclaveGateway): Route[] {
           throw new InputError('ERR_BAD_REQUEST', `nonce must be hex, at most ${LIMITS.attestationFieldMaxBytes} bytes`);
         }
         const nonce = nonceHex === null || nonceHex === '' ? undefined : Buffer.from(nonceHex, 'hex');
-        const reply = (await enclave.call('attestation', { nonce }, { signal })) as { document?: unknown };
+        const reply = (await enclave.call('attestation', { nonce }, { signal, allowNotReady: true })) as { document?: unknown };
         if (!(reply.document instanceof Uint8Array)) throw new ServiceError('ERR_INTERNAL', 'enclave sent no document');
         return { body: { document: Buffer.from(reply.document).toString('base64') } };
       },
