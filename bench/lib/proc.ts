@@ -5,6 +5,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import type { LoadRun } from './load.js';
 
 let ticksPerSecond: number | undefined;
 
@@ -68,4 +69,24 @@ export function sampleMemory(pid: number, everyMs = 100): () => { peakRssMiB: nu
     take();
     return { peakRssMiB: peak, lastRssMiB: last, samples };
   };
+}
+
+/** Counts CPU per operation of each process over the runs of one case. */
+export class CpuTally {
+  readonly #ms: Record<string, number> = {};
+  #ops = 0;
+
+  /** With `stack`, the parent's and the enclave's CPU too; this process's always. */
+  async measure(stack: { parentPid(): number; enclavePid(): number } | undefined, run: () => Promise<LoadRun>): Promise<LoadRun> {
+    const meter = cpuMeter(stack === undefined ? {} : { parent: stack.parentPid(), enclave: stack.enclavePid() });
+    const result = await run();
+    for (const [name, ms] of Object.entries(meter())) this.#ms[name] = (this.#ms[name] ?? 0) + ms;
+    this.#ops += result.ops;
+    return result;
+  }
+
+  /** µs of CPU per operation, by process. */
+  perOpUs(): Record<string, number> {
+    return Object.fromEntries(Object.entries(this.#ms).map(([name, ms]) => [name, Math.round((ms * 1000) / Math.max(1, this.#ops))]));
+  }
 }

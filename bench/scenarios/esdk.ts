@@ -20,7 +20,7 @@ import { testCards } from '../lib/cards.js';
 import { distinctDataKeys, libraryDecryptor, sealCardsEsdk, type SuiteName } from '../lib/esdk.js';
 import { startInProcessEnclave } from '../lib/inprocess.js';
 import { closedLoop } from '../lib/load.js';
-import { memoryOf, sampleMemory } from '../lib/proc.js';
+import { CpuTally, memoryOf, sampleMemory } from '../lib/proc.js';
 import { figure, interleaveAsync, ratioStats } from '../lib/rounds.js';
 import { startBenchStack, type BenchStack } from '../lib/stack.js';
 
@@ -82,12 +82,13 @@ const scenario: Scenario = {
         const FULL_B = `${suite}: whole stack, ${BATCH} cards/request (${BATCH_IN_FLIGHT} in flight)`;
         const HANDLER_B = `${suite}: in process, tokenize-batch handler (${BATCH_IN_FLIGHT} in flight)`;
         const LIB = `${suite}: ESDK library decrypt in process (8 in flight)`;
+        const cpu = { single: new CpuTally(), batch: new CpuTally(), handler: new CpuTally(), library: new CpuTally() };
         const result = await interleaveAsync(
           {
-            [FULL_1]: (ms) => closedLoop((i) => post('/v1/cards/tokenize', singleBodies[i % POOL]!), { concurrency: 64, durationMs: ms }),
-            [FULL_B]: (ms) => closedLoop((i) => post('/v1/cards/tokenize-batch', batchBodies[i % batchBodies.length]!), { concurrency: BATCH_IN_FLIGHT, durationMs: ms }),
-            [HANDLER_B]: (ms) => closedLoop(async (i) => void (await inproc.call('cards.tokenize-batch', batchInputs[i % batchInputs.length])), { concurrency: BATCH_IN_FLIGHT, durationMs: ms }),
-            [LIB]: (ms) => closedLoop(async (i) => void (await library(messages[i % POOL]!)).fill(0), { concurrency: 8, durationMs: ms }),
+            [FULL_1]: (ms) => cpu.single.measure(stack, () => closedLoop((i) => post('/v1/cards/tokenize', singleBodies[i % POOL]!), { concurrency: 64, durationMs: ms })),
+            [FULL_B]: (ms) => cpu.batch.measure(stack, () => closedLoop((i) => post('/v1/cards/tokenize-batch', batchBodies[i % batchBodies.length]!), { concurrency: BATCH_IN_FLIGHT, durationMs: ms })),
+            [HANDLER_B]: (ms) => cpu.handler.measure(undefined, () => closedLoop(async (i) => void (await inproc.call('cards.tokenize-batch', batchInputs[i % batchInputs.length])), { concurrency: BATCH_IN_FLIGHT, durationMs: ms })),
+            [LIB]: (ms) => cpu.library.measure(undefined, () => closedLoop(async (i) => void (await library(messages[i % POOL]!)).fill(0), { concurrency: 8, durationMs: ms })),
           },
           { ...(quick ? { rounds: 2, sliceMs: 800, warmupMs: 500 } : { rounds: 4, sliceMs: 2000, warmupMs: 1500 }), log },
         );
@@ -106,8 +107,15 @@ const scenario: Scenario = {
           { name: `${suite}: whole stack cards/s in batches of ${BATCH} / library decrypts/s`, value: batch.median, target: 0.9, pass: batch.median >= 0.9, range: batch.range, detail: '(per-round median)' },
           { name: `${suite}: enclave KMS Decrypt calls per data key`, value: calls / dataKeys, target: 1, comparison: '≤', pass: calls === dataKeys, detail: `(${calls} calls, ${dataKeys} data keys, ${result.rows.reduce((n, r) => n + r.ops, 0)} requests)` },
         );
-        info[suite] = { dataKeys, enclaveDecryptCalls: calls, messageBytes: messages[0]!.length, perRound: result.perRound, ratios: { single: single.perRound, batch: batch.perRound, handlerBatchOverLibrary: handler.perRound } };
+        info[suite] = { cpuUsPerOp: { single: cpu.single.perOpUs(), batch: cpu.batch.perOpUs(), handlerBatch: cpu.handler.perOpUs(), library: cpu.library.perOpUs() }, dataKeys, enclaveDecryptCalls: calls, messageBytes: messages[0]!.length, perRound: result.perRound, ratios: { single: single.perRound, batch: batch.perRound, handlerBatchOverLibrary: handler.perRound } };
         figures.push(figure(`${suite}: in-process handler cards/s / library`, '× (per round)', handler.perRound));
+        const perCard = (tally: CpuTally, cardsPerOp: number): number => Object.values(tally.perOpUs()).reduce((a, b) => a + b, 0) / cardsPerOp;
+        figures.push(
+          figure(`${suite}: CPU µs per card, whole stack, 1/request (all processes)`, 'µs', [perCard(cpu.single, 1)]),
+          figure(`${suite}: CPU µs per card, whole stack, ${BATCH}/request (all processes)`, 'µs', [perCard(cpu.batch, BATCH)]),
+          figure(`${suite}: CPU µs per card, in-process handler`, 'µs', [perCard(cpu.handler, BATCH)]),
+          figure(`${suite}: CPU µs per message, library decrypt`, 'µs', [perCard(cpu.library, 1)]),
+        );
       }
       const memory = stopSampling();
       return {

@@ -19,11 +19,12 @@
  * open loop (latency counted from when each request was due), the CPU time each process spent per
  * request (what bounds the stack on this machine), and the enclave's resident memory.
  */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { BenchCheck, BenchRow, Scenario } from '../main.js';
 import { enclaveHpkeKey, hpkeInProcess, hpkeWire, sealCardsHpke, testCards, type HpkeSealedCard } from '../lib/cards.js';
 import { startInProcessEnclave, type InProcessEnclave } from '../lib/inprocess.js';
-import { closedLoop, openLoop, summarize, type LoadRun } from '../lib/load.js';
-import { cpuMeter, memoryOf, sampleMemory } from '../lib/proc.js';
+import { closedLoop, openLoop, summarize } from '../lib/load.js';
+import { CpuTally, memoryOf, sampleMemory } from '../lib/proc.js';
 import { figure, interleaveAsync, ratioStats, type LoadCase } from '../lib/rounds.js';
 import { startBenchStack, type BenchStack } from '../lib/stack.js';
 
@@ -34,25 +35,6 @@ const BATCH_CONCURRENCY = 8;
 
 interface TokenAnswer {
   token: string;
-}
-
-/** Counts CPU per operation of each process over the runs of one case. */
-class CpuTally {
-  readonly #ms: Record<string, number> = {};
-  #ops = 0;
-
-  async measure(stack: BenchStack, run: () => Promise<LoadRun>): Promise<LoadRun> {
-    const meter = cpuMeter({ parent: stack.parentPid(), enclave: stack.enclavePid() });
-    const result = await run();
-    for (const [name, ms] of Object.entries(meter())) this.#ms[name] = (this.#ms[name] ?? 0) + ms;
-    this.#ops += result.ops;
-    return result;
-  }
-
-  /** µs of CPU per operation, by process. */
-  perOpUs(): Record<string, number> {
-    return Object.fromEntries(Object.entries(this.#ms).map(([name, ms]) => [name, Math.round((ms * 1000) / Math.max(1, this.#ops))]));
-  }
 }
 
 function batchesOf<T>(items: readonly T[], count: number): T[][] {
@@ -94,6 +76,8 @@ const scenario: Scenario = {
       const timing = quick ? { rounds: 2, sliceMs: 1000, warmupMs: 500 } : { rounds: 5, sliceMs: 2500, warmupMs: 1500 };
       const singleCpu = new CpuTally();
       const batchCpu = new CpuTally();
+      const singleHereCpu = new CpuTally();
+      const batchHereCpu = new CpuTally();
       const FULL_1 = `whole stack, 1 card/request (${SINGLE_CONCURRENCY} in flight)`;
       const HERE_1 = `in process, cards.tokenize (${SINGLE_CONCURRENCY} in flight)`;
       const FULL_B = `whole stack, ${BATCH} cards/request (${BATCH_CONCURRENCY} in flight)`;
@@ -103,7 +87,7 @@ const scenario: Scenario = {
       const single = await interleaveAsync(
         {
           [FULL_1]: ((ms) => singleCpu.measure(stack, () => closedLoop((i) => post('/v1/cards/tokenize', singleBodies[i % POOL]!), { concurrency: SINGLE_CONCURRENCY, durationMs: ms }))) as LoadCase,
-          [HERE_1]: (ms) => closedLoop(async (i) => void (await inproc.call('cards.tokenize', singleInputs[i % POOL])), { concurrency: SINGLE_CONCURRENCY, durationMs: ms }),
+          [HERE_1]: (ms) => singleHereCpu.measure(undefined, () => closedLoop(async (i) => void (await inproc.call('cards.tokenize', singleInputs[i % POOL])), { concurrency: SINGLE_CONCURRENCY, durationMs: ms })),
         },
         { ...timing, log },
       );
@@ -111,7 +95,7 @@ const scenario: Scenario = {
       const batch = await interleaveAsync(
         {
           [FULL_B]: ((ms) => batchCpu.measure(stack, () => closedLoop((i) => post('/v1/cards/tokenize-batch', batchBodies[i % batchBodies.length]!), { concurrency: BATCH_CONCURRENCY, durationMs: ms }))) as LoadCase,
-          [HERE_B]: (ms) => closedLoop(async (i) => void (await inproc.call('cards.tokenize-batch', batchInputs[i % batchInputs.length])), { concurrency: BATCH_CONCURRENCY, durationMs: ms }),
+          [HERE_B]: (ms) => batchHereCpu.measure(undefined, () => closedLoop(async (i) => void (await inproc.call('cards.tokenize-batch', batchInputs[i % batchInputs.length])), { concurrency: BATCH_CONCURRENCY, durationMs: ms })),
         },
         { ...timing, sliceMs: timing.sliceMs * 1.5, log },
       );
@@ -121,7 +105,12 @@ const scenario: Scenario = {
       const halfRate = Math.max(1, Math.floor(maxRate / 2));
       const openMs = quick ? 3000 : 10_000;
       log(`  open loop at ${halfRate} requests/s (half of ${maxRate.toFixed(0)}) for ${openMs / 1000} s`);
+      // The generator's own event-loop delay: how late this process itself ran (scheduling, GC).
+      const loopDelay = monitorEventLoopDelay({ resolution: 1 });
+      loopDelay.enable();
       const open = await openLoop((i) => post('/v1/cards/tokenize', singleBodies[i % POOL]!), { ratePerSecond: halfRate, durationMs: openMs });
+      loopDelay.disable();
+      const generatorDelay = { p99Ms: loopDelay.percentile(99) / 1e6, maxMs: loopDelay.max / 1e6 };
       const openLatency = summarize(open.histogram);
       // The same schedule against the in-process handler: the latency this machine and this
       // generator allow at all right now (other processes' load shows up here too).
@@ -155,7 +144,7 @@ const scenario: Scenario = {
           target: 10,
           comparison: '≤',
           pass: openLatency.p99Ms <= 10,
-          detail: `(p50 ${openLatency.p50Ms.toFixed(2)} ms, max ${openLatency.maxMs.toFixed(1)} ms, ${openLatency.count} requests; in process on the same schedule: p99 ${openHereLatency.p99Ms.toFixed(2)} ms)`,
+          detail: `(p50 ${openLatency.p50Ms.toFixed(2)} ms, max ${openLatency.maxMs.toFixed(1)} ms, ${openLatency.count} requests; in process on the same schedule: p99 ${openHereLatency.p99Ms.toFixed(2)} ms; generator event-loop delay p99 ${generatorDelay.p99Ms.toFixed(1)} ms, max ${generatorDelay.maxMs.toFixed(1)} ms)`,
         },
       ];
       return {
@@ -178,6 +167,8 @@ const scenario: Scenario = {
         figures: [
           ...Object.entries(singleCpu.perOpUs()).map(([process, us]) => figure(`CPU µs per 1-card request: ${process}`, 'µs', [us])),
           ...Object.entries(batchCpu.perOpUs()).map(([process, us]) => figure(`CPU µs per ${BATCH}-card request: ${process}`, 'µs', [us])),
+          figure('CPU µs per 1-card call in process (handler + generator)', 'µs', [singleHereCpu.perOpUs().bench ?? NaN]),
+          figure(`CPU µs per ${BATCH}-card call in process (handler + generator)`, 'µs', [batchHereCpu.perOpUs().bench ?? NaN]),
           figure('enclave VmRSS idle (after setup)', 'MiB', [idle.rssMiB]),
           figure('enclave VmRSS under load: peak of 100 ms samples', 'MiB', [memory.peakRssMiB]),
           figure('enclave VmHWM (kernel peak RSS)', 'MiB', [hwm]),
@@ -189,8 +180,8 @@ const scenario: Scenario = {
           concurrency: { single: SINGLE_CONCURRENCY, batch: BATCH_CONCURRENCY },
           perRound: { ...single.perRound, ...batch.perRound },
           ratios: { single: singleRatio.perRound, batch: batchRatio.perRound },
-          cpuUsPerRequest: { single: singleCpu.perOpUs(), batch: batchCpu.perOpUs() },
-          openLoop: { single: { rate: halfRate, ...openLatency, maxOutstanding: open.maxOutstanding }, singleInProcess: { rate: halfRate, ...openHereLatency }, batch: { rate: halfBatchRate, ...openBatchLatency, maxOutstanding: openBatch.maxOutstanding } },
+          cpuUsPerRequest: { single: singleCpu.perOpUs(), batch: batchCpu.perOpUs(), singleInProcess: singleHereCpu.perOpUs(), batchInProcess: batchHereCpu.perOpUs() },
+          openLoop: { single: { rate: halfRate, ...openLatency, maxOutstanding: open.maxOutstanding, generatorDelay }, singleInProcess: { rate: halfRate, ...openHereLatency }, batch: { rate: halfBatchRate, ...openBatchLatency, maxOutstanding: openBatch.maxOutstanding } },
           memory: { idleRssMiB: idle.rssMiB, peakRssMiB: memory.peakRssMiB, lastRssMiB: memory.lastRssMiB, hwmMiB: hwm, samples: memory.samples },
         },
       };
