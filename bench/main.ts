@@ -190,12 +190,23 @@ async function main(argv: string[]): Promise<number> {
   const context: ScenarioContext = { quick: flags.has('--quick'), log: (message) => process.stderr.write(`${message}\n`) };
   const results: Record<string, ScenarioResult & { description: string; seconds: number }> = {};
   let missed = false;
+  const failed: string[] = [];
   const began = performance.now();
+  const loadavgAtStart = loadavg();
   for (const name of requested.length > 0 ? requested : available) {
     const module = (await import(pathToFileURL(`${SCENARIO_DIR}${name}.ts`).href)) as { default: Scenario };
     process.stdout.write(`\n${name}: ${module.default.description}\n`);
     const scenarioBegan = performance.now();
-    const result = await module.default.run(context);
+    let result: ScenarioResult;
+    try {
+      result = await module.default.run(context);
+    } catch (error) {
+      // One broken scenario must not cost the figures of the others: record it and go on.
+      const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
+      process.stderr.write(`bench: scenario ${name} failed: ${message}\n`);
+      failed.push(name);
+      result = { rows: [], checks: [], info: { error: message.split('\n')[0] } };
+    }
     const seconds = Math.round(performance.now() - scenarioBegan) / 1000;
     results[name] = { description: module.default.description, seconds, ...result };
     missed ||= result.checks.some((check) => !check.pass);
@@ -209,6 +220,7 @@ async function main(argv: string[]): Promise<number> {
     cpus: cpus().length,
     cpuModel: cpus()[0]?.model,
     totalMemMiB: Math.round(totalmem() / 2 ** 20),
+    loadavgAtStart,
     loadavg: loadavg(),
     command: `npm run bench${argv.length > 0 ? ` -- ${argv.join(' ')}` : ''}`,
     seconds: Math.round(performance.now() - began) / 1000,
@@ -217,7 +229,8 @@ async function main(argv: string[]): Promise<number> {
   };
   writeFileSync(`${RESULTS_DIR}latest.json`, `${JSON.stringify(report, null, 2)}\n`);
   process.stdout.write(`\nwrote bench/results/latest.json (${report.seconds.toFixed(1)} s in total)\n`);
-  return flags.has('--strict') && missed ? 1 : 0;
+  if (failed.length > 0) process.stderr.write(`bench: failed scenarios: ${failed.join(', ')}\n`);
+  return failed.length > 0 || (flags.has('--strict') && missed) ? 1 : 0;
 }
 
 // Scenarios import the helpers above; only running this file starts the runner. No top-level
