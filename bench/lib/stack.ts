@@ -88,6 +88,7 @@ export interface BenchStackOptions {
   /**
    * Write V8 CPU profiles of the enclave and the parent here (node --cpu-prof); the children are
    * then stopped with SIGTERM so that they write them. Default: $ENCLAVEKIT_BENCH_PROFILE.
+   * Other node flags for both children: $ENCLAVEKIT_BENCH_NODE_FLAGS (e.g. "--trace-gc").
    */
   profileDir?: string | undefined;
 }
@@ -169,7 +170,7 @@ export async function startBenchStack(options: BenchStackOptions = {}): Promise<
   );
   const env = { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
   const profileDir = options.profileDir ?? process.env.ENCLAVEKIT_BENCH_PROFILE;
-  const nodeFlags = profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${path.resolve(profileDir)}`];
+  const nodeFlags = [...(process.env.ENCLAVEKIT_BENCH_NODE_FLAGS?.split(' ').filter(Boolean) ?? []), ...(profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${path.resolve(profileDir)}`])];
   if (profileDir !== undefined) log(`  CPU profiles of the enclave and the parent go to ${path.resolve(profileDir)}`);
 
   const isolated = canIsolate();
