@@ -56,7 +56,9 @@ export function createApiServer(options: ApiServerOptions): http.Server {
   }
 
   const server = http.createServer({ requestTimeout: 30_000, headersTimeout: 10_000 }, (req, res) => {
-    void handle(req, res);
+    // handle() answers every failure itself; should it ever throw regardless (a logging or
+    // metrics hook), the request is dropped, rather than the rejection ending the process.
+    handle(req, res).catch(() => res.destroy());
   });
   server.keepAliveTimeout = 65_000;
 
@@ -65,7 +67,8 @@ export function createApiServer(options: ApiServerOptions): http.Server {
     const supplied = req.headers['x-request-id'];
     const requestId = typeof supplied === 'string' && REQUEST_ID.test(supplied) ? supplied : randomUUID();
     res.setHeader('x-request-id', requestId);
-    const url = new URL(req.url ?? '/', 'http://parent.invalid');
+    const url = requestUrl(req.url);
+    const pathname = url?.pathname ?? '(invalid request target)';
     const abort = new AbortController();
     // Only a client that left before its answer cancels the work; after a normal answer there is
     // nothing to cancel, and an abort costs a DOMException per request (bench tokenize profile).
@@ -75,6 +78,7 @@ export function createApiServer(options: ApiServerOptions): http.Server {
     let status = 500;
     let code: string | undefined;
     try {
+      if (url === null) throw new InputError('ERR_BAD_REQUEST', 'request target is not a path');
       const candidates = byPath.get(url.pathname);
       if (candidates === undefined) throw new InputError('ERR_NOT_FOUND', 'no such path');
       const route = candidates.find((r) => r.method === req.method);
@@ -97,12 +101,36 @@ export function createApiServer(options: ApiServerOptions): http.Server {
       send(res, status, typed.toJSON());
     } finally {
       const durationMs = Math.round((performance.now() - started) * 100) / 100;
-      options.onRequest?.(url.pathname, status, durationMs, code);
-      options.logger.info('request', { requestId, method: req.method, path: url.pathname, status, durationMs, code });
+      options.onRequest?.(pathname, status, durationMs, code);
+      options.logger.info('request', { requestId, method: req.method, path: pathname, status, durationMs, code });
     }
   }
 
   return server;
+}
+
+const ORIGIN = 'http://parent.invalid';
+
+/**
+ * The request target as a URL on a fixed origin, or null when it is not one we serve. The
+ * origin-form (RFC 9112 §3.2.1, a path and query) is read as a path even when it starts with
+ * '//': `new URL('//x/y', base)` takes 'x' for a host (the request then routed as '/y'), and for
+ * '//%zz' it threw, outside any handler: one unauthenticated request ended the parent (an
+ * unhandled rejection). Found by test/fuzz/http-endpoints.test.ts. The absolute-form (§3.2.2)
+ * is reduced to its path and query; authority- and asterisk-forms are not for this server.
+ */
+function requestUrl(target: string | undefined): URL | null {
+  try {
+    if (target === undefined || target === '') return new URL(`${ORIGIN}/`);
+    if (target.startsWith('/')) return new URL(ORIGIN + target);
+    if (/^https?:\/\//i.test(target)) {
+      const absolute = new URL(target);
+      return new URL(ORIGIN + absolute.pathname + absolute.search);
+    }
+  } catch {
+    // Not a URL at all: refused below as a bad request.
+  }
+  return null;
 }
 
 function send(res: ServerResponse, status: number, body: unknown, contentType?: string): void {
