@@ -125,20 +125,22 @@ describe('HTTP endpoints fuzz', () => {
     const enclavePid = stack.enclave().pid;
     const pid = parentPid(stack);
     const seen = new Map<string, number>();
-    const known = fc.integer({ min: 0, max: endpoints.length - 1 }).chain((i) => {
+    type Body = { kind: 'json'; value: unknown } | { kind: 'bytes'; value: Uint8Array } | undefined;
+    type Request = { endpoint: { method: string; path: string }; query: string; body: Body };
+    const known = fc.integer({ min: 0, max: endpoints.length - 1 }).chain((i): fc.Arbitrary<Request> => {
       const endpoint = endpoints[i]!;
       return endpoint.method === 'GET'
-        ? fc.record({ endpoint: fc.constant<{ method: string; path: string }>(endpoint), query, body: fc.constant(undefined) })
-        : fc.record({ endpoint: fc.constant<{ method: string; path: string }>(endpoint), query: fc.constant(''), body: bodyFor(endpoint.path) });
+        ? fc.record({ endpoint: fc.constant(endpoint), query, body: fc.constant<Body>(undefined) })
+        : fc.record({ endpoint: fc.constant(endpoint), query: fc.constant(''), body: bodyFor(endpoint.path) as fc.Arbitrary<Body> });
     });
     // Other methods on known paths, and paths that do not exist.
-    const stray = fc.record({
+    const stray: fc.Arbitrary<Request> = fc.record({
       endpoint: fc.record({
         method: fc.constantFrom('PUT', 'DELETE', 'PATCH', 'GET', 'POST'),
         path: fc.oneof(fc.constantFrom(...endpoints.map((e) => e.path)), fc.webPath().map((p) => (p.startsWith('/') ? p : `/${p}`)), fc.constantFrom('/v1/', '/v1/cards', '/V1/CARDS/TOKENIZE', '/healthz/')),
       }),
       query: fc.constant(''),
-      body: fc.constant(undefined),
+      body: fc.constant<Body>(undefined),
     });
     const request = fc.oneof({ weight: 9, arbitrary: known }, { weight: 1, arbitrary: stray });
     await fc.assert(
