@@ -35,6 +35,24 @@ export const enclaveConfigSchema = z.strictObject({
     .strictObject({ maxAgeMs: positiveInt, maxMessages: positiveInt, maxBytes: positiveInt, capacity: positiveInt })
     .partial()
     .default({}),
+  /**
+   * The long-lived keys the parent hands over wrapped (`keys.load`), pinned here because the parent
+   * must not choose them: each names the KMS key ARN and the encryption context its data key was
+   * generated with (GenerateDataKeyWithoutPlaintext). The enclave decrypts only under exactly these,
+   * requires KMS to answer with that key, accepts 32-byte keys only, and never replaces a loaded key
+   * with different bytes (tokens would silently change). docs/security.md, "Wrapped keys".
+   */
+  keys: z
+    .partialRecord(
+      z.enum(['tokenization', 'blind-index']),
+      z.strictObject({
+        keyId: z.string().regex(/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[0-9a-f-]{36}$/),
+        encryptionContext: z.record(z.string(), z.string()),
+        /** Optional: SHA-256 (hex) of the exact wrapped blob, so even another data key made under the same key and context is refused. */
+        ciphertextSha256: z.string().regex(/^[0-9a-f]{64}$/).optional(),
+      }),
+    )
+    .default({}),
   /** Refuse to start when the NSM reports debug-mode PCRs (all-zero PCR0-2)? Off only for dev. */
   refuseDebugMode: z.boolean().default(false),
   /** The card and PII API (docs/api.md). Absent: those operations answer ERR_NOT_READY. */

@@ -24,6 +24,22 @@ export class KeyRing {
     this.#keys.set(name, key);
   }
 
+  /**
+   * Installs a set of keys at once. A name that is already loaded must get the same bytes again
+   * (a parent reconnect re-sends the wrapped keys): tokens must never silently change under a
+   * running enclave, so different bytes are refused and nothing is changed.
+   */
+  setAll(keys: ReadonlyMap<string, Uint8Array>): void {
+    for (const [name, key] of keys) {
+      const old = this.#keys.get(name);
+      if (old !== undefined && Buffer.compare(old, key) !== 0) {
+        for (const k of keys.values()) k.fill(0);
+        throw new ServiceError('ERR_CONFIG', `key ${name} is already loaded with other bytes; restart the enclave to change it`);
+      }
+    }
+    for (const [name, key] of keys) this.set(name, key);
+  }
+
   has(name: string): boolean {
     return this.#keys.has(name);
   }

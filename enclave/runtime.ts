@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import { z } from 'zod';
 import { parseAttestation } from '../shared/attestation/index.js';
-import { EnclaveKitError, ServiceError } from '../shared/errors.js';
+import { EnclaveKitError, InputError, ServiceError } from '../shared/errors.js';
 import type { FrameChannel } from '../shared/protocol/channel.js';
 import { RpcPeer, type RpcHandler } from '../shared/protocol/rpc.js';
 import type { Nsm } from '../shared/nsm/types.js';
@@ -148,25 +148,23 @@ export async function startEnclave(deps: EnclaveDeps): Promise<RunningEnclave> {
       };
     },
     attestation: async (body) => {
-      const { nonce } = attestationSchema.parse(body ?? {}) as { nonce?: Uint8Array };
+      // safeParse: zod's exception for a malformed request surfaced as ERR_INTERNAL (a 500 and
+      // a handler-error log line for the caller's mistake). Found by test/faults/flood.test.ts.
+      const parsed = attestationSchema.safeParse(body ?? {});
+      if (!parsed.success) throw new InputError('ERR_BAD_REQUEST', 'attestation: nonce must be bytes');
+      const { nonce } = parsed.data as { nonce?: Uint8Array };
       return { document: await attest(nonce) };
     },
     'keys.load': async (body) => {
       const parsed = keysLoadSchema.safeParse(body);
       if (!parsed.success) throw new ServiceError('ERR_CONFIG', 'keys.load: malformed wrapped keys');
       try {
-        for (const [name, wrapped] of Object.entries(parsed.data.keys)) {
-          const { Plaintext } = await kms.decrypt({
-            CiphertextBlob: wrapped.ciphertextBlob,
-            KeyId: wrapped.keyId,
-            ...(wrapped.encryptionContext === undefined ? {} : { EncryptionContext: wrapped.encryptionContext }),
-          });
-          keys.set(name, Plaintext);
-        }
+        const loaded = await unwrapPinnedKeys(parsed.data.keys, config.keys, kms);
+        keys.setAll(loaded);
         keysLoaded = true;
         lastKeyError = undefined;
-        log('keys-loaded', { count: Object.keys(parsed.data.keys).length });
-        return { loaded: Object.keys(parsed.data.keys) };
+        log('keys-loaded', { count: loaded.size });
+        return { loaded: [...loaded.keys()] };
       } catch (error) {
         lastKeyError = `key load failed (${error instanceof EnclaveKitError ? error.code : 'ERR_INTERNAL'})`;
         log('keys-load-failed', { code: error instanceof EnclaveKitError ? error.code : 'ERR_INTERNAL' });
@@ -214,4 +212,50 @@ export async function startEnclave(deps: EnclaveDeps): Promise<RunningEnclave> {
       kms.cache.clear();
     },
   };
+}
+
+/** Bytes of each wrapped key: AES-256 (FF1) and HMAC-SHA256 (blind index) keys. */
+const WRAPPED_KEY_BYTES = 32;
+
+/**
+ * Unwraps the keys the parent handed over, but only the ones the measured configuration pins,
+ * under exactly the pinned KMS key and encryption context: the parent supplies ciphertext, never
+ * the choice of key. All are unwrapped before any is used, so a failure changes nothing.
+ */
+async function unwrapPinnedKeys(
+  offered: Readonly<Record<string, { ciphertextBlob: Uint8Array; keyId: string; encryptionContext?: Record<string, string> | undefined }>>,
+  pinned: Readonly<Record<string, { keyId: string; encryptionContext: Record<string, string>; ciphertextSha256?: string | undefined }>>,
+  kms: AttestedKms,
+): Promise<Map<string, Uint8Array>> {
+  const names = Object.keys(pinned);
+  if (names.length === 0) throw new ServiceError('ERR_CONFIG', 'keys.load: the enclave configuration pins no keys');
+  const unknown = Object.keys(offered).filter((name) => !Object.hasOwn(pinned, name));
+  if (unknown.length > 0) throw new ServiceError('ERR_CONFIG', `keys.load: ${unknown.length} key(s) not pinned in the enclave configuration`);
+  const result = new Map<string, Uint8Array>();
+  try {
+    for (const name of names) {
+      const pin = pinned[name]!;
+      const wrapped = offered[name];
+      if (wrapped === undefined) throw new ServiceError('ERR_CONFIG', `keys.load: missing ${name}`);
+      if (wrapped.keyId !== pin.keyId || !sameContext(wrapped.encryptionContext ?? {}, pin.encryptionContext)) {
+        throw new ServiceError('ERR_CONFIG', `keys.load: ${name} is not under the pinned KMS key and encryption context`);
+      }
+      if (pin.ciphertextSha256 !== undefined && createHash('sha256').update(wrapped.ciphertextBlob).digest('hex') !== pin.ciphertextSha256) {
+        throw new ServiceError('ERR_CONFIG', `keys.load: ${name} is not the pinned wrapped key`);
+      }
+      const { Plaintext, KeyId } = await kms.decrypt({ CiphertextBlob: wrapped.ciphertextBlob, KeyId: pin.keyId, EncryptionContext: pin.encryptionContext });
+      result.set(name, Plaintext);
+      if (KeyId !== pin.keyId) throw new ServiceError('ERR_KMS_REJECTED', `keys.load: KMS answered ${name} with another key`);
+      if (Plaintext.length !== WRAPPED_KEY_BYTES) throw new ServiceError('ERR_CONFIG', `keys.load: ${name} must be a ${WRAPPED_KEY_BYTES}-byte key`);
+    }
+    return result;
+  } catch (error) {
+    for (const key of result.values()) key.fill(0);
+    throw error;
+  }
+}
+
+function sameContext(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean {
+  const ka = Object.keys(a);
+  return ka.length === Object.keys(b).length && ka.every((k) => Object.hasOwn(b, k) && a[k] === b[k]);
 }

@@ -8,6 +8,7 @@
  * the enclave config, the PKI and PCRs the simulated NSM attests with, the wrapped keys.
  * Children write their logs to files (as under systemd), not to pipes this process would drain.
  */
+import { createHash } from 'node:crypto';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -150,6 +151,7 @@ export async function startBenchStack(options: BenchStackOptions = {}): Promise<
     nsm: `sim+unix://${nsmSocket}`,
     kms: { region: sim.region, endpoint: sim.endpoint, caFile: sim.caFile },
     cards: { cardKeyArn: keyArn, hpkeSenders: [Buffer.from(sender.publicKey).toString('base64')] },
+    keys: Object.fromEntries(Object.entries(wrappedKeys).map(([name, k]) => [name, { keyId: k.keyId, encryptionContext: k.encryptionContext, ciphertextSha256: createHash('sha256').update(Buffer.from(k.ciphertextBlob, 'base64')).digest('hex') }])),
     ...options.enclaveConfig,
   };
   const enclaveConfigFile = path.join(run, 'enclave.json');

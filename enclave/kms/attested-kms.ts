@@ -63,6 +63,11 @@ export class AttestedKms {
         const out = await this.#send('Decrypt', async (Recipient) =>
           this.#options.client.send(new DecryptCommand({ ...input, Recipient })),
         );
+        // KMS enforces a given KeyId (IncorrectKeyException); checked again here so a cached entry
+        // can never stand for a key other than the one asked for.
+        if (input.KeyId !== undefined && input.KeyId.startsWith('arn:') && out.KeyId !== input.KeyId) {
+          throw new ServiceError('ERR_KMS_REJECTED', 'KMS answered Decrypt with another key than the one asked for');
+        }
         keyId = out.KeyId;
         return this.#open(out.CiphertextForRecipient);
       },

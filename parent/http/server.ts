@@ -68,7 +68,9 @@ export function createApiServer(options: ApiServerOptions): http.Server {
     const requestId = typeof supplied === 'string' && REQUEST_ID.test(supplied) ? supplied : randomUUID();
     res.setHeader('x-request-id', requestId);
     const url = requestUrl(req.url);
-    const pathname = url?.pathname ?? '(invalid request target)';
+    // Only known route paths reach logs and metrics: an unknown path is caller text (it could hold
+    // a card number) and is logged as '(unmatched)'.
+    const pathname = url === null ? '(invalid request target)' : byPath.has(url.pathname) ? url.pathname : '(unmatched)';
     const abort = new AbortController();
     // Only a client that left before its answer cancels the work; after a normal answer there is
     // nothing to cancel, and an abort costs a DOMException per request (bench tokenize profile).

@@ -4,6 +4,7 @@
  * possible), and a recording tap on every socket the parent handles: HTTP, the enclave link, the
  * enclave's KMS tunnels and the parent's upstream KMS connections.
  */
+import { createHash } from 'node:crypto';
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -159,6 +160,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       nsm: `sim+unix://${nsmSocket}`,
       kms: { region: sim.region, endpoint: `https://127.0.0.1:${kmsTap.address as number}`, caFile: sim.caFile, maxAttempts: 3 },
       cards: { cardKeyArn: keyArn, ...(options.cards ?? {}) },
+      keys: Object.fromEntries(Object.entries(wrappedKeys).map(([name, k]) => [name, { keyId: k.keyId, encryptionContext: k.encryptionContext, ciphertextSha256: createHash('sha256').update(Buffer.from(k.ciphertextBlob, 'base64')).digest('hex') }])),
       ...options.enclaveConfig,
     }),
   );

@@ -99,6 +99,9 @@ describe('parent HTTP API', () => {
 
   it('answers unknown paths and methods, and echoes safe request ids', async () => {
     expect((await req('/nope')).status).toBe(404);
+    expect((await req('/v1/cards/4111111111111111')).status).toBe(404);
+    expect(lines.join('')).not.toContain('4111111111111111');
+    expect(lines.some((l) => l.includes('"path":"(unmatched)"'))).toBe(true);
     const wrong = await req('/healthz', { method: 'POST' });
     expect(wrong.status).toBe(405);
     expect(wrong.headers.get('allow')).toBe('GET');
