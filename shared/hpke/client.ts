@@ -25,7 +25,7 @@ export interface CardInput {
 export interface SealForEnclaveOptions {
   /** The enclave's attestation document, as the parent hands it out. */
   attestationDocument: Uint8Array;
-  /** Verification options; `expectedPcrs` is required and `anyPcrs` refused. */
+  /** Verification options; `expectedPcrs` and `maxAgeMs` (or a `nonce`) are required, `anyPcrs` refused. */
   verify: VerifyOptions;
   /** Raw X25519 private key of an allowlisted producer: seals in Auth mode. Not retained. */
   senderKey?: Uint8Array;
@@ -52,6 +52,11 @@ export async function sealForEnclave(plaintext: Uint8Array, purpose: HpkePurpose
   const { verify } = options;
   if (verify.anyPcrs === true || verify.expectedPcrs === undefined || Object.keys(verify.expectedPcrs).length === 0) {
     throw new AttestationError('ERR_ATTESTATION_POLICY', 'sealing to an enclave requires expected PCRs');
+  }
+  // The parent hands out the document: without a freshness bound (or a nonce of the client's own)
+  // it could replay an old one, and the client would seal to a key no running enclave holds.
+  if (verify.maxAgeMs === undefined && verify.nonce === undefined) {
+    throw new AttestationError('ERR_ATTESTATION_POLICY', 'sealing to an enclave requires maxAgeMs or a nonce');
   }
   const verified = verifyAttestation(options.attestationDocument, verify);
   const { hpke } = decodeHpkeUserData(verified.userData);

@@ -54,7 +54,7 @@ const esdkPii = async (text: string, purpose = 'pii') => ({ esdk: await producer
 
 async function hpkePii(text: string, purpose: HpkePurpose): Promise<{ hpke: SealedEnvelopeJson }> {
   const rootPem = readFileSync(path.join(stack.dir, 'sim', 'root.pem'), 'utf8');
-  const verify = { at: Date.now(), roots: [rootPem], expectedPcrs: { 0: stack.pcrs[0]!, 1: stack.pcrs[1]!, 2: stack.pcrs[2]! } };
+  const verify = { at: Date.now(), roots: [rootPem], expectedPcrs: { 0: stack.pcrs[0]!, 1: stack.pcrs[1]!, 2: stack.pcrs[2]! }, maxAgeMs: 60_000 };
   return { hpke: await sealForEnclave(Buffer.from(text), purpose, { attestationDocument: document, verify, senderKey: sender.privateKey }) };
 }
 

@@ -102,3 +102,12 @@ describe('sealCardForEnclave: verify the attestation, then seal to the key in us
     expect(await codeOf(sealCardForEnclave(CARD, { attestationDocument: other, verify: verify() }))).toBe('ERR_ATTESTATION_MALFORMED');
   });
 });
+
+describe('sealing requires a fresh document', () => {
+  it('refuses verification options with neither maxAgeMs nor a nonce', async () => {
+    const { maxAgeMs: _unused, ...stale } = verify();
+    await expect(sealCardForEnclave(CARD, { attestationDocument: doc, verify: stale })).rejects.toMatchObject({
+      code: 'ERR_ATTESTATION_POLICY',
+    });
+  });
+});
