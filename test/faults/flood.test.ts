@@ -210,6 +210,8 @@ describe('flood on the enclave link', () => {
       expect(reply, `no reply to request ${rid}`).toBeDefined();
       expect(reply!.ok).toBe(false);
       expect(isErrorCode(reply!.code), `untyped code ${reply!.code}`).toBe(true);
+      // A malformed request is the caller's fault: never an internal error.
+      expect(reply!.code, `request ${rid}`).not.toBe('ERR_INTERNAL');
     }
     expect(replies.get(answered[0]!)!.code).toBe('ERR_FRAME_MALFORMED');
     expect(replies.get(answered[2]!)!.code).toBe('ERR_UNKNOWN_OPERATION');
