@@ -12,13 +12,13 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { execFileSync } from 'node:child_process';
 import { serveNsm } from '../../sim/nsm/server.js';
 import { measureEnclave } from '../../sim/nsm/measure.js';
 import { SimulatedNsm, newModuleId, randomInstanceId } from '../../sim/nsm/simulated-nsm.js';
 import { initSimState, loadCredentials, loadSimConfig, loadSimPki, simRoleArn, simRootPemPath, credentialsPath } from '../../sim/state.js';
 import { ensureDemoKey, type KmsEndpoint } from '../dev/demo-key.js';
 import { devLayout } from '../dev/layout.js';
+import { canIsolate } from '../dev/isolation.js';
 import { packageRoot } from '../package-root.js';
 import { fileExists, startChild, stopChild, waitFor, type Child } from '../dev/processes.js';
 
@@ -220,16 +220,5 @@ export async function run(args: string[]): Promise<number> {
     stopping = true;
     await shutdown();
     return 1;
-  }
-}
-
-/** Root on Linux with a working `unshare --net`: the enclave then has no network but its sockets. */
-function canIsolate(): boolean {
-  if (process.platform !== 'linux' || process.getuid?.() !== 0) return false;
-  try {
-    execFileSync('unshare', ['--net', 'true'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
   }
 }

@@ -5,7 +5,7 @@
  * enclave's KMS tunnels and the parent's upstream KMS connections.
  */
 import { createHash } from 'node:crypto';
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -19,21 +19,14 @@ import { SimulatedNsm, newModuleId, randomInstanceId } from '../../sim/nsm/simul
 import { initSimState, loadCredentials, loadSimPki, simRoleArn, type SimPrincipal } from '../../sim/state.js';
 import { kmsClient } from '../kms/harness.js';
 import { startTap, type Tap } from './tap.js';
+import { canIsolate } from '../../cli/dev/isolation.js';
 
 export const REPO = path.resolve(import.meta.dirname, '../..');
 export const ENCLAVE_BUNDLE = path.join(REPO, 'dist/enclave.js');
 const CLI = path.join(REPO, 'bin/enclavekit.js');
 const ACCOUNT = '111122223333';
 
-export function canIsolate(): boolean {
-  if (process.platform !== 'linux' || process.getuid?.() !== 0) return false;
-  try {
-    execFileSync('unshare', ['--net', 'true'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
+export { canIsolate };
 
 export interface StackOptions {
   /** The enclave program to run (default dist/enclave.js); PCRs are measured from `measuredBundle`. */
