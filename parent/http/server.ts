@@ -61,6 +61,20 @@ export function createApiServer(options: ApiServerOptions): http.Server {
     handle(req, res).catch(() => res.destroy());
   });
   server.keepAliveTimeout = 65_000;
+  // Requests Node's HTTP parser cannot read (a bad request line, oversized headers) never reach
+  // `handle`; answer them in the same typed JSON shape instead of Node's bare 400.
+  server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
+    if (!socket.writable || (socket as { _httpMessage?: unknown })._httpMessage !== undefined) {
+      socket.destroy();
+      return;
+    }
+    const tooLarge = error.code === 'HPE_HEADER_OVERFLOW';
+    const body = JSON.stringify(new InputError(tooLarge ? 'ERR_BODY_TOO_LARGE' : 'ERR_BAD_REQUEST', tooLarge ? 'request headers too large' : 'malformed HTTP request').toJSON());
+    socket.end(
+      `HTTP/1.1 ${tooLarge ? '431 Request Header Fields Too Large' : '400 Bad Request'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+    );
+    options.onRequest?.('(malformed request)', tooLarge ? 431 : 400, 0, tooLarge ? 'ERR_BODY_TOO_LARGE' : 'ERR_BAD_REQUEST');
+  });
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = performance.now();

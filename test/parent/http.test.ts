@@ -114,3 +114,19 @@ describe('parent HTTP API', () => {
     expect(logged.every((l) => !String(l.path).includes('?'))).toBe(true);
   });
 });
+
+describe('requests the HTTP parser cannot read', () => {
+  it('get a typed JSON 400, not a bare one', async () => {
+    const net = await import('node:net');
+    const { port } = new URL(base);
+    const reply = await new Promise<string>((resolve, reject) => {
+      const socket = net.connect(Number(port), '127.0.0.1', () => socket.write('GET example.com:443\r\n\r\n'));
+      let text = '';
+      socket.on('data', (d: Buffer) => (text += d.toString()));
+      socket.on('end', () => resolve(text));
+      socket.on('error', reject);
+    });
+    expect(reply).toMatch(/^HTTP\/1\.1 400 /);
+    expect(JSON.parse(reply.slice(reply.indexOf('\r\n\r\n') + 4))).toEqual({ error: { code: 'ERR_BAD_REQUEST', message: 'malformed HTTP request' } });
+  });
+});
