@@ -5,8 +5,8 @@
  *
  * - Auth mode (RFC 9180 §5.1.3) with a sender public key from `allowedSenders` (the enclave's
  *   own measured configuration). With `sender` in the envelope the allowlist is checked before
- *   any decryption and the message is opened once; without it every allowlisted key is tried
- *   (one X25519 operation each, so keep the list short or have clients send `sender`).
+ *   any decryption and the message is opened once; without it each allowlisted key is tried
+ *   (one X25519 operation each) only while the list holds at most TRIAL_OPEN_MAX_SENDERS keys.
  * - Base mode only when `publicSubmission` is on; the caller must then apply the in-enclave rate
  *   limits (enclave/cards/rate-limit.ts). The result says which case applied (`sender: null`).
  * - A message that opens in Base mode while public submission is off is refused with
@@ -20,6 +20,12 @@ import { HPKE_PUBLIC_KEY_BYTES } from '../shared/hpke/suite.js';
 
 /** More allowlisted senders than this make trial opening too slow: require `sender` instead. */
 export const MAX_ALLOWED_SENDERS = 64;
+/**
+ * Without `sender`, at most this many allowlisted keys are tried (one X25519 operation each), so
+ * an anonymous item costs at most this + 1 opens however long the list: with a longer list,
+ * Auth-mode envelopes must name their sender.
+ */
+export const TRIAL_OPEN_MAX_SENDERS = 4;
 
 export interface SenderPolicy {
   /** Raw X25519 public keys of the producers allowed to seal in Auth mode. */
@@ -62,7 +68,8 @@ export async function openSealedInput(
     return { plaintext: opened.plaintext, sender: opened.senderPublicKey };
   }
 
-  for (const key of policy.allowedSenders) {
+  const trial = policy.allowedSenders.length <= TRIAL_OPEN_MAX_SENDERS ? policy.allowedSenders : [];
+  for (const key of trial) {
     try {
       const opened = await recipient.open(sealed, { ...base, senderPublicKey: key });
       return { plaintext: opened.plaintext, sender: opened.senderPublicKey };

@@ -3,7 +3,7 @@ import { tokenizeHpkeCard, type HpkeCardIntake } from '../../enclave/cards/hpke-
 import { luhnValid } from '../../enclave/cards/luhn.js';
 import { DEFAULT_CARD_RATE_LIMITS, RateLimiter } from '../../enclave/cards/rate-limit.js';
 import { Tokenizer } from '../../enclave/cards/tokenizer.js';
-import { MAX_ALLOWED_SENDERS, openSealedInput, type SenderPolicy } from '../../enclave/hpke-open.js';
+import { MAX_ALLOWED_SENDERS, TRIAL_OPEN_MAX_SENDERS, openSealedInput, type SenderPolicy } from '../../enclave/hpke-open.js';
 import { EnclaveKitError } from '../../shared/errors.js';
 import { HpkeRecipient } from '../../shared/hpke/open.js';
 import { sealHpke } from '../../shared/hpke/seal.js';
@@ -32,6 +32,16 @@ describe('enclave sender policy for HPKE inputs', () => {
     other ??= await generateHpkeKeyPair();
   };
   const policy = (publicSubmission: boolean): SenderPolicy => ({ allowedSenders: [other.publicKey, producer.publicKey], publicSubmission });
+
+  it('with a long allowlist, an Auth envelope must name its sender (no trial opening)', async () => {
+    await setup();
+    const fillers = await Promise.all(Array.from({ length: TRIAL_OPEN_MAX_SENDERS }, () => generateHpkeKeyPair()));
+    const long: SenderPolicy = { allowedSenders: [...fillers.map((k) => k.publicKey), producer.publicKey], publicSubmission: false };
+    const sealed = await sealHpke(recipient.publicKey, text('y'), { info: HPKE_INFO.card, senderPrivateKey: producer.privateKey });
+    await expect(openSealedInput(recipient, sealed, { info: HPKE_INFO.card, policy: long })).rejects.toMatchObject({ code: 'ERR_DECRYPT_FAILED' });
+    const opened = await openSealedInput(recipient, { ...sealed, sender: producer.publicKey }, { info: HPKE_INFO.card, policy: long });
+    expect(new TextDecoder().decode(opened.plaintext)).toBe('y');
+  });
 
   it('accepts an allowlisted Auth-mode sender, with or without `sender` in the envelope', async () => {
     await setup();
