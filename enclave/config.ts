@@ -8,6 +8,8 @@ import { z } from 'zod';
 import { parseConfigWith } from '../shared/config/parse.js';
 
 const positiveInt = z.number().int().positive();
+/** A raw X25519 public key in base64: checked here so a bad key stops the boot, not every request. */
+const x25519PublicKey = z.base64().refine((b64) => Buffer.from(b64, 'base64').length === 32, 'must be a 32-byte X25519 public key (base64)');
 
 export const enclaveConfigSchema = z.strictObject({
   /** Where the parent connects to the enclave's message API. Default: vsock, any CID, port 5005. */
@@ -65,7 +67,7 @@ export const enclaveConfigSchema = z.strictObject({
       /** Same for PII messages (redact, blind-index). */
       piiRequiredContext: z.record(z.string(), z.string().nullable()).default({ purpose: 'pii' }),
       /** HPKE Auth-mode producers: base64 raw X25519 public keys (at most 64). */
-      hpkeSenders: z.array(z.base64()).max(64).default([]),
+      hpkeSenders: z.array(x25519PublicKey).max(64).default([]),
       /** Base-mode (anonymous) HPKE submission, rate limited in the enclave. Off by default. */
       publicSubmission: z
         .strictObject({
@@ -79,7 +81,7 @@ export const enclaveConfigSchema = z.strictObject({
         })
         .prefault({}),
       /** Third parties a PAN may be re-encrypted to (detokenize-to): name → base64 X25519 key. */
-      detokenizeRecipients: z.record(z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/), z.base64()).default({}),
+      detokenizeRecipients: z.record(z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/), x25519PublicKey).default({}),
       /** Default phone country code for blind-index normalisation (E.164). */
       phoneCountryCode: z.string().regex(/^\d{1,3}$/).default('1'),
     })

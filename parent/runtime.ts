@@ -5,7 +5,6 @@
  */
 import type { Duplex } from 'node:stream';
 import type { Server } from 'node:http';
-import { EnclaveKitError } from '../shared/errors.js';
 import type { FrameChannel } from '../shared/protocol/channel.js';
 import type { RpcHandler } from '../shared/protocol/rpc.js';
 import { type ParentConfig, proxyAllowlistOf } from './config.js';
@@ -122,8 +121,4 @@ export async function startParent(deps: ParentDeps): Promise<RunningParent> {
       await logger.close();
     },
   };
-}
-
-export function describeError(error: unknown): string {
-  return error instanceof EnclaveKitError ? `${error.code}: ${error.message}` : 'internal error';
 }

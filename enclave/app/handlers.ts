@@ -7,18 +7,15 @@
  * text, masked); blind indexes refuse it (ARCHITECTURE.md "Trust model").
  */
 import { z } from 'zod';
-import { EnclaveKitError, InputError, ServiceError, toEnclaveKitError } from '../../shared/errors.js';
-import { HPKE_PUBLIC_KEY_BYTES } from '../../shared/hpke/suite.js';
+import { InputError, toEnclaveKitError } from '../../shared/errors.js';
 import { LIMITS } from '../../shared/limits.js';
 import { CARD_RECORD_MAX_BYTES, parseCardRecord } from '../cards/card-record.js';
-import { detokenizeTo } from '../cards/detokenize-to.js';
-import { recipientFingerprint } from '../cards/detokenize-to.js';
+import { detokenizeTo, recipientFingerprint } from '../cards/detokenize-to.js';
 import { RateLimiter, cardBucketKey } from '../cards/rate-limit.js';
 import { tokenizeCard, type CardTokenResult } from '../cards/tokenize-card.js';
 import { Tokenizer } from '../cards/tokenizer.js';
 import { BlindIndexer, BLIND_INDEX_FIELDS, BLIND_INDEX_VALUE_MAX_CHARS } from '../pii/blind-index.js';
 import { REDACT_MAX_CHARS, redact } from '../pii/redact.js';
-import { checkSenderPolicy } from '../hpke-open.js';
 import type { EnclaveConfig } from '../config.js';
 import type { EnclaveServices } from '../runtime.js';
 import type { HandlerRegistry } from './registry.js';
@@ -34,19 +31,14 @@ type CardsConfig = NonNullable<EnclaveConfig['cards']>;
  * How the enclave opens sealed inputs under the `cards` configuration: the card key for ESDK
  * messages, the enclave's HPKE key, the allowlisted Auth-mode senders and the public-submission
  * switch. Custom handlers use it with `withOpenedInput` (docs/api.md, "Custom handlers").
- * Throws ServiceError ERR_CONFIG at boot for a sender key that is not a 32-byte X25519 public key
- * (the config schema checks only that it is base64).
+ * Key sizes and counts are checked by the config schema (enclave/config.ts), so a bad key stops
+ * the boot with ERR_CONFIG.
  */
 export function sealedInputContext(services: Pick<EnclaveServices, 'kms' | 'identity'>, cards: Readonly<CardsConfig>): SealedInputContext {
   const senderPolicy = {
     allowedSenders: cards.hpkeSenders.map((k) => new Uint8Array(Buffer.from(k, 'base64'))),
     publicSubmission: cards.publicSubmission.enabled,
   };
-  try {
-    checkSenderPolicy(senderPolicy);
-  } catch (error) {
-    throw new ServiceError('ERR_CONFIG', `enclave config: cards.hpkeSenders: ${error instanceof Error ? error.message : 'invalid'}`);
-  }
   return { kms: services.kms, cardKeyArn: cards.cardKeyArn, recipient: services.identity.hpke, senderPolicy };
 }
 
@@ -65,12 +57,6 @@ export function registerBuiltinHandlers(registry: HandlerRegistry, services: Enc
   const tokenizer = (): Tokenizer => services.keys.derive('tokenization', (key) => new Tokenizer(key));
   const indexer = (): BlindIndexer => services.keys.derive('blind-index', (key) => new BlindIndexer(key, { defaultCountryCode: cards.phoneCountryCode }));
   const recipients = new Map(Object.entries(cards.detokenizeRecipients).map(([name, b64]) => [name, new Uint8Array(Buffer.from(b64, 'base64'))]));
-  // A bad key would otherwise surface on every detokenize-to as the caller's 400.
-  for (const [name, key] of recipients) {
-    if (key.length !== HPKE_PUBLIC_KEY_BYTES) {
-      throw new ServiceError('ERR_CONFIG', `enclave config: cards.detokenizeRecipients.${name}: must be a ${HPKE_PUBLIC_KEY_BYTES}-byte X25519 public key`);
-    }
-  }
   const allowedRecipients = new Set([...recipients.values()].map(recipientFingerprint));
 
   const tokenizeOne = (input: SealedInput): Promise<CardTokenResult> =>
@@ -143,8 +129,8 @@ async function settle<T>(work: Promise<T>): Promise<T | { error: { code: string;
     return await work;
   } catch (error) {
     const typed = toEnclaveKitError(error);
-    // The enclave or KMS being unavailable fails the whole batch: the caller should retry it.
-    if (typed instanceof ServiceError || (typed instanceof EnclaveKitError && typed.status >= 500)) throw typed;
+    // The enclave or KMS being unavailable (a 5xx) fails the whole batch: the caller retries it.
+    if (typed.status >= 500) throw typed;
     return typed.toJSON();
   }
 }
