@@ -8,21 +8,20 @@
  * the enclave config, the PKI and PCRs the simulated NSM attests with, the wrapped keys.
  * Children write their logs to files (as under systemd), not to pipes this process would drain.
  */
-import { createHash } from 'node:crypto';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { CreateKeyCommand, GenerateDataKeyWithoutPlaintextCommand, type KMSClient } from '@aws-sdk/client-kms';
+import { CreateKeyCommand, type KMSClient } from '@aws-sdk/client-kms';
 import { generateHpkeKeyPair, type HpkeKeyPair } from '../../shared/hpke/index.js';
-import { generateKeyPolicy } from '../../shared/policy/generate.js';
+import { WRAPPED_KEY_NAMES, demoKeyPolicy, generateWrappedKey, pinnedKeys, type WrappedKeyFile } from '../../cli/dev/demo-key.js';
 import { startKmsSimulator, type KmsSimulator } from '../../sim/kms/index.js';
 import { measureEnclave } from '../../sim/nsm/measure.js';
 import { serveNsm } from '../../sim/nsm/server.js';
 import { SimulatedNsm, newModuleId, randomInstanceId } from '../../sim/nsm/simulated-nsm.js';
 import { initSimState, loadCredentials, loadSimPki, simRoleArn, type SimPrincipal } from '../../sim/state.js';
-import { canIsolate } from '../../test/e2e/stack.js';
+import { canIsolate } from '../../cli/dev/isolation.js';
 import { kmsClient } from '../../test/kms/harness.js';
 import { benchBuild, cliArgv } from './build.js';
 import { HttpClient } from './http.js';
@@ -30,11 +29,7 @@ import { RawHttpClient } from './raw-http.js';
 
 const ACCOUNT = '111122223333';
 type SimPki = Awaited<ReturnType<typeof loadSimPki>>;
-export interface WrappedKey {
-  ciphertextBlob: string;
-  keyId: string;
-  encryptionContext: Record<string, string>;
-}
+export type WrappedKey = WrappedKeyFile;
 
 export interface BenchStack {
   dir: string;
@@ -123,22 +118,10 @@ export async function startBenchStack(options: BenchStackOptions = {}): Promise<
     nsmServer = await serveNsm(new SimulatedNsm({ pki, pcrs, moduleId: newModuleId(Date.now(), instanceId), silent: true }), nsmSocket);
   };
 
-  const { policy } = generateKeyPolicy({
-    account: ACCOUNT,
-    enclaveRoleArn,
-    adminArns: [principal('admin').arn],
-    producerArns: [principal('client').arn],
-    wrappedKeyGeneratorArns: [principal('admin').arn],
-    pcrs: { 0: pcrs[0]! },
-    encryptionContext: { purpose: ['card', 'pii'] },
-  });
+  const policy = demoKeyPolicy({ account: ACCOUNT, adminArn: principal('admin').arn, enclaveRoleArn, producerArn: principal('client').arn, pcr0: pcrs[0]! });
   const keyArn = (await admin.send(new CreateKeyCommand({ Policy: JSON.stringify(policy), Description: 'bench' }))).KeyMetadata!.Arn!;
   const wrappedKeys: Record<string, WrappedKey> = {};
-  for (const name of ['tokenization', 'blind-index']) {
-    const encryptionContext = { purpose: `${name}-key` };
-    const out = await admin.send(new GenerateDataKeyWithoutPlaintextCommand({ KeyId: keyArn, KeySpec: 'AES_256', EncryptionContext: encryptionContext }));
-    wrappedKeys[name] = { ciphertextBlob: Buffer.from(out.CiphertextBlob!).toString('base64'), keyId: keyArn, encryptionContext };
-  }
+  for (const name of WRAPPED_KEY_NAMES) wrappedKeys[name] = await generateWrappedKey(admin, keyArn, name);
   admin.destroy();
 
   const sender = await generateHpkeKeyPair();
@@ -151,7 +134,7 @@ export async function startBenchStack(options: BenchStackOptions = {}): Promise<
     nsm: `sim+unix://${nsmSocket}`,
     kms: { region: sim.region, endpoint: sim.endpoint, caFile: sim.caFile },
     cards: { cardKeyArn: keyArn, hpkeSenders: [Buffer.from(sender.publicKey).toString('base64')] },
-    keys: Object.fromEntries(Object.entries(wrappedKeys).map(([name, k]) => [name, { keyId: k.keyId, encryptionContext: k.encryptionContext, ciphertextSha256: createHash('sha256').update(Buffer.from(k.ciphertextBlob, 'base64')).digest('hex') }])),
+    keys: pinnedKeys(wrappedKeys),
     ...options.enclaveConfig,
   };
   const enclaveConfigFile = path.join(run, 'enclave.json');

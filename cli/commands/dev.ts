@@ -7,7 +7,7 @@
  *   5. the parent; then prints the API URL, token and a curl example, and writes dev.json.
  * Ctrl-C stops everything.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -16,7 +16,7 @@ import { serveNsm } from '../../sim/nsm/server.js';
 import { measureEnclave } from '../../sim/nsm/measure.js';
 import { SimulatedNsm, newModuleId, randomInstanceId } from '../../sim/nsm/simulated-nsm.js';
 import { initSimState, loadCredentials, loadSimConfig, loadSimPki, simRoleArn, simRootPemPath, credentialsPath } from '../../sim/state.js';
-import { ensureDemoKey, type KmsEndpoint } from '../dev/demo-key.js';
+import { ensureDemoKey, pinnedKeys, type KmsEndpoint } from '../dev/demo-key.js';
 import { devLayout } from '../dev/layout.js';
 import { canIsolate } from '../dev/isolation.js';
 import { packageRoot } from '../package-root.js';
@@ -134,7 +134,7 @@ export async function run(args: string[]): Promise<number> {
       nsm: `sim+unix://${layout.nsmSocket}`,
       kms: { region: kms.region, endpoint: kms.endpoint, ...(kms.caFile === null ? {} : { caFile: kms.caFile }) },
       cards: { cardKeyArn: keyArn },
-      keys: Object.fromEntries(Object.entries(wrappedKeys).map(([name, k]) => [name, { keyId: k.keyId, encryptionContext: k.encryptionContext, ciphertextSha256: createHash('sha256').update(Buffer.from(k.ciphertextBlob, 'base64')).digest('hex') }])),
+      keys: pinnedKeys(wrappedKeys),
     };
     await writeFile(layout.enclaveConfig, `${JSON.stringify(enclaveConfig, null, 2)}\n`, { mode: 0o600 });
     const isolate = !values['no-isolation'] && canIsolate();

@@ -16,7 +16,8 @@ import {
   PutKeyPolicyCommand,
 } from '@aws-sdk/client-kms';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import { generateKeyPolicy } from '../../shared/policy/generate.js';
+import { createHash } from 'node:crypto';
+import { generateKeyPolicy, type KeyPolicyDocument } from '../../shared/policy/generate.js';
 
 export const DEMO_KEY_ALIAS = 'alias/enclavekit-demo';
 export const PRODUCER_CONTEXT_VALUES = ['card', 'pii'];
@@ -50,6 +51,36 @@ export async function kmsClientFor(kms: KmsEndpoint, principal: Principal): Prom
   });
 }
 
+/** The demo key's policy: producers encrypt with purpose=card|pii, the enclave only attested by PCR0. */
+export function demoKeyPolicy(options: { account: string; adminArn: string; enclaveRoleArn: string; producerArn: string; pcr0: string }): KeyPolicyDocument {
+  return generateKeyPolicy({
+    account: options.account,
+    enclaveRoleArn: options.enclaveRoleArn,
+    adminArns: [options.adminArn],
+    producerArns: [options.producerArn],
+    wrappedKeyGeneratorArns: [options.adminArn],
+    pcrs: { 0: options.pcr0 },
+    encryptionContext: { purpose: PRODUCER_CONTEXT_VALUES },
+  }).policy;
+}
+
+/** One wrapped key (ciphertext only) per name, under `keyArn` with context purpose=<name>-key. */
+export async function generateWrappedKey(admin: KMSClient, keyArn: string, name: string): Promise<WrappedKeyFile> {
+  const encryptionContext = { purpose: `${name}-key` };
+  const out = await admin.send(new GenerateDataKeyWithoutPlaintextCommand({ KeyId: keyArn, KeySpec: 'AES_256', EncryptionContext: encryptionContext }));
+  return { keyId: keyArn, ciphertextBlob: Buffer.from(out.CiphertextBlob ?? []).toString('base64'), encryptionContext };
+}
+
+/** The enclave config's `keys` section pinning these wrapped keys (key, context, blob hash). */
+export function pinnedKeys(wrappedKeys: Readonly<Record<string, WrappedKeyFile>>): Record<string, { keyId: string; encryptionContext: Record<string, string>; ciphertextSha256: string }> {
+  return Object.fromEntries(
+    Object.entries(wrappedKeys).map(([name, k]) => [
+      name,
+      { keyId: k.keyId, encryptionContext: k.encryptionContext, ciphertextSha256: createHash('sha256').update(Buffer.from(k.ciphertextBlob, 'base64')).digest('hex') },
+    ]),
+  );
+}
+
 export async function ensureDemoKey(options: {
   kms: KmsEndpoint;
   account: string;
@@ -61,16 +92,7 @@ export async function ensureDemoKey(options: {
 }): Promise<{ keyArn: string; wrappedKeys: Record<string, WrappedKeyFile> }> {
   const admin = await kmsClientFor(options.kms, options.admin);
   try {
-    const { policy } = generateKeyPolicy({
-      account: options.account,
-      enclaveRoleArn: options.enclaveRoleArn,
-      adminArns: [options.admin.arn],
-      producerArns: [options.producerArn],
-      wrappedKeyGeneratorArns: [options.admin.arn],
-      pcrs: { 0: options.pcr0 },
-      encryptionContext: { purpose: PRODUCER_CONTEXT_VALUES },
-    });
-    const policyText = JSON.stringify(policy);
+    const policyText = JSON.stringify(demoKeyPolicy({ ...options, adminArn: options.admin.arn }));
     let keyArn: string;
     try {
       const existing = await admin.send(new DescribeKeyCommand({ KeyId: DEMO_KEY_ALIAS }));
@@ -92,11 +114,7 @@ export async function ensureDemoKey(options: {
     let changed = false;
     for (const name of WRAPPED_KEY_NAMES) {
       if (wrappedKeys[name]?.keyId === keyArn) continue;
-      const encryptionContext = { purpose: `${name}-key` };
-      const out = await admin.send(
-        new GenerateDataKeyWithoutPlaintextCommand({ KeyId: keyArn, KeySpec: 'AES_256', EncryptionContext: encryptionContext }),
-      );
-      wrappedKeys[name] = { keyId: keyArn, ciphertextBlob: Buffer.from(out.CiphertextBlob ?? []).toString('base64'), encryptionContext };
+      wrappedKeys[name] = await generateWrappedKey(admin, keyArn, name);
       changed = true;
     }
     if (changed) await writeFile(options.wrappedKeysFile, `${JSON.stringify(wrappedKeys, null, 2)}\n`, { mode: 0o600 });

@@ -108,7 +108,7 @@ export async function openEsdkRecord(message: Uint8Array, options: OpenEsdkOptio
   // Per call (a plain object, cheap), wrapping the shared one: catches this call's refusal or
   // KMS failure, which the ESDK would otherwise turn into an untyped Error.
   // Promise chains rather than async functions here and in RecordingClient: every async frame on
-  // this path costs per record, and the checks above are the budget (test/sealed/bench-esdk.ts).
+  // this path costs per record, and the checks above are the budget (`npm run bench -- esdk`).
   const cmm: NodeMaterialsManager = {
     decryptMaterials(request) {
       const { suite, encryptedDataKeys, encryptionContext } = request;

@@ -4,14 +4,13 @@
  * possible), and a recording tap on every socket the parent handles: HTTP, the enclave link, the
  * enclave's KMS tunnels and the parent's upstream KMS connections.
  */
-import { createHash } from 'node:crypto';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { DecryptCommand, PutKeyPolicyCommand, CreateKeyCommand, GenerateDataKeyWithoutPlaintextCommand, type KMSClient } from '@aws-sdk/client-kms';
-import { generateKeyPolicy } from '../../shared/policy/generate.js';
+import { CreateKeyCommand, DecryptCommand, type KMSClient } from '@aws-sdk/client-kms';
+import { WRAPPED_KEY_NAMES, demoKeyPolicy, generateWrappedKey, pinnedKeys, type WrappedKeyFile } from '../../cli/dev/demo-key.js';
 import { startKmsSimulator, type KmsSimulator } from '../../sim/kms/index.js';
 import { measureEnclave } from '../../sim/nsm/measure.js';
 import { serveNsm } from '../../sim/nsm/server.js';
@@ -112,27 +111,16 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     nsmServer = await serveNsm(nsm, nsmSocket);
   };
 
-  const { policy } = generateKeyPolicy({
-    account: ACCOUNT,
-    enclaveRoleArn,
-    adminArns: [principal('admin').arn],
-    producerArns: [principal('client').arn],
-    wrappedKeyGeneratorArns: [principal('admin').arn],
-    pcrs: { 0: policyPcr0 },
-    encryptionContext: { purpose: ['card', 'pii'] },
-  });
+  const policy = demoKeyPolicy({ account: ACCOUNT, adminArn: principal('admin').arn, enclaveRoleArn, producerArn: principal('client').arn, pcr0: policyPcr0 });
   // Test only: the admin may Decrypt, so the test knows the plaintext keys the taps must never see.
   const testPolicy = { ...policy, Statement: [...policy.Statement, { Sid: 'TestOnlyAdminDecrypt', Effect: 'Allow', Principal: { AWS: principal('admin').arn }, Action: 'kms:Decrypt', Resource: '*' }] };
   const created = await kms('admin').send(new CreateKeyCommand({ Policy: JSON.stringify(testPolicy), Description: 'e2e' }));
   const keyArn = created.KeyMetadata!.Arn!;
-  await kms('admin').send(new PutKeyPolicyCommand({ KeyId: keyArn, PolicyName: 'default', Policy: JSON.stringify(testPolicy) }));
-  const wrappedKeys: Record<string, { ciphertextBlob: string; keyId: string; encryptionContext: Record<string, string> }> = {};
+  const wrappedKeys: Record<string, WrappedKeyFile> = {};
   const plaintextKeys: Record<string, Uint8Array> = {};
-  for (const name of ['tokenization', 'blind-index']) {
-    const encryptionContext = { purpose: `${name}-key` };
-    const out = await kms('admin').send(new GenerateDataKeyWithoutPlaintextCommand({ KeyId: keyArn, KeySpec: 'AES_256', EncryptionContext: encryptionContext }));
-    wrappedKeys[name] = { ciphertextBlob: Buffer.from(out.CiphertextBlob!).toString('base64'), keyId: keyArn, encryptionContext };
-    const plain = await kms('admin').send(new DecryptCommand({ CiphertextBlob: out.CiphertextBlob!, EncryptionContext: encryptionContext }));
+  for (const name of WRAPPED_KEY_NAMES) {
+    const wrapped = (wrappedKeys[name] = await generateWrappedKey(kms('admin'), keyArn, name));
+    const plain = await kms('admin').send(new DecryptCommand({ CiphertextBlob: Buffer.from(wrapped.ciphertextBlob, 'base64'), EncryptionContext: wrapped.encryptionContext }));
     plaintextKeys[name] = plain.Plaintext!;
   }
 
@@ -153,7 +141,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       nsm: `sim+unix://${nsmSocket}`,
       kms: { region: sim.region, endpoint: `https://127.0.0.1:${kmsTap.address as number}`, caFile: sim.caFile, maxAttempts: 3 },
       cards: { cardKeyArn: keyArn, ...(options.cards ?? {}) },
-      keys: Object.fromEntries(Object.entries(wrappedKeys).map(([name, k]) => [name, { keyId: k.keyId, encryptionContext: k.encryptionContext, ciphertextSha256: createHash('sha256').update(Buffer.from(k.ciphertextBlob, 'base64')).digest('hex') }])),
+      keys: pinnedKeys(wrappedKeys),
       ...options.enclaveConfig,
     }),
   );
