@@ -38,6 +38,10 @@ export interface StackOptions {
   /** The enclave config's `cards` section beyond `cardKeyArn` (HPKE senders, recipients, ...). */
   cards?: Record<string, unknown>;
   kmsFaults?: Parameters<KmsSimulator['setFaults']>[0];
+  /** Seeds the simulator's injected-fault draws (deterministic fault tests). */
+  kmsFaultSeed?: number;
+  /** Merged into the enclave config's `kms` section (maxAttempts, requestTimeoutMs, ...). */
+  kms?: Record<string, unknown>;
 }
 
 export interface Stack {
@@ -53,6 +57,7 @@ export interface Stack {
   kms(role: 'admin' | 'enclave' | 'client'): KMSClient;
   taps: { http: Tap; link: Tap; tunnel: Tap; kms: Tap };
   enclave(): ChildProcess;
+  parent(): ChildProcess;
   enclaveOutput(): string;
   parentOutput(): string;
   parentLog(): string;
@@ -88,7 +93,12 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const simDir = path.join(dir, 'sim');
   const principals = await loadCredentials(simDir);
   const principal = (role: string): SimPrincipal => principals.find((p) => p.arn === simRoleArn(ACCOUNT, role))!;
-  const sim = await startKmsSimulator({ stateDir: simDir, silent: true, ...(options.kmsFaults ? { faults: options.kmsFaults } : {}) });
+  const sim = await startKmsSimulator({
+    stateDir: simDir,
+    silent: true,
+    ...(options.kmsFaults ? { faults: options.kmsFaults } : {}),
+    ...(options.kmsFaultSeed === undefined ? {} : { faultSeed: options.kmsFaultSeed }),
+  });
   const clients = new Map<string, KMSClient>();
   const kms = (role: 'admin' | 'enclave' | 'client'): KMSClient => {
     let c = clients.get(role);
@@ -139,7 +149,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       listen: `unix://${enclaveSocket}`,
       proxy: `unix://${tunnelTap.address as string}`,
       nsm: `sim+unix://${nsmSocket}`,
-      kms: { region: sim.region, endpoint: `https://127.0.0.1:${kmsTap.address as number}`, caFile: sim.caFile, maxAttempts: 3 },
+      kms: { region: sim.region, endpoint: `https://127.0.0.1:${kmsTap.address as number}`, caFile: sim.caFile, maxAttempts: 3, ...options.kms },
       cards: { cardKeyArn: keyArn, ...(options.cards ?? {}) },
       keys: pinnedKeys(wrappedKeys),
       ...options.enclaveConfig,
@@ -233,6 +243,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     kms,
     taps: { http: httpTap, link: linkTap, tunnel: tunnelTap, kms: kmsTap },
     enclave: () => enclave!,
+    parent: () => parent!,
     enclaveOutput: () => enclaveOut,
     parentOutput: () => parentOut,
     parentLog: () => (existsSync(logFile) ? readFileSync(logFile, 'utf8') : ''),

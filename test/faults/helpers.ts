@@ -11,8 +11,7 @@
  */
 import diagnostics from 'node:diagnostics_channel';
 import type { IncomingMessage } from 'node:http';
-import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
+import { readFileSync } from 'node:fs';
 import { expect } from 'vitest';
 import { ERROR_CODES, isErrorCode } from '../../shared/errors.js';
 import type { Stack } from '../e2e/stack.js';
@@ -100,19 +99,11 @@ export function isAlive(pid: number | undefined): boolean {
   }
 }
 
-/** The parent's pid: the stack does not expose its child, so find it by its config path. */
+/** The parent's pid (the current parent process, after any restart). */
 export function parentPid(stack: Stack): number {
-  const config = path.join(stack.dir, 'run', 'parent.json');
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const argv = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
-      if (argv.includes('parent') && argv.includes(config)) return Number(entry);
-    } catch {
-      // The process ended while we looked.
-    }
-  }
-  throw new Error('parent process not found');
+  const pid = stack.parent().pid;
+  if (pid === undefined) throw new Error('parent process not started');
+  return pid;
 }
 
 /** Resident set size of a process, bytes (VmRSS of /proc/PID/status). */
@@ -132,19 +123,3 @@ export const CARDS = [
   { pan: '6011111111111117', exp: '09/36', cvc: '789' },
 ] as const;
 
-/**
- * Restarts the enclave with its configuration changed by `edit`. The stack's `enclaveConfig`
- * option replaces top-level sections whole, and the `kms` section names the KMS tap's port,
- * known only once the stack runs, so KMS client settings (maxAttempts, requestTimeoutMs) are
- * changed in the written file instead. The key policy binds PCR0 only, so the changed PCR16
- * does not matter.
- */
-export async function reconfigureEnclave(stack: Stack, edit: (config: { kms: Record<string, unknown> }) => void): Promise<void> {
-  const file = path.join(stack.dir, 'run', 'enclave.json');
-  const config = JSON.parse(readFileSync(file, 'utf8')) as { kms: Record<string, unknown> };
-  edit(config);
-  writeFileSync(file, JSON.stringify(config));
-  await stack.stopEnclave('SIGTERM');
-  await stack.startEnclave();
-  await stack.waitReady();
-}

@@ -9,7 +9,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStack, type Stack } from '../e2e/stack.js';
 import { esdkProducer, type Producer } from '../e2e/producer.js';
-import { CARDS, KmsRequestCounter, expectTypedError, isAlive, kmsCallEvents, parentPid, reconfigureEnclave, tokenizeEsdk } from './helpers.js';
+import { CARDS, KmsRequestCounter, expectTypedError, isAlive, kmsCallEvents, parentPid, tokenizeEsdk } from './helpers.js';
 
 const MAX_ATTEMPTS = 2;
 // Generous enough that an ordinary KMS round trip on a loaded CI machine never hits it.
@@ -21,11 +21,8 @@ let counter: KmsRequestCounter;
 const expected = new Map<string, string>();
 
 beforeAll(async () => {
-  stack = await startStack();
-  await reconfigureEnclave(stack, (config) => {
-    config.kms.maxAttempts = MAX_ATTEMPTS;
-    config.kms.requestTimeoutMs = REQUEST_TIMEOUT_MS;
-  });
+  stack = await startStack({ kms: { maxAttempts: MAX_ATTEMPTS, requestTimeoutMs: REQUEST_TIMEOUT_MS } });
+  await stack.waitReady();
   producer = esdkProducer(stack.sim, stack.principal('client'), stack.keyArn);
   counter = new KmsRequestCounter(stack.principal('enclave').accessKeyId);
   for (const card of CARDS.slice(0, 2)) {

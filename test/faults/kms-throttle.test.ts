@@ -4,16 +4,14 @@
  * jitter, throttling-aware), and the number of KMS requests stays bounded: at most maxAttempts
  * per card, and one logical call per data key (no retry loop above the SDK's).
  *
- * Determinism: the simulator draws its injected failures from a generator seeded when it starts,
- * from Math.random. The stack is started with Math.random replaced by a seeded generator, and the
- * cards are sent one after another, so which attempts fail is the same on every run (the SDK's
+ * Determinism: the simulator's injected failures come from a seeded generator (kmsFaultSeed), and
+ * the cards are sent one after another, so which attempts fail is the same on every run (the SDK's
  * jitter only moves time, not outcomes).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { seededRandom } from '../../sim/kms/faults.js';
 import { startStack, type Stack } from '../e2e/stack.js';
 import { esdkProducer, type Producer } from '../e2e/producer.js';
-import { CARDS, KmsRequestCounter, kmsCallEvents, reconfigureEnclave, tokenizeEsdk } from './helpers.js';
+import { CARDS, KmsRequestCounter, kmsCallEvents, tokenizeEsdk } from './helpers.js';
 
 const MAX_ATTEMPTS = 8;
 const FRESH_CARDS = 8;
@@ -24,16 +22,8 @@ let counter: KmsRequestCounter;
 const expected = new Map<string, string>();
 
 beforeAll(async () => {
-  const random = Math.random;
-  Math.random = seededRandom(42);
-  try {
-    stack = await startStack();
-  } finally {
-    Math.random = random;
-  }
-  await reconfigureEnclave(stack, (config) => {
-    config.kms.maxAttempts = MAX_ATTEMPTS;
-  });
+  stack = await startStack({ kmsFaultSeed: 42, kms: { maxAttempts: MAX_ATTEMPTS } });
+  await stack.waitReady();
   producer = esdkProducer(stack.sim, stack.principal('client'), stack.keyArn);
   counter = new KmsRequestCounter(stack.principal('enclave').accessKeyId);
   for (const card of CARDS) {
