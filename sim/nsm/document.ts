@@ -17,6 +17,7 @@
  * Signing is synchronous (node:crypto), so a document costs one ECDSA signature and no I/O.
  */
 import { sign, type KeyObject } from 'node:crypto';
+import type { AttestationPayload as VerifierPayload } from '../../shared/attestation/document.js';
 import { encodeCbor } from '../../shared/cbor.js';
 
 /** The protected header bytes of every Nitro document: {1: -35}. */
@@ -24,20 +25,8 @@ export const ES384_PROTECTED_HEADER: Uint8Array = Uint8Array.of(0xa1, 0x01, 0x38
 
 export type PayloadMapEncoding = 'indefinite' | 'definite';
 
-export interface AttestationPayload {
-  moduleId: string;
-  /** ms since the epoch. */
-  timestamp: number;
-  /** Index → 48-byte value; written in ascending index order. */
-  pcrs: ReadonlyMap<number, Uint8Array>;
-  /** DER of the leaf certificate. */
-  certificate: Uint8Array;
-  /** DER certificates, root first: [root, regional, zonal, instance]. */
-  cabundle: readonly Uint8Array[];
-  publicKey: Uint8Array | null;
-  userData: Uint8Array | null;
-  nonce: Uint8Array | null;
-}
+/** What a document says: the verifier's payload type (shared/attestation), minus the fixed digest. */
+export type AttestationPayload = Omit<VerifierPayload, 'digest'>;
 
 const MAP_DEFINITE_9 = 0xa9;
 const MAP_INDEFINITE = 0xbf;
@@ -87,6 +76,8 @@ export function encodeAttestationPayload(payload: AttestationPayload, encoding: 
 }
 
 /** RFC 8152 §4.4 Sig_structure for COSE_Sign1: ["Signature1", protected, h'', payload]. */
+// Built with cbor-x, independently of the verifier's byte-level builder (shared/attestation/cose.ts):
+// every simulated document that verifies is then a cross-check of both encodings.
 export function sigStructure(protectedHeader: Uint8Array, payload: Uint8Array): Uint8Array {
   return Uint8Array.from(encodeCbor(['Signature1', bytes(protectedHeader), new Uint8Array(0), bytes(payload)]));
 }
