@@ -1,5 +1,5 @@
 /**
- * The enclave's policy for HPKE-sealed inputs (ARCHITECTURE.md "Trust model": encrypted is not
+ * The enclave's policy for HPKE-sealed inputs (docs/architecture.md "Trust model": encrypted is not
  * authenticated). The enclave's HPKE public key is public by design, so the parent can seal too;
  * deterministic operations (tokens, blind indexes) must only answer authenticated producers:
  *

@@ -1,7 +1,7 @@
 /*
  * nsmIoctl(fd, request): Promise<Buffer>: one NSM_IOCTL_RAW round trip on an open /dev/nsm.
  *
- * ABI from torvalds/linux@918e37d5:include/uapi/linux/nsm.h (FORMATS.md section 4.1): two iovecs
+ * ABI from torvalds/linux@918e37d5:include/uapi/linux/nsm.h (docs/formats.md section 4.1): two iovecs
  * of {__u64 addr; __u64 len}; request.len <= 4096 (else -EMSGSIZE); response.len is in/out
  * (capacity in, bytes written out), capacity 12288. The real NSM may take long (virtio timeout
  * 120 s), so the ioctl runs on the libuv thread pool and the result comes back as a Promise.
@@ -35,7 +35,7 @@ struct nsm_raw {
 #ifdef __linux__
 #define NSM_IOCTL_RAW _IOWR(NSM_MAGIC, 0x0, struct nsm_raw)
 _Static_assert(sizeof(struct nsm_raw) == 32, "struct nsm_raw is two 16-byte iovecs");
-_Static_assert(NSM_IOCTL_RAW == 0xC0200A00u, "NSM_IOCTL_RAW must be 0xC0200A00 (FORMATS.md 4.1)");
+_Static_assert(NSM_IOCTL_RAW == 0xC0200A00u, "NSM_IOCTL_RAW must be 0xC0200A00 (docs/formats.md 4.1)");
 #endif
 
 typedef struct {

@@ -1,5 +1,5 @@
 /**
- * The parent's Prometheus metrics (issue 7, "Operations"), on a dedicated prom-client Registry:
+ * The parent's Prometheus metrics ("Operations"), on a dedicated prom-client Registry:
  * the global one would mix in whatever else the process loads, and tests need a fresh set.
  *
  * Every label value comes from a closed or capped set, so the number of series is bounded
@@ -33,7 +33,7 @@ const MAX_TRACKED_TOTALS = 1024;
 export interface ParentMetricsOptions {
   /** Paths that get their own route label (the API server's routes); any other path is 'other'. */
   routes: Iterable<string>;
-  /** Distinct enclave labels before 'other'; default 8 (issue 7 plans up to 4 per host, plus replacements). */
+  /** Distinct enclave labels before 'other'; default 8 (up to 4 enclaves per host, plus replacements). */
   maxEnclaves?: number;
   /** Also export Node process metrics (CPU, heap, event-loop lag, fds); default false. */
   processMetrics?: boolean;

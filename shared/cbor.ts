@@ -1,6 +1,6 @@
 /**
  * cbor-x configured once for the byte-exact formats enclavekit reads and writes (COSE_Sign1, Nitro
- * attestation payloads, NSM messages). Traps handled here, from FORMATS.md "Traps":
+ * attestation payloads, NSM messages). Traps handled here, from docs/formats.md "Traps":
  * - cbor-x decodes every uint64 (0x1b) to a BigInt: callers normalise with `toSafeNumber`.
  * - On encode, a JS number above 2^32-1 becomes float64: encode 64-bit values as BigInt.
  * - Maps: written without tag 259 (cbor-x only adds it when mapsAsObjects is on), decoded as `Map` so integer keys (PCR indexes, COSE labels) and key

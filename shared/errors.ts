@@ -3,7 +3,7 @@
  * cause is an `EnclaveKitError` with a stable string `code` (a closed union: scripts and clients
  * match on it) and the HTTP status the parent uses at its edge. Messages never carry secrets or
  * input data; the underlying reason, when it could be secret-dependent, stays in `cause` for local
- * logs only (STYLE.md item 2).
+ * logs only (docs/conventions.md item 2).
  *
  * `docs/errors.md` lists the same codes; test/shared/errors.test.ts keeps the two in step.
  */

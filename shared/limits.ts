@@ -1,5 +1,5 @@
 /**
- * Every input limit of enclavekit, written once (STYLE.md item 6). Each is checked before the
+ * Every input limit of enclavekit, written once (docs/conventions.md item 6). Each is checked before the
  * corresponding allocation. Units are in the names.
  */
 export const LIMITS = {
@@ -7,7 +7,7 @@ export const LIMITS = {
   attestationDocumentMaxBytes: 16_384 + 512,
   /**
    * public_key, user_data and nonce. The NSM API text says 512 (user_data, nonce) but its CDDL,
-   * nsm-check.rs (DATA_LEN = 1024) and real documents accept 1024: FORMATS.md section 0 item 5.
+   * nsm-check.rs (DATA_LEN = 1024) and real documents accept 1024: docs/formats.md section 0 item 5.
    */
   attestationFieldMaxBytes: 1024,
   /** One certificate in `certificate` / `cabundle`: attestation_process.md §3.2.2 (1..1024). */

@@ -1,12 +1,12 @@
 /**
- * PCR arithmetic of Nitro Enclaves (FORMATS.md section 6). Z = 48 zero bytes, H = SHA-384.
+ * PCR arithmetic of Nitro Enclaves (docs/formats.md section 6). Z = 48 zero bytes, H = SHA-384.
  *
  * - Image measurements (PCR0/1/2/8) are `H(Z ‖ H(data))`: the EIF hashers start from a zeroed
  *   register and extend it once with the digest of the whole input
  *   (aws/aws-nitro-enclaves-image-format src/defs/eif_hasher.rs `tpm_extend_finalize_reset`).
  * - Identity measurements (PCR3 role ARN, PCR4 instance id) are `H(Z ‖ utf8(text))`: the raw
  *   string, not its digest (AWS set-up-attestation.html examples, reproduced in test/sim/pcr.test.ts).
- * - Extension by the NSM is `new = H(old ‖ data)` (FORMATS.md section 4.2).
+ * - Extension by the NSM is `new = H(old ‖ data)` (docs/formats.md section 4.2).
  */
 import { createHash } from 'node:crypto';
 

@@ -1,5 +1,5 @@
 /**
- * Zeroing helpers for key material (BRIEF rule 3, STYLE.md: "zero key buffers when dropped").
+ * Zeroing helpers for key material (docs/security.md, "Secrets hygiene").
  *
  * JavaScript cannot promise that no copy of a secret survives (the GC may have moved it, OpenSSL
  * keeps its own copies inside KeyObjects and cipher contexts), so this is damage limitation: the

@@ -1,5 +1,5 @@
 /**
- * The simulator says so, loudly, every time it starts (STYLE.md item 4; issue 3 item 7): its
+ * The simulator says so, loudly, every time it starts: its
  * attestation documents are signed by a locally made root that proves nothing about the code
  * that runs, so nobody may mistake a simulated enclave for a real one in a log.
  */

@@ -5,7 +5,7 @@
  *   DIR/root.pem           the simulated Nitro root certificate (give it to verifiers explicitly)
  *   DIR/pki/…              CA keys and certificates (sim/pki/store.ts), keys 0600
  *   DIR/credentials.json   [{arn, accessKeyId, secretAccessKey}] for role/admin, role/enclave and
- *                          role/client (issue 4 item 1: the KMS simulator verifies SigV4 with them), 0600
+ *                          role/client (the KMS simulator verifies SigV4 with them), 0600
  *
  * Initialisation is idempotent: an existing root and existing credentials are kept, missing
  * pieces are added.

@@ -1,6 +1,6 @@
 /**
  * Attestation verification throughput on a real document (real_doc_16, 2025, indefinite-length
- * payload map), against the bare P-384 signature check measured alongside (issue 2, item 6):
+ * payload map), against the bare P-384 signature check measured alongside:
  * - bare:  crypto.verify ES384 over the document's Sig_structure with a ready KeyObject;
  * - warm:  verifyAttestation with a warm chain cache (the same enclave's leaf): target ≥ 0.8 × bare;
  * - cold:  verifyAttestation with cache: false (every certificate read, every key imported, all
@@ -15,7 +15,7 @@ import { ChainCache, parseAttestation, sigStructure, verifyAttestation } from '.
 import { ParsedCertificate } from '../../shared/attestation/certificate.js';
 import { interleave, medianRatio, type Scenario } from '../main.js';
 
-const DOC = fileURLToPath(new URL('../../../shared/vectors/attestation/real_doc_16.cbor', import.meta.url));
+const DOC = fileURLToPath(new URL('../../test/vectors/attestation/real_doc_16.cbor', import.meta.url));
 
 const scenario: Scenario = {
   description: 'attestation document verification: cold, warm, and the bare P-384 verify it is measured against',

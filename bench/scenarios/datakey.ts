@@ -1,5 +1,5 @@
 /**
- * The enclave's data-key cache (issue 8): KMS calls per 10,000 ESDK records that share one data
+ * The enclave's data-key cache: KMS calls per 10,000 ESDK records that share one data
  * key, opened one after another (target: 1), and the same with the first 100 records arriving at
  * once on a cold cache (single-flight: still 1).
  *

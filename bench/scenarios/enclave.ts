@@ -1,5 +1,5 @@
 /**
- * The enclave process itself (issue 8): cold start to ready, and resident memory under load.
+ * The enclave process itself: cold start to ready, and resident memory under load.
  *
  * Cold start: the running enclave is killed (SIGKILL), a new one is spawned (the production bundle,
  * in an empty network namespace when possible, its NSM a fresh simulated one), and /readyz on the

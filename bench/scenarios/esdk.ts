@@ -1,6 +1,6 @@
 /**
  * ESDK-sealed cards through the whole stack against @aws-crypto/client-node decrypting the same
- * messages in this process (issue 8), for the ESDK's default suite (signed, 0x0578) and the
+ * messages in this process, for the ESDK's default suite (signed, 0x0578) and the
  * unsigned committing one (0x0478).
  *
  * Messages: 512 cards sealed by a producer with a caching CMM, 100 records per data key (so 6

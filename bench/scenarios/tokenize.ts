@@ -1,5 +1,5 @@
 /**
- * Tokenization through the whole stack against the same handler called in this process (issue 8).
+ * Tokenization through the whole stack against the same handler called in this process.
  *
  * Whole stack: HTTP/1.1 keep-alive from this process → parent (auth, JSON body, envelope checks,
  * base64) → RPC frame over the enclave link (Unix socket in dev) → enclave (RPC dispatch, input

@@ -106,7 +106,7 @@ export function parseVerifyArgs(args: string[]): VerifyCommand {
 }
 
 /**
- * Binary COSE_Sign1 starts with 0x84 (untagged) or 0xd2 (tag 18), FORMATS.md section 0 item 2;
+ * Binary COSE_Sign1 starts with 0x84 (untagged) or 0xd2 (tag 18), docs/formats.md section 0 item 2;
  * anything else is read as base64 (standard or URL-safe, line breaks allowed). Bytes that are
  * neither go to the verifier unchanged, which names what is wrong with them.
  */

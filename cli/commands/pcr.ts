@@ -1,6 +1,6 @@
 /**
  * `enclavekit pcr FILE`: the PCR value of a file's bytes as the simulator measures an enclave
- * bundle (PCR2), SHA384(zeros(48) ‖ SHA384(bytes)) (FORMATS.md section 6), as lower-case hex.
+ * bundle (PCR2), SHA384(zeros(48) ‖ SHA384(bytes)) (docs/formats.md section 6), as lower-case hex.
  */
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';

@@ -1,5 +1,5 @@
 /**
- * `enclavekit policy <subcommand>`: KMS key-policy tooling (issue 7 item 3).
+ * `enclavekit policy <subcommand>`: KMS key-policy tooling.
  *   generate  write a key policy bound to enclave measurements (shared/policy/generate.ts)
  *   explain   evaluate a key policy for an attestation document, as KMS would (sim/kms/policy)
  */

@@ -4,7 +4,7 @@
  * ciphertext for an allowlisted recipient): no operation returns plaintext to the parent.
  * Anonymous (HPKE Base-mode) input, when public submission is on, reaches card tokenization under
  * the in-enclave rate limits and redaction (no key involved: it only hands back the sender's own
- * text, masked); blind indexes refuse it (ARCHITECTURE.md "Trust model").
+ * text, masked); blind indexes refuse it (docs/architecture.md "Trust model").
  */
 import { z } from 'zod';
 import { InputError, toEnclaveKitError } from '../../shared/errors.js';

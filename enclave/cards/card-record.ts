@@ -1,6 +1,6 @@
 /**
- * The card plaintext clients seal: UTF-8 JSON `{"pan", "exp": "MM/YY", "cvc"?, "name"?}` (issue 6).
- * Parsing is strict (unknown fields refused, STYLE.md item 8) and every failure is InputError
+ * The card plaintext clients seal: UTF-8 JSON `{"pan", "exp": "MM/YY", "cvc"?, "name"?}`.
+ * Parsing is strict (unknown fields refused, docs/conventions.md item 8) and every failure is InputError
  * ERR_INVALID_CARD with a fixed message: no error, message or `cause` carries the input, because
  * JSON.parse's own SyntaxError quotes the text it choked on.
  *

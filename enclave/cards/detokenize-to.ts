@@ -1,5 +1,5 @@
 /**
- * detokenize-to (issue 6, `POST /v1/cards/detokenize-to`): the enclave turns a token back into
+ * detokenize-to (`POST /v1/cards/detokenize-to`): the enclave turns a token back into
  * its PAN and seals it with HPKE (Base mode) to a third party, e.g. a payment processor, so the PAN
  * leaves the enclave only encrypted to a recipient the operator named in the enclave's measured
  * configuration. The parent supplies the recipient key but cannot add one: the key's fingerprint

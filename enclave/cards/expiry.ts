@@ -8,7 +8,7 @@
  * Two-digit years mean 20YY: cards issued today carry at most ~10 years of validity, and the
  * pre-2000 reading has no cards left in circulation.
  *
- * The clock is a parameter (STYLE.md item 3): nothing here reads Date.now().
+ * The clock is a parameter (docs/conventions.md item 3): nothing here reads Date.now().
  */
 import { InputError } from '../../shared/errors.js';
 

@@ -1,5 +1,5 @@
 /**
- * Tokenizing an HPKE-sealed card inside the enclave, with the sender policy of issue 6:
+ * Tokenizing an HPKE-sealed card inside the enclave, with this sender policy:
  * open (Auth mode from an allowlisted producer, or Base mode only under public submission),
  * parse the card record, apply the per-(BIN, last 4) and overall rate limits to anonymous
  * submissions, then tokenize. The opened plaintext is zeroed as soon as it is parsed.

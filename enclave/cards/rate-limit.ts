@@ -1,5 +1,5 @@
 /**
- * In-enclave rate limits for HPKE Base-mode "public submission" (issue 6, ARCHITECTURE.md "Trust
+ * In-enclave rate limits for HPKE Base-mode "public submission" (docs/architecture.md "Trust
  * model"): a deterministic token is an oracle, and with BIN and last 4 visible only ~10^5
  * Luhn-valid middles remain per (BIN, last 4). Two token buckets must both allow a request: one
  * per (BIN, last 4) bucket key and one overall.

@@ -1,5 +1,5 @@
 /**
- * The answer of the tokenize operation (issue 6, `POST /v1/cards/tokenize`):
+ * The answer of the tokenize operation (`POST /v1/cards/tokenize`):
  * `{"token", "bin", "last4", "brand", "luhnValid", "expired"}`. Only derived facts: the CVC and
  * the name of the record are not used, and the PAN only through the tokenizer.
  */

@@ -24,7 +24,7 @@
  *   10^3-10^4 FF1 calls per token, and a 100- or 1000-value middle is no secret anyway).
  * Whatever the length, the middle is a small domain (about 10^5 Luhn-valid middles for 16 digits):
  * the protection against enumeration is that only authenticated producers reach this code
- * (ARCHITECTURE.md "Trust model", rate-limit.ts), not the size of the domain.
+ * (docs/architecture.md "Trust model", rate-limit.ts), not the size of the domain.
  *
  * Tokens are not forced to fail (or pass) the Luhn check: about 1 token in 10 is Luhn-valid.
  *

@@ -1,6 +1,6 @@
 /**
  * Maps what the AWS SDK throws into the enclave's error family. KMS exception names come from the
- * service model (FORMATS.md 5.5); anything without a KMS name is a transport failure.
+ * service model (docs/formats.md 5.5); anything without a KMS name is a transport failure.
  */
 import { DecryptionFailedError, EnclaveKitError, ServiceError } from '../../shared/errors.js';
 

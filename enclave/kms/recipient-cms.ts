@@ -1,6 +1,6 @@
 /**
  * Opening KMS `CiphertextForRecipient` inside the enclave: a BER CMS ContentInfo/EnvelopedData
- * (RFC 5652) whose layout is pinned in FORMATS.md 5.3.
+ * (RFC 5652) whose layout is pinned in docs/formats.md 5.3.
  *
  * Parsing accepts only what KMS sends, with the rules of the two public parsers:
  * aws/aws-nitro-enclaves-sdk-c source/cms.c `aws_cms_parse_enveloped_data` and
@@ -14,7 +14,7 @@
  * AES block. pkijs checks the schema; the counts and the BER hygiene are checked here, because
  * pkijs and asn1js accept extra elements and some inconsistent lengths (see parseChecked).
  *
- * Errors (STYLE.md items 1-2): a structural violation is InputError ERR_CMS_MALFORMED naming the
+ * Errors (docs/conventions.md item 1-2): a structural violation is InputError ERR_CMS_MALFORMED naming the
  * broken rule (structure is public: it says nothing about keys); every failure that depends on a
  * secret (RSA-OAEP decoding, the CEK length, CBC padding) is the one DecryptionFailedError.
  * A recipient identifier that is not SHA-256 of our own SubjectPublicKeyInfo is also
@@ -40,7 +40,7 @@ const OID = {
   aes256Cbc: '2.16.840.1.101.3.4.1.42',
 } as const;
 
-const SKI_BYTES = 32; // SHA-256 of the DER SPKI (FORMATS.md 5.3, VERIFIED on vector 3)
+const SKI_BYTES = 32; // SHA-256 of the DER SPKI (docs/formats.md 5.3, VERIFIED on vector 3)
 const IV_BYTES = 16;
 const AES_BLOCK_BYTES = 16;
 const CEK_BYTES = 32; // AES-256
@@ -81,7 +81,7 @@ function malformed(rule: string, cause?: unknown): InputError {
 export function parseCiphertextForRecipient(cms: Uint8Array): ParsedEnvelopedData {
   if (!(cms instanceof Uint8Array)) throw new TypeError('cms must be a Uint8Array');
   if (cms.byteLength === 0) throw malformed('empty input');
-  // Checked before parsing: KMS model, CiphertextForRecipient 1..6144 bytes (FORMATS.md 5.2).
+  // Checked before parsing: KMS model, CiphertextForRecipient 1..6144 bytes (docs/formats.md 5.2).
   if (cms.byteLength > LIMITS.kmsCiphertextMaxBytes) {
     throw malformed(`larger than ${LIMITS.kmsCiphertextMaxBytes} bytes`);
   }
@@ -330,7 +330,7 @@ export function openCiphertextForRecipient(cms: Uint8Array, privateKey: KeyObjec
   }
 }
 
-/** SHA-256 of the DER SubjectPublicKeyInfo: how KMS names the recipient (FORMATS.md 5.3). */
+/** SHA-256 of the DER SubjectPublicKeyInfo: how KMS names the recipient (docs/formats.md 5.3). */
 function subjectKeyIdentifierOf(privateKey: KeyObject): Buffer {
   const spki = createPublicKey(privateKey).export({ type: 'spki', format: 'der' });
   return createHash('sha256').update(spki).digest();

@@ -37,7 +37,7 @@ export class NsmClient implements Nsm {
   }
 
   async attest(request: AttestationRequest): Promise<Uint8Array> {
-    // FORMATS.md section 0 item 5: the NSM accepts up to 1024 bytes in each of the three fields.
+    // docs/formats.md section 0 item 5: the NSM accepts up to 1024 bytes in each of the three fields.
     const fields = { user_data: request.userData, nonce: request.nonce, public_key: request.publicKey };
     for (const [name, value] of Object.entries(fields)) {
       if (value !== undefined && value.length > LIMITS.attestationFieldMaxBytes) {

@@ -1,5 +1,5 @@
 /**
- * Blind indexes for the `POST /v1/pii/blind-index` operation (issue 6): a keyed HMAC-SHA256
+ * Blind indexes for the `POST /v1/pii/blind-index` operation: a keyed HMAC-SHA256
  * (RFC 2104) of a normalised value, so that equal values written differently join, and nobody
  * without the index key can compute or test a digest.
  *
@@ -24,7 +24,7 @@
  *   spaces and trimmed.
  *
  * Digests of low-entropy values (SSNs: 10^9) are only as safe as access to this operation: like
- * tokens, they are an oracle for whoever can submit values (ARCHITECTURE.md "Trust model").
+ * tokens, they are an oracle for whoever can submit values (docs/architecture.md "Trust model").
  *
  * Key material: the index key is imported once into a node:crypto KeyObject (OpenSSL memory, freed
  * when the object is garbage collected; a KeyObject cannot be zeroed from JavaScript). No

@@ -1,5 +1,5 @@
 /**
- * PII redaction for the `POST /v1/pii/redact` operation (issue 6): emails, phone numbers, US SSNs,
+ * PII redaction for the `POST /v1/pii/redact` operation: emails, phone numbers, US SSNs,
  * card numbers (Luhn-checked) and IBANs (MOD 97-10-checked) become typed placeholders, with
  * counts per type. What each detector accepts is documented in detectors.ts; near-misses (a
  * Luhn-failing number, an IBAN with a bad checksum, a bare 9-digit number) are left as they are.

@@ -1,6 +1,6 @@
 /**
- * Which ESDK messages the enclave accepts (issue 6, "Inputs must be authenticated, not only
- * encrypted"; ARCHITECTURE.md trust model). Pure checks on a message's parsed layout, all made
+ * Which ESDK messages the enclave accepts ("Inputs must be authenticated, not only
+ * encrypted"; docs/architecture.md trust model). Pure checks on a message's parsed layout, all made
  * before any KMS call:
  *
  * 1. Algorithm suite: key-committing suites only (message format 2). Without key commitment one
@@ -12,7 +12,7 @@
  *    Both committing suites are accepted by default. The signed one (0x0578) adds an ECDSA P-384
  *    footer that stops anyone who can only *decrypt* under the key from forging messages; under the
  *    toolkit's key policy only the attested enclave can decrypt, so the unsigned one (0x0478, about
- *    ten times cheaper, FORMATS.md library traps) is as authentic. `requireSignedSuite` narrows
+ *    ten times cheaper, docs/formats.md library traps) is as authentic. `requireSignedSuite` narrows
  *    acceptance to the signed suite for keys whose policy lets other principals decrypt.
  * 2. Sender: one encrypted data key must be provider `aws-kms` with provider info equal to the
  *    configured card key ARN. Only producers may Encrypt / GenerateDataKey under that key (the

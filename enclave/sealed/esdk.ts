@@ -1,5 +1,5 @@
 /**
- * Opens AWS Encryption SDK messages inside the enclave (issue 6, "Inputs the enclave accepts"):
+ * Opens AWS Encryption SDK messages inside the enclave ("Inputs the enclave accepts"):
  * `@aws-crypto/client-node` decrypts, its KMS keyring backed by the enclave's attested KMS client
  * (enclave/kms/attested-kms.ts: Recipient + CiphertextForRecipient, data-key cache), so repeated
  * records under one data key cost no KMS call.

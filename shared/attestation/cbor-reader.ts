@@ -9,7 +9,7 @@
  * (shared/cbor.ts stays the codec for writing documents and for the NSM messages.)
  *
  * Accepted: definite- and indefinite-length maps and arrays (the NSM writes the payload map as
- * 0xbf…0xff since 2025: FORMATS.md section 0 item 1). Refused: heads longer than needed,
+ * 0xbf…0xff since 2025: docs/formats.md section 0 item 1). Refused: heads longer than needed,
  * indefinite-length (chunked) byte and text strings, reserved additional-information values
  * 28-30, ill-formed UTF-8, anything past the end.
  */

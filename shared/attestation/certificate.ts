@@ -1,7 +1,7 @@
 /**
  * The X.509 v3 certificates of the Nitro PKI (RFC 5280 §4.1), read into what path validation needs.
  *
- * The Nitro profile (FORMATS.md 1.3, VERIFIED on every real chain): ecdsa-with-SHA384 signatures,
+ * The Nitro profile (docs/formats.md 1.3, VERIFIED on every real chain): ecdsa-with-SHA384 signatures,
  * P-384 keys, basicConstraints and keyUsage on every CA, keyUsage digitalSignature on the leaf.
  * Anything else is refused here rather than half-supported: another algorithm or curve, a
  * v1/v2 certificate, an extension present twice (RFC 5280 §4.2).

@@ -1,6 +1,6 @@
 /**
- * Path validation for the document's certificates (FORMATS.md 1.4 steps 3-6; RFC 5280 §6.1 as
- * the Nitro profile needs it; STYLE.md item 5: @peculiar/x509's chain builder checks none of it).
+ * Path validation for the document's certificates (docs/formats.md 1.4 steps 3-6; RFC 5280 §6.1 as
+ * the Nitro profile needs it; docs/conventions.md item 5: @peculiar/x509's chain builder checks none of it).
  *
  * Path, from the anchor down: [root, cabundle[1], …, cabundle[N-1], certificate]. cabundle[0] is
  * only compared with the pinned roots by SHA-256; the pinned copy signs cabundle[1].

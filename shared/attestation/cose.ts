@@ -1,10 +1,10 @@
 /**
- * The COSE_Sign1 envelope of a Nitro attestation document (FORMATS.md 1.1, 1.2).
+ * The COSE_Sign1 envelope of a Nitro attestation document (docs/formats.md 1.1, 1.2).
  *
  *   [18(] [ protected: bstr(a1 01 38 22), unprotected: {}, payload: bstr, signature: bstr(96) ] [)]
  *
  * Source: aws-nitro-enclaves-nsm-api docs/attestation_process.md §3.1; RFC 9052 §4.2 (COSE_Sign1),
- * §4.4 (Sig_structure). Real documents are untagged (FORMATS.md section 0 item 2); tag 18 is legal.
+ * §4.4 (Sig_structure). Real documents are untagged (docs/formats.md section 0 item 2); tag 18 is legal.
  */
 import { verify, type KeyObject } from 'node:crypto';
 import { LIMITS } from '../limits.js';
@@ -62,7 +62,7 @@ export function parseCoseSign1(doc: Uint8Array): CoseSign1 {
 
 /**
  * Sig_structure = ["Signature1", body_protected, external_aad = h'', payload] (RFC 9052 §4.4),
- * built from the original protected and payload bytes: never a re-encoding (FORMATS.md 1.2).
+ * built from the original protected and payload bytes: never a re-encoding (docs/formats.md 1.2).
  */
 export function sigStructure(cose: CoseSign1): Uint8Array {
   const context = 'Signature1';

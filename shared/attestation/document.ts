@@ -1,16 +1,16 @@
 /**
- * The AttestationDocument payload (FORMATS.md 1.3, 1.4 step 2), read from the exact payload bytes.
+ * The AttestationDocument payload (docs/formats.md 1.3, 1.4 step 2), read from the exact payload bytes.
  *
  * Rules, each with its source:
  * - All nine keys, always, in the NSM's order (serde field order of nsm-api `AttestationDoc`);
- *   absent optional values are CBOR null (FORMATS.md section 0 item 3). Unknown, missing,
+ *   absent optional values are CBOR null (docs/formats.md section 0 item 3). Unknown, missing,
  *   duplicated or reordered keys are malformed.
  * - module_id non-empty text; digest "SHA384"; timestamp a uint > 0 (cbor-x would hand a BigInt
  *   for the 0x1b head: here it is read as a number when safe); attestation_process.md §3.2.2.
  * - pcrs: 1..32 entries, keys 0..31 ascending (a serde BTreeMap), 48-byte values (the width of the
  *   SHA384 bank the `digest` names).
  * - certificate and each cabundle entry 1..1024 bytes; cabundle non-empty (its size is bounded).
- * - public_key, user_data, nonce: null or 0..1024 bytes, an empty value read as null (FORMATS.md
+ * - public_key, user_data, nonce: null or 0..1024 bytes, an empty value read as null (docs/formats.md
  *   section 0 items 4 and 5).
  */
 import { LIMITS } from '../limits.js';

@@ -1,6 +1,6 @@
 /**
  * Nitro attestation documents: parsing (structure only) and verification (chain, signature,
- * policy). FORMATS.md sections 0-3; the order of checks is documented in verify.ts.
+ * policy). docs/formats.md sections 0-3; the order of checks is documented in verify.ts.
  */
 export { verifyAttestation, ATTESTATION_FUTURE_SKEW_MS } from './verify.js';
 export type { VerifyOptions, VerifiedAttestation, VerifiedCertificate } from './verify.js';

@@ -7,7 +7,7 @@
 import { ParsedCertificate } from './certificate.js';
 
 /**
- * AWS Nitro Enclaves Root-G1 (FORMATS.md section 2). SHA-256 of the DER:
+ * AWS Nitro Enclaves Root-G1 (docs/formats.md section 2). SHA-256 of the DER:
  * 641a0321a3e244efe456463195d606317ed7cdcc3c1756e09893f3c68f79bb5b. Official download:
  * https://aws-nitro-enclaves.amazonaws.com/AWS_NitroEnclaves_Root-G1.zip (root.pem).
  */

@@ -1,8 +1,8 @@
 /**
  * verifyAttestation: the one decision every party makes about a Nitro attestation document.
  *
- * Pure and synchronous (STYLE.md item 3): the clock, the roots and the cache are parameters.
- * Order of checks, each failing with its own code (FORMATS.md 1.4):
+ * Pure and synchronous (docs/conventions.md item 3): the clock, the roots and the cache are parameters.
+ * Order of checks, each failing with its own code (docs/formats.md 1.4):
  * 0. options: no expected PCRs and no `anyPcrs`              → ERR_ATTESTATION_POLICY (fail closed)
  * 1. structure: COSE_Sign1 envelope and payload schema        → ERR_ATTESTATION_MALFORMED
  * 2. certificate chain (see chain.ts for its inner order)     → ERR_ATTESTATION_CHAIN / _NOT_YET_VALID / _EXPIRED

@@ -1,5 +1,5 @@
 /**
- * Config parsing the fastify/enclaver way (STYLE.md item 8): a pure `parse(raw)` that rejects
+ * Config parsing the fastify/enclaver way (docs/conventions.md item 8): a pure `parse(raw)` that rejects
  * unknown keys, applies documented defaults, and returns a deeply frozen object; loaders stay thin.
  */
 import { readFileSync } from 'node:fs';

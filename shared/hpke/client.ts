@@ -1,5 +1,5 @@
 /**
- * Client-side sealing to an enclave (ARCHITECTURE.md "Trust model": clients verify the enclave's
+ * Client-side sealing to an enclave (docs/architecture.md "Trust model": clients verify the enclave's
  * attestation document themselves; the parent only carries it). Order matters:
  * 1. verify the document: signature, chain to the trusted root, expected PCRs (required here: a
  *    document with any PCRs proves nothing about the code that will see the card);

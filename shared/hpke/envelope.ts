@@ -1,6 +1,6 @@
 /**
  * The JSON form of an HPKE-sealed input on the parent's HTTP API and in enclave messages
- * (issue 6): `{"enc": "<base64>", "ciphertext": "<base64>", "sender"?: "<base64>"}`.
+ *: `{"enc": "<base64>", "ciphertext": "<base64>", "sender"?: "<base64>"}`.
  * `sender` (an extension of the issue's shape) names the raw X25519 public key of an Auth-mode
  * sender, so the enclave checks the allowlist first and opens once instead of trying every
  * allowlisted key (enclave/hpke-open.ts).

@@ -3,7 +3,7 @@
  * detokenize-to recipient such as a payment processor. RFC 9180 §5.1.1 (Base) and §5.1.3 (Auth).
  *
  * Every failure to open (wrong recipient key, wrong sender key, tampered enc or ciphertext, wrong
- * info or aad, malformed lengths) is the one DecryptionFailedError (STYLE.md item 2); the
+ * info or aad, malformed lengths) is the one DecryptionFailedError (docs/conventions.md item 2); the
  * library's error stays in `cause`, for local logs only.
  *
  * Key material: the private key is held as an @hpke/dhkem-x25519 key object whose raw bytes

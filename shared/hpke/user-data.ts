@@ -1,6 +1,6 @@
 /**
  * How an enclavekit enclave publishes its HPKE public key in the attestation document's
- * `user_data` (NSM Attestation request; FORMATS.md 1.3), so that a client who verified the
+ * `user_data` (NSM Attestation request; docs/formats.md 1.3), so that a client who verified the
  * document (PCRs) knows the key belongs to that measured code.
  *
  * Encoding (version 1): one CBOR map (RFC 8949, definite lengths, text keys in this order):

@@ -1,5 +1,5 @@
 /**
- * The redaction guard for structured log events (issue 7, "Operations"): enclave log events
+ * The redaction guard for structured log events ("Operations"): enclave log events
  * cross the link to the parent, which writes them as JSON lines. Before a field is written, the
  * guard refuses it when it could carry a card number (pan.ts) or key material (key-material.ts),
  * or when it is not a short scalar. Refused fields are left out, never masked: a masked value

@@ -1,6 +1,6 @@
 /**
  * The NSM's wire messages: the `Request` and `Response` enums of aws/aws-nitro-enclaves-nsm-api
- * (src/api/mod.rs @8ec7eac7) as serde_cbor 0.11 writes them (FORMATS.md section 4.2):
+ * (src/api/mod.rs @8ec7eac7) as serde_cbor 0.11 writes them (docs/formats.md section 4.2):
  * - a unit variant is bare text (`"DescribeNSM"`, `"LockPCR"`);
  * - a struct variant is a one-pair map `{ "Variant": { field: value, ... } }`, fields in declaration
  *   order, definite lengths;
@@ -115,7 +115,7 @@ export function encodeNsmRequest(request: NsmRequest): Uint8Array {
     case 'LockPCRs':
       return structVariant('LockPCRs', [['range', u16(request.range, 'range')]]);
     case 'Attestation':
-      // All three keys, in declaration order, null when absent (FORMATS.md 4.2).
+      // All three keys, in declaration order, null when absent (docs/formats.md 4.2).
       return structVariant('Attestation', [
         ['user_data', optionalBytes(request.userData, 'userData')],
         ['nonce', optionalBytes(request.nonce, 'nonce')],

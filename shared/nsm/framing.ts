@@ -1,7 +1,7 @@
 /**
  * Framing of raw NSM messages on a byte stream (the Unix socket between a dev enclave and the
  * simulator process): a 4-byte big-endian length, then that many bytes of NSM CBOR. A byte-fed
- * reader with no socket inside (STYLE.md item 7); the size cap is checked on the header, before
+ * reader with no socket inside (docs/conventions.md item 7); the size cap is checked on the header, before
  * any body is buffered.
  */
 import { ServiceError } from '../errors.js';

@@ -4,7 +4,7 @@
  * simulator) and the in-process simulator (sim/nsm). Everything above them sees only `Nsm`.
  */
 
-/** NSM ErrorCode variants, in declaration order (FORMATS.md section 4.2). */
+/** NSM ErrorCode variants, in declaration order (docs/formats.md section 4.2). */
 export const NSM_ERROR_CODES = [
   'Success',
   'InvalidArgument',

@@ -1,6 +1,6 @@
 /**
- * Generates the KMS key policy that binds a key to an enclave measurement (issue 7 item 3;
- * ARCHITECTURE.md trust model). Pure: used by `enclavekit policy generate` and by the dev stack.
+ * Generates the KMS key policy that binds a key to an enclave measurement (
+ * docs/architecture.md trust model). Pure: used by `enclavekit policy generate` and by the dev stack.
  *
  * Three statements:
  * 1. Key administration for the admin principals: management actions only. No Decrypt, Encrypt,
@@ -13,11 +13,11 @@
  *    to the given encryption context.
  * 3. Decrypt / GenerateDataKey / GenerateRandom for the enclave role, only with an attestation
  *    condition: `kms:RecipientAttestation:PCRn` and/or `ImageSha384`, lower-case hex under
- *    StringEqualsIgnoreCase (FORMATS.md 5.4), plus kms:CallerAccount. The enclave role is also the
+ *    StringEqualsIgnoreCase (docs/formats.md 5.4), plus kms:CallerAccount. The enclave role is also the
  *    parent instance's role, and the parent holds its credentials: the role gets nothing without an
  *    attestation document that only the measured enclave can obtain.
  *
- * Refused (InputError ERR_BAD_REQUEST): all-zero PCRs (debug mode, FORMATS.md section 6: "PCR0/1/2 are
+ * Refused (InputError ERR_BAD_REQUEST): all-zero PCRs (debug mode, docs/formats.md section 6: "PCR0/1/2 are
  * all zeros"; or an unused register), a policy that binds no measurement of the enclave's code
  * (PCR0, PCR2 or ImageSha384), and admin or producer principals that would include the enclave role
  * (an account root does, in KMS via IAM policies and in the simulator directly).

@@ -1,12 +1,12 @@
 /**
  * Reads PCR measurements from the JSON `nitro-cli build-enclave` (and `describe-eif`) prints,
  *   {"Measurements": {"HashAlgorithm": "Sha384 { ... }", "PCR0": "<96 hex>", "PCR1": ..., "PCR2": ..., ["PCR8": ...]}}
- * or from a flat object {"PCR0": "<96 hex>", ...} (issue 7 item 3; FORMATS.md section 6).
+ * or from a flat object {"PCR0": "<96 hex>", ...} (docs/formats.md section 6).
  * Pure: the caller reads the file. Values come back as lower-case hex.
  */
 import { InputError } from '../errors.js';
 
-/** SHA-384: 48 bytes, 96 hex digits (the only digest Nitro enclaves use, FORMATS.md 1.3). */
+/** SHA-384: 48 bytes, 96 hex digits (the only digest Nitro enclaves use, docs/formats.md 1.3). */
 const PCR_HEX_RE = /^[0-9a-fA-F]{96}$/;
 const PCR_NAME_RE = /^PCR([0-9]|[12][0-9]|3[01])$/;
 

@@ -1,5 +1,5 @@
 /**
- * Byte-fed decoder for length-prefixed frames (STYLE.md item 7, after `ws`'s Receiver): no socket
+ * Byte-fed decoder for length-prefixed frames (docs/conventions.md item 7, after `ws`'s Receiver): no socket
  * inside, just `push(chunk)` and callbacks. Format: frame-encoder.ts.
  *
  * Errors never desynchronise the stream, because the length prefix alone says where the next frame

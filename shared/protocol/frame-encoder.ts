@@ -1,9 +1,9 @@
 /**
- * The byte-stream framing of the parent ⇄ enclave link (ARCHITECTURE.md "Wire protocol"): every
+ * The byte-stream framing of the parent ⇄ enclave link (docs/architecture.md "Wire protocol"): every
  * frame is a 4-byte big-endian payload length followed by that many bytes of msgpack. WebSocket
  * links carry one binary message per frame instead and never see this header.
  *
- * The sender enforces the same limit as the receiver (STYLE.md item 6): an oversized frame is a
+ * The sender enforces the same limit as the receiver (docs/conventions.md item 6): an oversized frame is a
  * local error for the one request or reply that produced it, never bytes on the wire.
  */
 import { ProtocolError } from '../errors.js';

@@ -1,5 +1,5 @@
 /**
- * The messages of the parent ⇄ enclave RPC (ARCHITECTURE.md "Wire protocol"), one per frame:
+ * The messages of the parent ⇄ enclave RPC (docs/architecture.md "Wire protocol"), one per frame:
  *
  *   request  {v: 1, id, op, deadlineMs, body}
  *   reply    {v: 1, id, ok: true, body} | {v: 1, id, ok: false, error: {code, message}}

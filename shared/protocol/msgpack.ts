@@ -1,5 +1,5 @@
 /**
- * msgpackr, configured for frames from a peer we do not trust (ARCHITECTURE.md "Trust model": the
+ * msgpackr, configured for frames from a peer we do not trust (docs/architecture.md "Trust model": the
  * parent is untrusted by the enclave, and the enclave's output is checked by the parent).
  *
  * Encoding (Packr):

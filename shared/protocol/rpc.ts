@@ -1,5 +1,5 @@
 /**
- * Multiplexed request/response over one FrameChannel, started from either side (ARCHITECTURE.md
+ * Multiplexed request/response over one FrameChannel, started from either side (docs/architecture.md
  * "Wire protocol": the parent asks the enclave to work, the enclave asks the parent for
  * credentials and sends logs and metrics). Messages: messages.ts.
  *
@@ -16,7 +16,7 @@
  * goes back with its code and message; anything else becomes ERR_INTERNAL with a fixed message
  * (exception texts can hold secrets or input) and is passed to `onHandlerError` for local logs.
  *
- * Bad frames (decided here, per ARCHITECTURE.md "a malformed frame closes at most that request"):
+ * Bad frames (decided here, per docs/architecture.md "a malformed frame closes at most that request"):
  * - refused by the framing layer (oversized, empty): nothing is recoverable; counted, dropped;
  * - undecodable payload: counted, dropped;
  * - decodable but invalid, with a valid id: as a request, it is answered with the error

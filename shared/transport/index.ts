@@ -1,4 +1,4 @@
-/** Transports selected by URL: raw byte streams and framed channels (issue 5 item 1). */
+/** Transports selected by URL: raw byte streams and framed channels. */
 export {
   UNIX_PATH_MAX_BYTES,
   VSOCK_CID_ANY,

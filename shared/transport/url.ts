@@ -1,6 +1,6 @@
 /**
  * Transport URLs: one string in configuration selects how the parent and the enclave reach each
- * other or a tunnel endpoint (issue 5 item 1).
+ * other or a tunnel endpoint.
  *
  *   tcp://HOST:PORT               TCP (HOST a name, IPv4, or [IPv6])
  *   unix:///ABS/PATH              Unix stream socket (percent-encoding allowed in the path)

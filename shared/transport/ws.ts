@@ -1,6 +1,6 @@
 /**
  * WebSocket transports (the `ws` library): a FrameChannel with one binary message per frame
- * (ARCHITECTURE.md "Wire protocol"), and raw byte streams over WebSocket for tunnels.
+ * (docs/architecture.md "Wire protocol"), and raw byte streams over WebSocket for tunnels.
  *
  * Both ends set `maxPayload` to the frame limit, so `ws` refuses an oversized message from its
  * header without buffering it. Unlike the byte-stream framing, which can skip an oversized

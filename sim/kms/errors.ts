@@ -3,7 +3,7 @@
  * JSON 1.1 protocol, which the unmodified SDK turns into exception classes (`__type` → class).
  * A handler throws `KmsFault`; the HTTP layer writes `{"__type": name, "message": text}` with the
  * status AWS uses: 400 for client-side errors, 500 for KMSInternalException,
- * DependencyTimeoutException and KeyUnavailableException (FORMATS.md 5.5, from
+ * DependencyTimeoutException and KeyUnavailableException (docs/formats.md 5.5, from
  * aws-nitro-enclaves-sdk-c docs/kms-apis/Decrypt.md "Errors").
  */
 

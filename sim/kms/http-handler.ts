@@ -1,6 +1,6 @@
 /**
  * One HTTP exchange of the KMS simulator: AWS JSON 1.1 (`POST /`, `X-Amz-Target:
- * TrentService.<Op>`, `Content-Type: application/x-amz-json-1.1`; FORMATS.md 5.1), SigV4, then
+ * TrentService.<Op>`, `Content-Type: application/x-amz-json-1.1`; docs/formats.md 5.1), SigV4, then
  * the injected faults and the quota, then the operation. Every failure is answered as KMS answers
  * it: `{"__type": name, "message": text}` with 400 (500 for server-side errors), which the SDK
  * turns into the matching exception class.
@@ -58,7 +58,7 @@ function send(res: ServerResponse, status: number, body: unknown, extra: Record<
 }
 
 function sendFault(res: ServerResponse, fault: KmsFault, extra: Record<string, string> = {}): void {
-  // x-amzn-errortype carries the name too, as AWS sends it (FORMATS.md 5.1).
+  // x-amzn-errortype carries the name too, as AWS sends it (docs/formats.md 5.1).
   send(res, fault.status, fault.toWire(), { 'x-amzn-errortype': fault.type, ...extra });
 }
 

@@ -1,4 +1,4 @@
-/** The KMS simulator (issue 4). See sim/kms/README.md. */
+/** The KMS simulator. See sim/kms/README.md. */
 export { startKmsSimulator, loadKmsPrincipals, kmsDiscoveryPath, kmsStateDir } from './server.js';
 export type { KmsSimulator, KmsSimulatorOptions, KmsDiscovery } from './server.js';
 export type { KmsPrincipal } from './sigv4.js';

@@ -1,7 +1,7 @@
 /**
  * The KMS simulator's `CiphertextForRecipient`: a BER CMS ContentInfo/EnvelopedData (RFC 5652)
- * laid out byte for byte like the responses of real KMS (FORMATS.md 5.3, checked against the
- * vectors in ../shared/vectors/kms/ by test/cms/build.test.ts):
+ * laid out byte for byte like the responses of real KMS (docs/formats.md 5.3, checked against the
+ * vectors in test/vectors/kms/ by test/cms/build.test.ts):
  *
  *   ContentInfo, [0], EnvelopedData, EncryptedContentInfo and encryptedContent use the indefinite
  *   length form (`30 80 … 00 00`); everything inside the RecipientInfos SET is definite-length DER.

@@ -1,11 +1,11 @@
 /**
- * The `Recipient` request member of Decrypt, GenerateDataKey and GenerateRandom (FORMATS.md 5.2):
+ * The `Recipient` request member of Decrypt, GenerateDataKey and GenerateRandom (docs/formats.md 5.2):
  * verify the attestation document, derive the `kms:RecipientAttestation:*` condition values, and
- * encrypt the answer to the document's public key as CiphertextForRecipient (FORMATS.md 5.3).
+ * encrypt the answer to the document's public key as CiphertextForRecipient (docs/formats.md 5.3).
  *
  * Verification: the foundation verifier, anchored on the simulator's root, at the server's
  * clock, with a freshness window (default 5 minutes; KMS's own window is not documented,
- * FORMATS.md 5.5). `anyPcrs: true` because the key policy, not the verifier, decides which
+ * docs/formats.md 5.5). `anyPcrs: true` because the key policy, not the verifier, decides which
  * measurements may use a key; `allowDebug: true` so that a debug-mode document verifies and then
  * fails the policy's PCR conditions (its PCR0..2 are zeros), exactly as it would in KMS.
  *
@@ -16,7 +16,7 @@
  * allows the caller anyway (no attestation condition), the simulator still refuses to answer: it
  * neither returns Plaintext to a caller who asked for a Recipient nor encrypts to an unverified
  * key. It sends ValidationException naming the verifier's code. Real KMS's error for that case is
- * UNCONFIRMED (FORMATS.md 5.5).
+ * UNCONFIRMED (docs/formats.md 5.5).
  */
 import { createPublicKey } from 'node:crypto';
 import { verifyAttestation, type VerifiedAttestation } from '../../shared/attestation/index.js';

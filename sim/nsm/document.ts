@@ -1,6 +1,6 @@
 /**
  * Building a Nitro attestation document: an untagged COSE_Sign1 (RFC 8152 §4.2) over the
- * AttestationDocument payload, byte-compatible with what the NSM emits (FORMATS.md section 1):
+ * AttestationDocument payload, byte-compatible with what the NSM emits (docs/formats.md section 1):
  *
  *   84                         array(4), no tag 18 (real documents are untagged: section 0 item 2)
  *     44 a1 01 38 22           protected {1: -35} (alg ES384)
@@ -47,7 +47,7 @@ function concat(parts: readonly Uint8Array[]): Uint8Array {
   return out;
 }
 
-/** The CBOR AttestationDocument (FORMATS.md section 1.3). */
+/** The CBOR AttestationDocument (docs/formats.md section 1.3). */
 export function encodeAttestationPayload(payload: AttestationPayload, encoding: PayloadMapEncoding = 'indefinite'): Uint8Array {
   if (!Number.isSafeInteger(payload.timestamp) || payload.timestamp <= 0) {
     throw new RangeError('timestamp must be a positive integer of milliseconds');

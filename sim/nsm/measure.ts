@@ -1,5 +1,5 @@
 /**
- * Measuring a simulated enclave the way nitro-cli measures an EIF (FORMATS.md section 6):
+ * Measuring a simulated enclave the way nitro-cli measures an EIF (docs/formats.md section 6):
  *
  *   PCR0 = H(Z ‖ H(kernel ‖ cmdline ‖ ramdisk_0 ‖ ramdisk_1 … ))   the whole image
  *   PCR1 = H(Z ‖ H(kernel ‖ cmdline ‖ ramdisk_0))                  kernel + bootstrap

@@ -1,5 +1,5 @@
 /**
- * A software Nitro Secure Module with the real module's semantics (FORMATS.md section 4.2 and
+ * A software Nitro Secure Module with the real module's semantics (docs/formats.md section 4.2 and
  * aws/aws-nitro-enclaves-nsm-api nsm-test/src/bin/nsm-check.rs, AWS's on-device test):
  *
  * - 32 SHA-384 PCRs. PCR0-15 are set at boot and locked; PCR16-31 start at zero and unlocked.
@@ -7,7 +7,7 @@
  * - LockPCR on a locked PCR → ReadOnlyIndex; LockPCRs{range} locks [0, range) and accepts
  *   already-locked PCRs (nsm-check locks [0, 32) after PCR0-15 are locked); range > 32 → InvalidIndex.
  * - Index ≥ 32 → InvalidIndex. user_data, nonce, public_key up to 1024 bytes each (the NSM
- *   self-test sends 1024 of each: FORMATS.md section 0 item 5); more → InputTooLarge.
+ *   self-test sends 1024 of each: docs/formats.md section 0 item 5); more → InputTooLarge.
  * - Attestation documents carry the locked PCRs ("Map of all locked PCRs at the moment the
  *   attestation document was generated", nsm-api src/api/mod.rs `AttestationDoc.pcrs`): PCR0-15,
  *   like every real document, plus any application PCR the enclave has locked.
@@ -37,7 +37,7 @@ const VERSION = { versionMajor: 1, versionMinor: 0, versionPatch: 0 } as const;
 
 /**
  * The largest ExtendPCR data whose serde-encoded request still fits the 4096-byte request
- * buffer (NSM_REQUEST_MAX_SIZE; the driver answers InputTooLarge beyond it, FORMATS.md 4.1):
+ * buffer (NSM_REQUEST_MAX_SIZE; the driver answers InputTooLarge beyond it, docs/formats.md 4.1):
  * `a1 69"ExtendPCR" a2 65"index" <uint> 64"data" <bstr header> data` is 23 bytes plus the index
  * (1 byte below 24, 2 bytes from 24) plus the bstr header (3 bytes for 256..65535).
  */
@@ -52,7 +52,7 @@ export function randomInstanceId(): string {
 
 /**
  * `<instance id>-enc<16 hex>`; the 16 hex digits start with the enclave start time in ms (12 hex
- * digits) as in real module ids (FORMATS.md section 1.3), then 4 random hex digits.
+ * digits) as in real module ids (docs/formats.md section 1.3), then 4 random hex digits.
  */
 export function newModuleId(now: number, instanceId: string = randomInstanceId()): string {
   const time = Math.max(0, Math.floor(now)).toString(16).padStart(12, '0').slice(-12);

@@ -31,7 +31,7 @@ export interface IssuedLeaf {
 
 /** Instance ids as in module ids: `i-` and 8 or 17 hex digits. */
 const INSTANCE_ID = /^i-(?:[0-9a-f]{8}|[0-9a-f]{17})$/;
-/** `i-<17 hex>-enc<16 hex>` (FORMATS.md section 1.3); 8-hex instance ids are accepted too. */
+/** `i-<17 hex>-enc<16 hex>` (docs/formats.md section 1.3); 8-hex instance ids are accepted too. */
 export const MODULE_ID_PATTERN = /^(i-(?:[0-9a-f]{8}|[0-9a-f]{17}))-enc[0-9a-f]{16}$/;
 
 /** The parent instance id inside a module id, or a RangeError when it is not one. */

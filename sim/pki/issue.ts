@@ -1,6 +1,6 @@
 /**
  * Issuing the simulated Nitro certificates (shapes: ./profile.ts). All keys are P-384 and every
- * signature is ecdsa-with-SHA384, as in AWS's chain (FORMATS.md section 1.3).
+ * signature is ecdsa-with-SHA384, as in AWS's chain (docs/formats.md section 1.3).
  *
  * CA private keys exist in two forms only: PKCS#8 PEM handed back once for the state directory,
  * and a non-extractable WebCrypto key for signing. Leaf keys are node KeyObjects, because

@@ -1,5 +1,5 @@
 /**
- * The shape of the simulated Nitro PKI, copied from AWS's chain (FORMATS.md section 1.3, and the
+ * The shape of the simulated Nitro PKI, copied from AWS's chain (docs/formats.md section 1.3, and the
  * certificates of vectors/attestation/real_doc_16.cbor as printed by `openssl x509 -text`):
  *
  *   root      C,O,OU,CN                     CA, no pathLen   KU digitalSignature,keyCertSign,cRLSign  30 years
@@ -26,7 +26,7 @@ export const LIFETIME_MS = {
   regional: 20 * DAY_MS + HOUR_MS,
   zonal: 5 * DAY_MS + 21 * HOUR_MS,
   instance: DAY_MS,
-  /** Every real leaf lives exactly 3:00:00 or 3:00:03 (FORMATS.md section 1.3). */
+  /** Every real leaf lives exactly 3:00:00 or 3:00:03 (docs/formats.md section 1.3). */
   leaf: 3 * HOUR_MS,
 } as const;
 

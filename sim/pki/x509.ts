@@ -1,6 +1,6 @@
 /**
  * @peculiar/x509, loaded the one way that works: it needs a Reflect metadata polyfill before its
- * first import (FORMATS.md "Traps"), and it signs through WebCrypto, so it gets Node's.
+ * first import (docs/formats.md "Traps"), and it signs through WebCrypto, so it gets Node's.
  * Everything in sim/pki imports the library from here, never directly.
  */
 import 'reflect-metadata';

@@ -1,5 +1,5 @@
 /**
- * Shared fixtures for the attestation tests: the real vectors (../shared/vectors/attestation, see
+ * Shared fixtures for the attestation tests: the real vectors (test/vectors/attestation, see
  * its README for origins), byte-level builders for COSE_Sign1 and payloads, and a synthetic
  * Nitro-shaped PKI (P-384, the same extensions as AWS's chain) for cases no real document has.
  */
@@ -13,7 +13,7 @@ import { parseAttestation, sigStructure, type ParsedAttestation } from '../../sh
 import { AttestationError } from '../../shared/errors.js';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
-export const VECTOR_DIR = fileURLToPath(new URL('../../../shared/vectors/attestation/', import.meta.url));
+export const VECTOR_DIR = fileURLToPath(new URL('../vectors/attestation/', import.meta.url));
 
 export interface ExpectedVector {
   file: string;
@@ -175,7 +175,7 @@ export interface SyntheticCert {
 
 const ROOT_USAGES = x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign | x509.KeyUsageFlags.digitalSignature;
 
-/** The shape of AWS's chain (FORMATS.md 1.3): root, regional (2), zonal (1), instance (0), leaf. */
+/** The shape of AWS's chain (docs/formats.md 1.3): root, regional (2), zonal (1), instance (0), leaf. */
 export function nitroSpecs(): CertSpec[] {
   return [
     { name: 'CN=sim.nitro-enclaves, OU=AWS, O=Amazon, C=US', ca: true, usages: ROOT_USAGES, notBefore: T0 - 3650 * DAY_MS, notAfter: T0 + 3650 * DAY_MS },

@@ -1,5 +1,5 @@
 // Random mutations of real documents only ever produce an AttestationError (an EnclaveKitError):
-// never another exception, never a pass. Fixed seed, bounded runs (BRIEF rule 4).
+// never another exception, never a pass. Fixed seed, bounded runs (so a failure reproduces).
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ChainCache, parseAttestation, verifyAttestation } from '../../shared/attestation/index.js';

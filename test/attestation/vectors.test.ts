@@ -1,4 +1,4 @@
-// Every real Nitro document in ../shared/vectors/attestation verifies at its own timestamp, with
+// Every real Nitro document in test/vectors/attestation verifies at its own timestamp, with
 // the PCRs, module id and leaf validity recorded in expected.json, and fails a day either side.
 import { describe, expect, it } from 'vitest';
 import {

@@ -1,6 +1,6 @@
 /**
  * The simulator's CiphertextForRecipient: same bytes as the KMS vectors apart from the random
- * parts (FORMATS.md 5.3), opens with our own parser, refuses recipient keys KMS would not use.
+ * parts (docs/formats.md 5.3), opens with our own parser, refuses recipient keys KMS would not use.
  */
 import { spawnSync } from 'node:child_process';
 import { createHash, generateKeyPairSync } from 'node:crypto';

@@ -1,5 +1,5 @@
 /**
- * Shared fixtures of the CMS tests: the KMS vectors (../shared/vectors/kms/, see its README),
+ * Shared fixtures of the CMS tests: the KMS vectors (test/vectors/kms/, see its README),
  * RSA keys, an asn1js tree editor for crafting invalid CMS, and the error classifier.
  */
 import { spawnSync } from 'node:child_process';
@@ -9,7 +9,7 @@ import * as asn1js from 'asn1js';
 import { expect } from 'vitest';
 import { DecryptionFailedError, InputError } from '../../shared/errors.js';
 
-const VECTORS = new URL('../../../shared/vectors/kms/', import.meta.url);
+const VECTORS = new URL('../vectors/kms/', import.meta.url);
 
 export function vector(name: string): Uint8Array {
   return new Uint8Array(readFileSync(new URL(name, VECTORS)));

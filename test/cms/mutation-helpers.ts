@@ -6,7 +6,7 @@
  * One documented exception to "never a wrong plaintext": CMS EnvelopedData has no integrity
  * protection (RFC 5652 §6; AES-CBC is malleable), so a change inside the IV or the encrypted
  * content octets can open to different bytes when the last block's padding survives. KMS
- * responses get their integrity from TLS, which the enclave terminates itself (ARCHITECTURE.md).
+ * responses get their integrity from TLS, which the enclave terminates itself (docs/architecture.md).
  * Such outcomes are allowed only for changes confined to those two regions.
  */
 import * as asn1js from 'asn1js';

@@ -4,7 +4,7 @@
  * writes for an RSA-OAEP-SHA256 recipient identified by key id opens with our code.
  *
  * The recipient certificate carries subjectKeyIdentifier = SHA-256(DER SPKI), the identifier KMS
- * uses (FORMATS.md 5.3), so `-keyid` makes OpenSSL write the rid KMS would write.
+ * uses (docs/formats.md 5.3), so `-keyid` makes OpenSSL write the rid KMS would write.
  */
 import { spawnSync } from 'node:child_process';
 import { createHash, createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';

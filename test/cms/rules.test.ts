@@ -1,6 +1,6 @@
 /**
  * Each structural rule of the enclave's CMS parser (the sdk-c cms.c and enclaver pkcs7.rs rules,
- * FORMATS.md 5.3) broken one at a time on the real vector 3, and every secret-dependent failure.
+ * docs/formats.md 5.3) broken one at a time on the real vector 3, and every secret-dependent failure.
  * Structure → ERR_CMS_MALFORMED; anything that needs a key to notice → ERR_DECRYPT_FAILED.
  */
 import { constants, createCipheriv, createHash, createPublicKey, generateKeyPairSync, publicEncrypt, randomBytes } from 'node:crypto';

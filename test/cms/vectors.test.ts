@@ -1,5 +1,5 @@
 /**
- * The public CiphertextForRecipient samples (../shared/vectors/kms/, README "kms/"): the two
+ * The public CiphertextForRecipient samples (test/vectors/kms/, README "kms/"): the two
  * aws-nitro-enclaves-sdk-c cms_test.c vectors (forms A and B, parse only) and the enclaver
  * vector with its private key (full open).
  */
@@ -26,7 +26,7 @@ describe('KMS CMS vectors', () => {
     expect(hex(parsed.ciphertext)).toBe(expected.ciphertext_out_w_ctx);
   });
 
-  it('vector 3 (enclaver) parses to the parts FORMATS.md 5.3 lists; rid = SHA-256(SPKI)', () => {
+  it('vector 3 (enclaver) parses to the parts docs/formats.md 5.3 lists; rid = SHA-256(SPKI)', () => {
     const parsed = parseCiphertextForRecipient(vector(VECTOR_3));
     expect(hex(parsed.recipientKeyId)).toBe('fb09e9af2940ddcf0d2bbf6358c983af46fc5fdcedbca251d54ceab4d069cd89');
     expect(hex(parsed.recipientKeyId)).toBe(createHash('sha256').update(vector3Spki()).digest('hex'));

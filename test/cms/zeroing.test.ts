@@ -1,5 +1,5 @@
 /**
- * The content-encryption key is zeroed after use on both sides (BRIEF rule 3), on success and on
+ * The content-encryption key is zeroed after use on both sides (docs/security.md, "Secrets hygiene"), on success and on
  * failure. node:crypto is wrapped so the test sees the very buffers the code received: the CEK
  * from randomBytes(32) when building, and the CEK from privateDecrypt when opening.
  */

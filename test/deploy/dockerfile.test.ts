@@ -1,5 +1,5 @@
 /**
- * Dockerfile.enclave without a Docker engine (issue 7 item 1): its stages are read and checked,
+ * Dockerfile.enclave without a Docker engine: its stages are read and checked,
  * the files its final stage copies are the ones the bundle needs, the build context admits every
  * input of the build, and the final stage's command is run for real against the same file layout
  * (the bundle, the addon beside it, the measured config), dropped to the unprivileged user.

@@ -1,5 +1,5 @@
 /**
- * The host files in deploy/ agree with each other and with the code (issue 7 item 4): the enclave
+ * The host files in deploy/ agree with each other and with the code: the enclave
  * config baked into the image parses and is a production one; the systemd units start what exists
  * in the repository; the allocator reserves what the enclave unit asks for; and the parent role's IAM
  * policy, evaluated with IAM semantics by the simulator's evaluator, denies every KMS use without

@@ -1,5 +1,5 @@
 /**
- * The Makefile's deployment targets (issue 7 item 2): each one prints its commands under `make -n`;
+ * The Makefile's deployment targets: each one prints its commands under `make -n`;
  * those that need nitro-cli or Docker stop with a message naming what is missing; and, with
  * stand-ins for nitro-cli and docker (fake-tools.ts), `make eif` saves the measurements where
  * `make policy` reads them, `make run` passes CPU count, memory and CID, and `make policy` writes a

@@ -1,10 +1,10 @@
 /**
- * Issue 7 item 1: the enclave image is reproducible, so PCR0/PCR2 can be named in a key policy
+ * the enclave image is reproducible, so PCR0/PCR2 can be named in a key policy
  * before the EIF exists. What Dockerfile.enclave's build stage produces is tested here without
  * Docker: the bundle (scripts/build.mjs) and the native addon (node-gyp) are built in two clean
  * copies of the tracked tree, in different directories and at different times, and must be the
  * same bytes (SHA-384, the PCR hash). The bundle must also equal a build of this working tree (real
- * node_modules rather than a symlink) and contain no simulator code (ARCHITECTURE.md: the
+ * node_modules rather than a symlink) and contain no simulator code (docs/architecture.md: the
  * production enclave bundle contains no sim/ code).
  */
 import { execFileSync } from 'node:child_process';

@@ -1,5 +1,5 @@
 /**
- * Issue 6, the enumeration attack (ARCHITECTURE.md "Trust model": encrypted is not authenticated).
+ * The enumeration attack (docs/architecture.md "Trust model": encrypted is not authenticated).
  * A token keeps BIN and last 4, so about 10^5 Luhn-valid middles remain per (BIN, last 4): whoever
  * can submit chosen PANs and see their tokens can map a victim's token back to its PAN. The
  * attacker here is the parent, or anyone holding an API token: the enclave's HPKE key is public

@@ -1,5 +1,5 @@
 /**
- * Issue 6, the card API end to end on real processes (docs/api.md): cards sealed by an ESDK
+ * The card API end to end on real processes (docs/api.md): cards sealed by an ESDK
  * producer (KMS keyring at the simulator, the client principal's credentials) and by an HPKE
  * Auth-mode producer (shared/hpke, after verifying the attestation document) tokenize to the same
  * FF1 token; batches keep order with per-item errors; tampered, foreign-key and wrong-context

@@ -1,5 +1,5 @@
 /**
- * Issue 5: an enclave started from a modified bundle (one byte more: a different PCR0) is refused
+ * An enclave started from a modified bundle (one byte more: a different PCR0) is refused
  * by KMS with AccessDenied, because the key policy is bound to the original bundle's PCR0. The
  * stack stays up and says why it is not ready; nothing is decrypted.
  */

@@ -1,5 +1,5 @@
 /**
- * Issue 6, the PII API end to end on real processes (docs/api.md): `/v1/pii/redact` with text
+ * The PII API end to end on real processes (docs/api.md): `/v1/pii/redact` with text
  * sealed by an ESDK producer (purpose=pii) and by an HPKE Auth-mode producer, and
  * `/v1/pii/blind-index` (digests recomputed here from the documented formula and the KMS-wrapped
  * index key). The last test reads every byte the parent handled and every line it logged: the

@@ -1,5 +1,5 @@
 /**
- * Issue 5 end to end: real processes (enclave in an empty network namespace when possible, parent),
+ * End to end: real processes (enclave in an empty network namespace when possible, parent),
  * the KMS simulator reached only through the enclave's own TLS over the parent's tunnel, and taps
  * on every socket the parent handles.
  */

@@ -1,5 +1,5 @@
 /**
- * Faults of the processes themselves, on the real stack (issue 8, item 2):
+ * Faults of the processes themselves, on the real stack:
  * - the enclave is SIGKILLed under load: every request either succeeds with the right token or
  *   gets a typed 503, none hangs, none gets a wrong answer; service resumes after a restart;
  * - the parent restarts: the running enclave accepts the new connection and keeps its keys

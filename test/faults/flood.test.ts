@@ -1,5 +1,5 @@
 /**
- * A flood of malformed and oversized input (issue 8, item 2), on the real stack:
+ * A flood of malformed and oversized input, on the real stack:
  * - on the enclave link, straight to the enclave's socket (what any process on the parent host
  *   could do): random bytes, oversized length headers, empty frames, truncated frames, and valid
  *   frames carrying invalid messages;

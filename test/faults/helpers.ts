@@ -1,5 +1,5 @@
 /**
- * Shared pieces of the fault-injection tests (issue 8, item 2): typed-error checks on HTTP
+ * Shared pieces of the fault-injection tests: typed-error checks on HTTP
  * answers, KMS call counting, process liveness and resident memory of the stack's processes.
  *
  * Two ways of counting KMS calls, because they count different things:

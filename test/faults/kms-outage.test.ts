@@ -1,5 +1,5 @@
 /**
- * KMS unavailable, seen through the whole stack (issue 8, item 2):
+ * KMS unavailable, seen through the whole stack:
  * - KMS down (every request answered KMSInternalException): a card that needs a KMS call gets a
  *   typed 503 ERR_KMS_UNAVAILABLE after a bounded number of attempts (maxAttempts), nothing
  *   crashes, cached data keys keep working, and service recovers when KMS is back;

@@ -1,5 +1,5 @@
 /**
- * KMS throttling half the requests (issue 8, item 2): fresh ESDK cards, each needing its own KMS
+ * KMS throttling half the requests: fresh ESDK cards, each needing its own KMS
  * Decrypt, all succeed through the SDK's retries (standard mode: exponential backoff with full
  * jitter, throttling-aware), and the number of KMS requests stays bounded: at most maxAttempts
  * per card, and one logical call per data key (no retry loop above the SDK's).

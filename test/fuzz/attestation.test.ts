@@ -4,7 +4,7 @@
  * values, valid or not, and whose keys are dropped, duplicated, reordered or joined by strangers.
  * test/attestation/{property,mutations}.test.ts flip bytes of real documents, which the signature
  * or the chain already refuses; here only the structure rules (shared/attestation/document.ts,
- * FORMATS.md 1.3) stand between a signed document and a verdict.
+ * docs/formats.md 1.3) stand between a signed document and a verdict.
  *
  * Property: verifyAttestation (and parseAttestation) accepts exactly the documents the rules
  * allow, and then returns exactly the encoded values; everything else is AttestationError

@@ -4,7 +4,7 @@
  *
  * - Structured: maps built from the wire vocabulary (v, id, op, deadlineMs, body, ok, error,
  *   cancel, plus stray keys) with valid and boundary values. decodeMessage is compared with an
- *   oracle written from the wire rules (messages.ts header, ARCHITECTURE.md "Wire protocol").
+ *   oracle written from the wire rules (messages.ts header, docs/architecture.md "Wire protocol").
  * - Bytes: valid encodings mutated byte by byte, and raw msgpack heads (extension types, 64-bit
  *   integers, deep nesting, truncations): never a throw, only the documented outcomes.
  * - A serving RpcPeer fed a random mix of all of these: every frame it sends back is a valid

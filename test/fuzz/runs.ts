@@ -1,7 +1,7 @@
 /**
- * Fuzzing budget (issue 8, item 3). `npm test` runs a small, fixed-seed sample so it stays fast;
+ * Fuzzing budget. `npm test` runs a small, fixed-seed sample so it stays fast;
  * `npm run fuzz` sets ENCLAVEKIT_FUZZ_RUNS=20000 for a longer search with the same properties.
- * Every property uses seed 42 (BRIEF rule 4): a failure is reproduced by running it again.
+ * Every property uses seed 42 (so a failure reproduces): a failure is reproduced by running it again.
  */
 export const FUZZ_SEED = 42;
 

@@ -1,6 +1,6 @@
 /**
  * The AWS Encryption SDK (@aws-crypto/client-node) against the simulator: its KMS keyring calls the
- * aggregated `KMS` client's generateDataKey/encrypt/decrypt (FORMATS.md, library traps), so
+ * aggregated `KMS` client's generateDataKey/encrypt/decrypt (docs/formats.md, library traps), so
  * producers can seal records under a simulated key exactly as under AWS KMS.
  */
 import { Agent } from 'node:https';

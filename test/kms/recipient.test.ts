@@ -93,7 +93,7 @@ describe('Decrypt with Recipient under a PCR0-bound key policy', () => {
     expect(out.Plaintext).toBeUndefined();
     expect(out.KeyId).toBe(keyArn);
     const cms = out.CiphertextForRecipient!;
-    // Recipient identified by SHA-256 of the SPKI (FORMATS.md 5.3).
+    // Recipient identified by SHA-256 of the SPKI (docs/formats.md 5.3).
     expect(Buffer.from(parseCiphertextForRecipient(cms).recipientKeyId)).toEqual(createHash('sha256').update(enclaveKey.spki).digest());
     expect(Buffer.from(openCiphertextForRecipient(cms, enclaveKey.privateKey))).toEqual(plaintext);
   });

@@ -14,9 +14,9 @@ import {
 } from '../../shared/nsm/codec.js';
 import { NSM_ERROR_CODES } from '../../shared/nsm/types.js';
 
-// FORMATS.md section 4.2; the vector file's keys name each message.
+// docs/formats.md section 4.2; the vector file's keys name each message.
 const examples = JSON.parse(
-  readFileSync(new URL('../../../shared/vectors/nsm/cbor_examples.json', import.meta.url), 'utf8'),
+  readFileSync(new URL('../vectors/nsm/cbor_examples.json', import.meta.url), 'utf8'),
 ) as Record<string, string>;
 
 const b = (...xs: number[]): Uint8Array => new Uint8Array(xs);

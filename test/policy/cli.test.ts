@@ -1,4 +1,4 @@
-// End-to-end check of issue 7 ("Done when"): `policy generate` output, evaluated by `policy explain`
+// End to end: `policy generate` output, evaluated by `policy explain`
 // against simulated documents from `sim attest`, allows exactly the matching enclave and denies one
 // with a changed PCR, naming the PCR. Runs the CLI in-process (cli/main.ts) with captured output.
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';

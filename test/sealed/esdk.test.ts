@@ -1,7 +1,7 @@
 /**
  * openEsdkRecord against real components: producers seal with @aws-crypto/client-node under a
  * simulated KMS key whose policy generateKeyPolicy wrote; the enclave opens through AttestedKms
- * (simulated NSM attestation, CiphertextForRecipient, data-key cache). Issue 6: "Inputs the
+ * (simulated NSM attestation, CiphertextForRecipient, data-key cache). "Inputs the
  * enclave accepts" and "Inputs must be authenticated, not only encrypted".
  */
 import { randomBytes } from 'node:crypto';

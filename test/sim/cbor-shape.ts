@@ -89,7 +89,7 @@ function slice(bytes: Uint8Array, offset: number): Uint8Array {
   return bytes.subarray(head.contentStart, head.contentStart + Number(head.argument));
 }
 
-/** The byte-level shape of a Nitro attestation document (FORMATS.md section 1.1 and 1.3). */
+/** The byte-level shape of a Nitro attestation document (docs/formats.md section 1.1 and 1.3). */
 export function documentShape(doc: Uint8Array): DocumentShape {
   const envelope: string[] = [describeHead(doc, 0)];
   let at = readHead(doc, 0).contentStart;

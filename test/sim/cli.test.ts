@@ -145,7 +145,7 @@ describe('enclavekit sim attest', () => {
   });
 });
 
-describe('issue 3 "done when": a sim attest document and enclavekit attest verify', () => {
+describe('a sim attest document and enclavekit attest verify', () => {
   it('passes with --root <sim root> and the measured PCRs, fails without --root and with another PCR0', () => {
     const bundle = join(work, 'app.js');
     writeFileSync(bundle, 'export const version = 1;\n');

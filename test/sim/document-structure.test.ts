@@ -1,6 +1,6 @@
 /**
- * Simulated documents against the real ones in ../shared/vectors/attestation: same bytes-level
- * structure (FORMATS.md sections 0, 1.1, 1.3), and a signature that verifies independently.
+ * Simulated documents against the real ones in test/vectors/attestation: same bytes-level
+ * structure (docs/formats.md sections 0, 1.1, 1.3), and a signature that verifies independently.
  */
 import { X509Certificate, createHash, verify } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -76,7 +76,7 @@ describe('simulated documents have the structure of real Nitro documents', () =>
     }
   });
 
-  it('has the fixed parts AWS documents have (FORMATS.md 1.1 and 1.3)', () => {
+  it('has the fixed parts AWS documents have (docs/formats.md 1.1 and 1.3)', () => {
     const shape = documentShape(twins.get('real_doc_16.cbor') as Uint8Array);
     expect(shape.envelope).toEqual(['array(4)', 'bstr(4)', 'map(0)', expect.stringMatching(/^bstr\(\d+\)$/), 'bstr(96)']);
     expect(shape.protectedHex).toBe(Buffer.from(ES384_PROTECTED_HEADER).toString('hex'));
@@ -126,7 +126,7 @@ describe('simulated documents have the structure of real Nitro documents', () =>
     const real = realDoc('real_doc_1.cbor');
     const { protectedHeader, payload } = coseParts(real);
     const toBeSigned = sigStructure(protectedHeader, payload);
-    // FORMATS.md section 1.2 test vector.
+    // docs/formats.md section 1.2 test vector.
     expect(Buffer.from(toBeSigned.subarray(0, 22)).toString('hex')).toBe('846a5369676e61747572653144a101382240591113a9');
     expect(createHash('sha384').update(toBeSigned).digest('hex')).toBe(
       'bbc02acb6f947795c50ff9bc27da2c3bbee714029599d7d5a0a187909edda718b66accb42862f9fe9d8fdd39bfc47ec7',

@@ -10,7 +10,7 @@ const sha384 = (...parts: Uint8Array[]): Buffer => {
   return hash.digest();
 };
 
-describe('PCR formulas (FORMATS.md section 6)', () => {
+describe('PCR formulas (docs/formats.md section 6)', () => {
   it('reproduces AWS published PCR3 example (role ARN)', () => {
     expect(pcrOfString('arn:aws:iam::123456789012:role/Webserver')).toBe(
       '78fce75db17cd4e0a3fb8dad3ad128ca5e77edbb2b2c7f75329dccd99aa5f6ef4fc1f1a452e315b9e98f9e312e6921e6',

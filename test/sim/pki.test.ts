@@ -25,7 +25,7 @@ afterAll(() => {
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
 
-/** [root, regional, zonal, instance, leaf] of a real document (FORMATS.md section 1.3). */
+/** [root, regional, zonal, instance, leaf] of a real document (docs/formats.md section 1.3). */
 function realChain(file: string): x509.X509Certificate[] {
   const cose = decodeCbor(realDoc(file)) as unknown[];
   const payload = decodeCbor(cose[2] as Uint8Array) as Map<string, unknown>;

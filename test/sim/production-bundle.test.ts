@@ -1,5 +1,5 @@
 /**
- * Issue 3 item 7: the production enclave bundle contains no simulator code. The bundle is built
+ * the production enclave bundle contains no simulator code. The bundle is built
  * the way scripts/build.mjs builds dist/enclave.js (esbuild, everything inlined) and its inputs
  * and text are searched for sim/ modules and the simulator banner.
  */

@@ -1,5 +1,5 @@
 /**
- * SimulatedNsm against the NSM semantics of FORMATS.md section 4.2 and AWS's on-device test
+ * SimulatedNsm against the NSM semantics of docs/formats.md section 4.2 and AWS's on-device test
  * (aws-nitro-enclaves-nsm-api nsm-test/src/bin/nsm-check.rs).
  */
 import { X509Certificate, createHash } from 'node:crypto';
@@ -182,7 +182,7 @@ describe('SimulatedNsm attestation', () => {
     const nsm = boot();
     const error = await nsm.extendPcr(0, new Uint8Array(1)).catch((e: unknown) => e);
     expect(nsmErrorCodeOf(error)).toBe('ReadOnlyIndex');
-    // The same Error response the real NSM sends: {"Error": "InvalidIndex"} (FORMATS.md 4.2).
+    // The same Error response the real NSM sends: {"Error": "InvalidIndex"} (docs/formats.md 4.2).
     expect(decodeNsmResponse(Buffer.from('a1654572726f726c496e76616c6964496e646578', 'hex'))).toEqual({ kind: 'Error', code: 'InvalidIndex' });
   });
 });

@@ -1,7 +1,7 @@
 /**
  * The production verifier (shared/attestation) on simulated documents: it accepts them only when
  * the simulated root is given explicitly, and its policy checks bite on simulated PCRs exactly as
- * on real ones (ARCHITECTURE.md "Simulator fidelity").
+ * on real ones (docs/architecture.md "Simulator fidelity").
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { verifyAttestation, type VerifyOptions } from '../../shared/attestation/index.js';

@@ -30,7 +30,7 @@ next to the document's.
 
 const DEFAULT_MAX_AGE_MS = 5 * 60_000;
 
-/** Binary COSE_Sign1 (0x84 untagged, 0xd2 tag 18: FORMATS.md section 0 item 2), or base64 / hex text. */
+/** Binary COSE_Sign1 (0x84 untagged, 0xd2 tag 18: docs/formats.md section 0 item 2), or base64 / hex text. */
 export function decodeDocumentFile(bytes: Uint8Array): Uint8Array {
   if (bytes[0] === 0x84 || bytes[0] === 0xd2) return bytes;
   const text = Buffer.from(bytes).toString('latin1').trim();

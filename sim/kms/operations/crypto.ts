@@ -14,7 +14,7 @@ import { readRecipient, recipientPublicKey, sealForRecipient, type RecipientOutc
 import type { RequestShape } from '../shapes.js';
 import { arnOf, authorize, b64, dryRun, keyIdMember, requireEnabled, resolveKey, type OpContext, type Operation } from './context.js';
 
-/** KMS model limits (FORMATS.md 5.5). */
+/** KMS model limits (docs/formats.md 5.5). */
 const PLAINTEXT_MAX = 4096;
 const CIPHERTEXT_MAX = 6144;
 const RANDOM_MAX = 1024;

@@ -1,6 +1,6 @@
 /**
  * Builders for the request context a KMS request carries into key-policy evaluation
- * (FORMATS.md 5.4; "AWS KMS condition keys": kms:EncryptionContext:context-key,
+ * (docs/formats.md 5.4; "AWS KMS condition keys": kms:EncryptionContext:context-key,
  * kms:EncryptionContextKeys, kms:CallerAccount, kms:ViaService; aws:PrincipalArn).
  */
 import type { ConditionValue, PolicyDecision, PolicyRequest } from './types.js';
@@ -38,7 +38,7 @@ export function callerConditionValues(principalArn: string, viaService?: string)
 }
 
 /**
- * The message KMS puts in AccessDeniedException (FORMATS.md 5.1, real bodies quoted in
+ * The message KMS puts in AccessDeniedException (docs/formats.md 5.1, real bodies quoted in
  * aws/aws-nitro-enclaves-sdk-c issues 127 and 157): names principal, action and key.
  */
 export function accessDeniedMessage(request: Pick<PolicyRequest, 'principalArn' | 'action' | 'resource'>, decision: PolicyDecision): string {

@@ -1,10 +1,10 @@
 /**
  * `enclavekit policy explain`, the pure part: evaluate a key policy for a request carrying an
- * attestation document, as KMS would, and say why in lines a person can read (issue 7 item 3).
+ * attestation document, as KMS would, and say why in lines a person can read.
  *
  * KMS sets the kms:RecipientAttestation:* keys only from a document that verifies ("If the request
  * does not include a valid attestation document ... permission is denied because this condition is
- * not satisfied", FORMATS.md 5.5). So a document that does not verify gives DENY, whatever the
+ * not satisfied", docs/formats.md 5.5). So a document that does not verify gives DENY, whatever the
  * policy says: the verdict is computed without attestation values, and a second evaluation with the
  * document's unverified PCRs is shown only as a diagnosis.
  */

@@ -11,7 +11,7 @@
  * Deliberate choices, documented in index.ts: element and operator names are case-sensitive as
  * documented by AWS; Principal ARNs carry no partial wildcards (IAM forbids them);
  * `kms:RecipientAttestation:` keys must be ImageSha384 or PCR0..PCR31 (the NSM has 32 PCRs,
- * FORMATS.md 5.4).
+ * docs/formats.md 5.4).
  */
 import { InputError } from '../../../shared/errors.js';
 import type {
@@ -299,7 +299,7 @@ function collectWarnings(
   const caseSensitive = c.base === 'StringEquals' || c.base === 'StringNotEquals' || c.base === 'StringLike' || c.base === 'StringNotLike';
   for (const v of c.values) {
     if (caseSensitive && /[A-F]/.test(v)) {
-      warnings.push(`${c.where}: ${c.key} value has upper-case hex but ${c.operator} is case-sensitive and KMS compares lower-case hex (FORMATS.md 5.4)`);
+      warnings.push(`${c.where}: ${c.key} value has upper-case hex but ${c.operator} is case-sensitive and KMS compares lower-case hex (docs/formats.md 5.4)`);
     } else if (!HEX384_RE.test(v.toLowerCase()) && !/[*?]/.test(v)) {
       warnings.push(`${c.where}: ${c.key} value is not a 96-digit hex SHA-384 measurement`);
     }
