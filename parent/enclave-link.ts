@@ -17,7 +17,7 @@ export interface EnclaveLinkOptions {
   handlers: Readonly<Record<string, RpcHandler>>;
   /** Runs after every (re)connect, before the link counts as ready (e.g. hand over wrapped keys). */
   onConnected?: (peer: RpcPeer) => Promise<void>;
-  onEvent?: (event: { type: 'connected' | 'disconnected' | 'ready' | 'not-ready'; reason?: string }) => void;
+  onEvent?: (event: { type: 'connected' | 'disconnected' | 'ready' | 'not-ready' | 'boot-failed'; reason?: string }) => void;
   backoff?: { initialMs?: number; maxMs?: number };
   /** Every status reply, with the parent's clock before and after the request (clock offsets, metrics). */
   onStatus?: (reply: Readonly<Record<string, unknown>>, sentAt: number, receivedAt: number) => void;
@@ -28,9 +28,17 @@ export interface EnclaveLinkOptions {
   random?: () => number;
 }
 
+/** The enclave's last boot as it reported it (status reply `boot`, or its `boot-failed` event). */
+export interface BootOutcome {
+  outcome: 'booting' | 'ready' | 'failed';
+  /** For a failed boot: the error code and message (never a secret: enclave errors carry none). */
+  reason?: string | undefined;
+}
+
 interface StatusReply {
   ready?: unknown;
   reason?: unknown;
+  boot?: unknown;
   /** The enclave's clock when it answered, ms since the epoch. */
   now?: unknown;
 }
@@ -44,9 +52,34 @@ export class EnclaveLink implements EnclaveGateway {
   #stopped = false;
   #timer: NodeJS.Timeout | undefined;
   #statusTimer: NodeJS.Timeout | undefined;
+  #lastBoot: BootOutcome | undefined;
+  readonly #handlers: Readonly<Record<string, RpcHandler>>;
 
   constructor(options: EnclaveLinkOptions) {
     this.#options = options;
+    const log = options.handlers.log;
+    // A boot failure arrives as a log event (sent as soon as the link exists) and the enclave exits
+    // soon after: keep its reason, so /readyz and `enclavekit status` can still say why.
+    this.#handlers = {
+      ...options.handlers,
+      log: async (body, ctx) => {
+        const raw = (typeof body === 'object' && body !== null ? body : {}) as { event?: unknown; fields?: unknown };
+        if (raw.event === 'boot-failed') this.#noteBoot(parseBoot({ outcome: 'failed', ...(typeof raw.fields === 'object' ? raw.fields : {}) }));
+        return log === undefined ? {} : log(body, ctx);
+      },
+    };
+  }
+
+  /** The last boot outcome the enclave reported, if any. */
+  lastBoot(): BootOutcome | undefined {
+    return this.#lastBoot;
+  }
+
+  #noteBoot(boot: BootOutcome | undefined): void {
+    if (boot === undefined) return;
+    const changed = boot.outcome !== this.#lastBoot?.outcome || boot.reason !== this.#lastBoot?.reason;
+    this.#lastBoot = boot;
+    if (changed && boot.outcome === 'failed') this.#options.onEvent?.({ type: 'boot-failed', ...(boot.reason === undefined ? {} : { reason: boot.reason }) });
   }
 
   get url(): string | undefined {
@@ -66,12 +99,21 @@ export class EnclaveLink implements EnclaveGateway {
   }
 
   status(): EnclaveStatus {
-    return { connected: this.#peer !== undefined && !this.#peer.closed, ready: this.#ready, reason: this.#ready ? undefined : this.#reason };
+    const connected = this.#peer !== undefined && !this.#peer.closed;
+    if (this.#ready) return { connected, ready: true, reason: undefined };
+    const boot = this.#lastBoot;
+    const reason = boot?.outcome === 'failed' ? `enclave boot failed: ${boot.reason ?? 'no reason given'}` : this.#reason;
+    return { connected, ready: false, reason };
   }
 
   /** In-flight and capacity figures for routing between several enclaves. */
   load(): number {
     return this.#peer?.stats.pending ?? Number.POSITIVE_INFINITY;
+  }
+
+  /** Calls sent to the enclave and not yet answered (0 when not connected). */
+  inFlight(): number {
+    return this.#peer?.stats.pending ?? 0;
   }
 
   async call(op: string, body: unknown, options: { deadlineMs?: number; signal?: AbortSignal } = {}): Promise<unknown> {
@@ -94,7 +136,7 @@ export class EnclaveLink implements EnclaveGateway {
       channel.close();
       return;
     }
-    const peer = new RpcPeer(channel, { handlers: this.#options.handlers });
+    const peer = new RpcPeer(channel, { handlers: this.#handlers });
     this.#peer = peer;
     this.#attempt = 0;
     this.#reason = 'enclave connected, not ready';
@@ -125,6 +167,7 @@ export class EnclaveLink implements EnclaveGateway {
       const reply = (await peer.request('status', {}, { deadlineMs: 2_000 })) as StatusReply;
       const receivedAt = Date.now();
       this.#options.onStatus?.(reply as Record<string, unknown>, sentAt, receivedAt);
+      this.#noteBoot(parseBoot(reply.boot));
       const offset = clockOffsetMs(reply, sentAt, receivedAt);
       const limit = this.#options.maxClockOffsetMs;
       if (limit !== undefined && offset !== undefined && Math.abs(offset) > limit) {
@@ -156,6 +199,15 @@ export class EnclaveLink implements EnclaveGateway {
     this.#timer = setTimeout(() => void this.#connect(), delay);
     this.#timer.unref();
   }
+}
+
+function parseBoot(raw: unknown): BootOutcome | undefined {
+  if (typeof raw !== 'object' || raw === null) return undefined;
+  const { outcome, code, message, reason } = raw as Record<string, unknown>;
+  if (outcome !== 'booting' && outcome !== 'ready' && outcome !== 'failed') return undefined;
+  const text = typeof reason === 'string' ? reason : typeof code === 'string' ? `${code}${typeof message === 'string' ? `: ${message}` : ''}` : undefined;
+  // What the enclave says is shown to operators: bounded, printable only.
+  return { outcome, reason: text?.replace(/[^\x20-\x7e]/g, '?').slice(0, 300) };
 }
 
 /** Enclave clock minus the parent's, taking the request's midpoint as the moment it answered. */

@@ -1,17 +1,21 @@
 /**
  * Several enclaves behind one gateway (up to 4 per host): calls go to the ready enclave with the
- * fewest requests in flight, so one enclave can be replaced while the others keep serving.
+ * fewest requests in flight. Enclaves can be added and drained while the pool serves, so one
+ * enclave can be replaced by another (a new build on a second CID) without a failed request.
  */
 import { EnclaveKitError, ServiceError } from '../shared/errors.js';
 import type { CallOptions, EnclaveGateway, EnclaveStatus } from './enclave-gateway.js';
 import type { EnclaveLink } from './enclave-link.js';
 
 export class EnclavePool implements EnclaveGateway {
-  readonly #links: readonly EnclaveLink[];
+  #links: EnclaveLink[];
+  /** Links that take no new calls and leave once their calls in flight have answered. */
+  readonly #draining = new Set<EnclaveLink>();
+  #started = false;
 
   constructor(links: readonly EnclaveLink[]) {
     if (links.length === 0) throw new RangeError('an enclave pool needs at least one link');
-    this.#links = links;
+    this.#links = [...links];
   }
 
   get links(): readonly EnclaveLink[] {
@@ -19,7 +23,7 @@ export class EnclavePool implements EnclaveGateway {
   }
 
   status(): EnclaveStatus {
-    const statuses = this.#links.map((l) => l.status());
+    const statuses = this.#links.filter((l) => !this.#draining.has(l)).map((l) => l.status());
     const ready = statuses.filter((s) => s.ready).length;
     return {
       connected: statuses.some((s) => s.connected),
@@ -51,18 +55,44 @@ export class EnclavePool implements EnclaveGateway {
   #pick(exclude: EnclaveLink | undefined, allowNotReady: boolean): EnclaveLink | undefined {
     let best: EnclaveLink | undefined;
     for (const link of this.#links) {
+      if (link === exclude || this.#draining.has(link)) continue;
       const status = link.status();
-      if (link === exclude || !(status.ready || (allowNotReady && status.connected))) continue;
+      if (!(status.ready || (allowNotReady && status.connected))) continue;
       if (best === undefined || link.load() < best.load()) best = link;
     }
     return best;
   }
 
+  /** Adds an enclave; it takes calls once it reports ready. */
+  add(link: EnclaveLink): void {
+    this.#links.push(link);
+    if (this.#started) link.start();
+  }
+
+  /**
+   * Stops sending new calls to `link`, waits until its calls in flight have answered (at most
+   * `timeoutMs`), then closes it and removes it from the pool. Returns the calls still in flight
+   * when it closed (0 after a clean drain).
+   */
+  async drain(link: EnclaveLink, options: { timeoutMs?: number; pollMs?: number } = {}): Promise<number> {
+    if (!this.#links.includes(link)) throw new RangeError('drain: the link is not in this pool');
+    this.#draining.add(link);
+    const deadline = Date.now() + (options.timeoutMs ?? 30_000);
+    while (link.inFlight() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, options.pollMs ?? 20));
+    const left = link.inFlight();
+    link.stop();
+    this.#draining.delete(link);
+    this.#links = this.#links.filter((l) => l !== link);
+    return left;
+  }
+
   start(): void {
+    this.#started = true;
     for (const link of this.#links) link.start();
   }
 
   stop(): void {
+    this.#started = false;
     for (const link of this.#links) link.stop();
   }
 }

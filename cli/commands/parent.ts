@@ -1,6 +1,9 @@
 /**
  * `enclavekit parent --config FILE [--url-file FILE]`: the parent process (HTTP API, enclave
  * links, KMS tunnel proxy). `--url-file` receives the API URL once listening (port 0 picks one).
+ * SIGHUP re-reads FILE and moves to its `enclaves` list without a restart (docs/operations.md,
+ * "Updating the enclave without downtime"). Any fatal failure ends the process with exit code 1 and
+ * one line naming the cause, so a supervisor (systemd, `enclavekit dev`) sees it and restarts.
  */
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
@@ -11,8 +14,16 @@ import { parseParentConfig } from '../../parent/config.js';
 import { startParent } from '../../parent/runtime.js';
 import { cardRoutes } from '../../parent/http/routes/cards.js';
 import { openApiRoutes } from '../../parent/http/routes/openapi.js';
+import { exitWithSupervisor } from '../../shared/lifecycle/supervised.js';
 
 const USAGE = 'usage: enclavekit parent --config FILE [--url-file FILE]\n';
+
+function describe(error: unknown): string {
+  if (error instanceof EnclaveKitError) return `${error.code}: ${error.message}`;
+  const e = error as NodeJS.ErrnoException;
+  // Node's listen errors name the address (EADDRINUSE 127.0.0.1:8080), which is the cause to show.
+  return e?.message ?? String(error);
+}
 
 export async function run(args: string[]): Promise<number> {
   let values: { config?: string | undefined; 'url-file'?: string | undefined };
@@ -26,24 +37,48 @@ export async function run(args: string[]): Promise<number> {
     process.stderr.write(USAGE);
     return 2;
   }
+  const configFile = values.config;
+  let fatal: ((reason: string) => void) | undefined;
+  const stopped = new Promise<string | undefined>((resolve) => {
+    fatal = resolve;
+    process.once('SIGTERM', () => resolve(undefined));
+    process.once('SIGINT', () => resolve(undefined));
+  });
+  exitWithSupervisor(() => fatal?.('the supervising process is gone'));
   try {
-    const config = parseParentConfig(readJsonFile(values.config, 'parent config'));
+    const config = parseParentConfig(readJsonFile(configFile, 'parent config'));
     const parent = await startParent({
       config,
       connectChannel: (url) => connectChannel(url),
       listenStreams: (url, onStream) => listenStreams(url, onStream),
       extraRoutes: (gateway) => [...cardRoutes(gateway), ...openApiRoutes()],
+      onFatal: (error, what) => fatal?.(`${what} failed: ${describe(error)}`),
     });
     if (values['url-file'] !== undefined) await writeFile(values['url-file'], `${parent.url}\n`);
-    await new Promise<void>((resolve) => {
-      process.once('SIGTERM', resolve);
-      process.once('SIGINT', resolve);
-    });
+    const onHangup = (): void => {
+      try {
+        const next = parseParentConfig(readJsonFile(configFile, 'parent config'));
+        parent.logger.info('config-reload', { enclaves: next.enclaves.join(','), note: 'only the enclaves list is applied without a restart' });
+        void parent.setEnclaves(next.enclaves).then(
+          (r) => parent.logger.info('config-reloaded', { added: r.added.join(','), drained: r.drained.join(','), kept: r.kept.join(',') }),
+          (error: unknown) => parent.logger.error('config-reload-failed', { reason: describe(error) }),
+        );
+      } catch (error) {
+        // A bad file on reload keeps the running configuration: the API stays up.
+        parent.logger.error('config-reload-failed', { reason: describe(error) });
+      }
+    };
+    process.on('SIGHUP', onHangup);
+    const reason = await stopped;
+    process.off('SIGHUP', onHangup);
     await parent.close();
+    if (reason !== undefined) {
+      process.stderr.write(`enclavekit parent: fatal: ${reason}\n`);
+      return 1;
+    }
     return 0;
   } catch (error) {
-    const message = error instanceof EnclaveKitError ? `${error.code}: ${error.message}` : (error as Error).message;
-    process.stderr.write(`enclavekit parent: ${message}\n`);
+    process.stderr.write(`enclavekit parent: fatal: ${describe(error)}\n`);
     return 1;
   }
 }

@@ -1,0 +1,71 @@
+/**
+ * A parent that cannot serve must not stay alive: with its HTTP port taken it exits non-zero with
+ * one line naming the cause, although its tunnel listener and enclave link had already started.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ensureBuilt, REPO_ROOT } from '../helpers/built.js';
+
+function runParent(config: unknown, dir: string): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }> {
+  return (async () => {
+    const file = path.join(dir, 'parent.json');
+    await writeFile(file, JSON.stringify(config));
+    const child = spawn(process.execPath, ['bin/enclavekit.js', 'parent', '--config', file], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.stdout.resume();
+    // Bounded by the test timeout only: a parent that stays alive fails the test by never exiting.
+    const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.once('exit', (c, s) => resolve([c, s])));
+    return { code, signal, stderr };
+  })();
+}
+
+describe('the parent fails loudly', () => {
+  const dirs: string[] = [];
+  afterAll(async () => {
+    for (const d of dirs) await rm(d, { recursive: true, force: true });
+  });
+
+  it('exits 1 with one line naming the taken port', async () => {
+    ensureBuilt();
+    const dir = await mkdtemp(path.join(tmpdir(), 'ek-parent-fail-'));
+    dirs.push(dir);
+    const blocker = net.createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const port = (blocker.address() as net.AddressInfo).port;
+    try {
+      const result = await runParent(
+        {
+          http: { host: '127.0.0.1', port },
+          apiTokens: ['a-token-of-16-chars-or-more'],
+          enclaves: [`unix://${path.join(dir, 'enclave.sock')}`],
+          region: 'eu-west-1',
+          proxy: { listen: `unix://${path.join(dir, 'proxy.sock')}` },
+        },
+        dir,
+      );
+      expect(result.signal).toBeNull();
+      expect(result.code).toBe(1);
+      const lines = result.stderr.trim().split('\n');
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(/^enclavekit parent: fatal: .*EADDRINUSE.*127\.0\.0\.1:\d+/);
+      expect(lines[0]).toContain(String(port));
+    } finally {
+      blocker.close();
+    }
+  }, 30_000);
+
+  it('exits 1 naming the file and rule for an invalid configuration', async () => {
+    ensureBuilt();
+    const dir = await mkdtemp(path.join(tmpdir(), 'ek-parent-fail-'));
+    dirs.push(dir);
+    const result = await runParent({ apiTokens: ['short'], enclaves: [], region: 'eu-west-1' }, dir);
+    expect(result.code).toBe(1);
+    expect(result.stderr.trim().split('\n')).toHaveLength(1);
+    expect(result.stderr).toMatch(/^enclavekit parent: fatal: ERR_CONFIG: parent config/);
+  }, 30_000);
+});
