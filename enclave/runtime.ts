@@ -20,6 +20,7 @@ import { AttestedKms } from './kms/attested-kms.js';
 import { DataKeyCache } from './kms/data-key-cache.js';
 import { createEnclaveKmsClient } from './kms/kms-client.js';
 import { KeyRing } from './key-ring.js';
+import { BootReport, type BootEvent, type EventFields, type EventLevel } from './boot-report.js';
 
 /** PCR16 carries SHA-384 of the enclave configuration, then is locked (docs/security.md). */
 export const CONFIG_PCR = 16;
@@ -28,12 +29,18 @@ export interface EnclaveDeps {
   config: Readonly<EnclaveConfig>;
   /** The exact configuration bytes (what PCR16 measures). */
   configBytes: Uint8Array;
-  nsm: Nsm;
+  /** Opens the NSM: a boot step, so a missing device or simulator is reported like any failure. */
+  openNsm: () => Promise<Nsm>;
   listenChannels: (url: string, onChannel: (channel: FrameChannel) => void) => Promise<{ close(): Promise<void> | void }>;
   openStream: (url: string) => Promise<Duplex>;
   /** Operations beyond the built-in ones (cards, PII, your own). */
   registerHandlers?: (registry: HandlerRegistry, services: EnclaveServices) => void;
-  log?: (event: string, fields?: Record<string, string | number | boolean | undefined>) => void;
+  log?: (event: string, fields: EventFields, level: EventLevel) => void;
+  /**
+   * After a failed boot, how long the link keeps answering `status` so a parent can learn why,
+   * ms (default 15 000). It ends as soon as a parent has acknowledged the `boot-failed` event.
+   */
+  bootFailureHoldMs?: number;
 }
 
 /** What handlers may use. Plaintext keys stay behind these objects. */
@@ -59,29 +66,120 @@ const attestationSchema = z.strictObject({ nonce: z.instanceof(Uint8Array).optio
 
 /** Log events in flight to the parent at once; beyond this they are dropped (and counted). */
 const MAX_LOG_EVENTS_IN_FLIGHT = 64;
+const DEFAULT_BOOT_FAILURE_HOLD_MS = 15_000;
 
 export async function startEnclave(deps: EnclaveDeps): Promise<RunningEnclave> {
-  const { nsm, config } = deps;
+  const { config } = deps;
   const peers = new Set<RpcPeer>();
+  const boot = new BootReport();
   // Logs go to stderr (the console, readable only in debug mode) and, in production the only way
   // out, to the parent as structured events; the parent's redaction guard checks every field.
+  // Events before any parent connects wait in the boot report's bounded outbox.
   let logsInFlight = 0;
   let logsDropped = 0;
-  const log = (event: string, fields: Record<string, string | number | boolean | undefined> = {}): void => {
-    deps.log?.(event, fields);
-    const peer = [...peers].at(-1);
-    if (peer === undefined || peer.closed) return;
+  let failureDelivered: () => void = () => undefined;
+  const failureAcknowledged = new Promise<void>((resolve) => (failureDelivered = resolve));
+  const send = (peer: RpcPeer, e: BootEvent): void => {
     if (logsInFlight >= MAX_LOG_EVENTS_IN_FLIGHT) {
       logsDropped += 1;
       return;
     }
     logsInFlight += 1;
     peer
-      .request('log', { event, fields }, { deadlineMs: 2_000 })
+      .request('log', { event: e.event, level: e.level, fields: e.fields }, { deadlineMs: 2_000 })
+      .then(() => (e.event === 'boot-failed' ? failureDelivered() : undefined))
       .catch(() => undefined)
       .finally(() => (logsInFlight -= 1));
   };
+  const log = (event: string, fields: EventFields = {}, level: EventLevel = 'info'): void => {
+    deps.log?.(event, fields, level);
+    const peer = [...peers].at(-1);
+    if (peer === undefined || peer.closed) boot.hold({ event, level, fields });
+    else send(peer, { event, level, fields });
+  };
 
+  // The link listener opens before anything else, answering only `status` (with the boot report)
+  // until the boot has finished: a parent can then see why an enclave never became ready even
+  // when its console is unreadable. Nothing else is served before PCR16 holds the configuration,
+  // so no attestation document can predate the measurement.
+  let booted: (handlers: Record<string, RpcHandler> | undefined) => void = () => undefined;
+  const bootDone = new Promise<Record<string, RpcHandler> | undefined>((resolve) => (booted = resolve));
+  // What a parent asks right after connecting (its wrapped keys, a document) waits for the boot.
+  const afterBoot = (op: string): RpcHandler => async (body, ctx) => {
+    const ready = await bootDone;
+    const handler = ready?.[op];
+    if (handler === undefined) throw new ServiceError('ERR_NOT_READY', `enclave ${boot.reason()}`);
+    return handler(body, ctx);
+  };
+  const handlers: Record<string, RpcHandler> = {
+    status: async () => ({ ready: false, reason: boot.reason(), now: Date.now(), boot: boot.summary() }),
+    'keys.load': afterBoot('keys.load'),
+    attestation: afterBoot('attestation'),
+  };
+  const listener = await deps.listenChannels(config.listen, (channel) => {
+    const peer = new RpcPeer(channel, {
+      handlers,
+      onHandlerError: (error, info) => log('handler-error', { op: info.op, errorName: error instanceof Error ? error.name : typeof error }, 'error'),
+    });
+    peers.add(peer);
+    for (const held of boot.takeHeld()) send(peer, held);
+    log('parent-connected', { peer: channel.peer });
+    peer.onClose(() => {
+      peers.delete(peer);
+      log('parent-disconnected', {});
+    });
+  });
+  log('listening', { url: config.listen });
+
+  let nsm: Nsm | undefined;
+  try {
+    nsm = await deps.openNsm();
+    const running = await bootServices(deps, nsm, log, () => [...peers].at(-1), () => ({ logsDropped: logsDropped + boot.dropped }));
+    Object.assign(handlers, running.handlers);
+    for (const peer of peers) for (const [op, handler] of Object.entries(running.handlers)) peer.setHandler(op, handler);
+    boot.ready();
+    booted(running.handlers);
+    log('boot-complete', {});
+    const openNsm = nsm;
+    return {
+      services: running.services,
+      ready: running.readiness,
+      async close() {
+        await listener.close();
+        for (const peer of peers) peer.close();
+        running.close();
+        await openNsm.close?.();
+      },
+    };
+  } catch (error) {
+    const { code, message } = boot.fail(error);
+    booted(undefined);
+    log('boot-failed', { code, message }, 'error');
+    const hold = new Promise<void>((resolve) => setTimeout(resolve, deps.bootFailureHoldMs ?? DEFAULT_BOOT_FAILURE_HOLD_MS).unref());
+    await Promise.race([failureAcknowledged, hold]);
+    await listener.close();
+    for (const peer of peers) peer.close();
+    await nsm?.close?.();
+    throw error;
+  }
+}
+
+interface BootedServices {
+  services: EnclaveServices;
+  handlers: Record<string, RpcHandler>;
+  readiness: () => { ready: boolean; reason?: string };
+  close(): void;
+}
+
+/** Everything the boot does after the link listener: measure, attest, KMS, handlers. */
+async function bootServices(
+  deps: EnclaveDeps,
+  nsm: Nsm,
+  log: (event: string, fields?: EventFields, level?: EventLevel) => void,
+  latestPeer: () => RpcPeer | undefined,
+  counters: () => { logsDropped: number },
+): Promise<BootedServices> {
+  const { config } = deps;
   // Measure the configuration before anything else can happen, then freeze the register.
   await nsm.extendPcr(CONFIG_PCR, createHash('sha384').update(deps.configBytes).digest());
   await nsm.lockPcr(CONFIG_PCR);
@@ -104,7 +202,7 @@ export async function startEnclave(deps: EnclaveDeps): Promise<RunningEnclave> {
   const kmsCalls: Record<string, { calls: number; errors: number }> = {};
 
   const credentials = parentCredentialProvider(async () => {
-    const peer = [...peers].at(-1);
+    const peer = latestPeer();
     if (peer === undefined) throw new ServiceError('ERR_NOT_READY', 'no parent connected to supply credentials');
     return peer.request('credentials', {}, { deadlineMs: 10_000 });
   });
@@ -137,13 +235,14 @@ export async function startEnclave(deps: EnclaveDeps): Promise<RunningEnclave> {
       return {
         ...readiness(),
         now: Date.now(),
+        boot: { outcome: 'ready' },
         debugMode,
         ops: registry.ops(),
         stats: {
           kms: kmsCalls,
           dataKeyCache: { hits: cache.hits, misses: cache.misses },
           clockOffsetMs: attestationClockOffsetMs === undefined ? {} : { attestation: attestationClockOffsetMs },
-          logsDropped,
+          logsDropped: counters().logsDropped,
         },
       };
     },
@@ -167,7 +266,7 @@ export async function startEnclave(deps: EnclaveDeps): Promise<RunningEnclave> {
         return { loaded: [...loaded.keys()] };
       } catch (error) {
         lastKeyError = `key load failed (${error instanceof EnclaveKitError ? error.code : 'ERR_INTERNAL'})`;
-        log('keys-load-failed', { code: error instanceof EnclaveKitError ? error.code : 'ERR_INTERNAL' });
+        log('keys-load-failed', { code: error instanceof EnclaveKitError ? error.code : 'ERR_INTERNAL' }, 'error');
         throw error;
       }
     },
@@ -186,26 +285,11 @@ export async function startEnclave(deps: EnclaveDeps): Promise<RunningEnclave> {
     };
   }
 
-  const listener = await deps.listenChannels(config.listen, (channel) => {
-    const peer = new RpcPeer(channel, {
-      handlers,
-      onHandlerError: (error, info) => log('handler-error', { op: info.op, errorName: error instanceof Error ? error.name : typeof error }),
-    });
-    peers.add(peer);
-    log('parent-connected', { peer: channel.peer });
-    peer.onClose(() => {
-      peers.delete(peer);
-      log('parent-disconnected', {});
-    });
-  });
-  log('listening', { url: config.listen });
-
   return {
     services,
-    ready: readiness,
-    async close() {
-      await listener.close();
-      for (const peer of peers) peer.close();
+    handlers,
+    readiness,
+    close() {
       agent.destroy();
       client.destroy();
       keys.clear();

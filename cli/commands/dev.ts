@@ -5,7 +5,10 @@
  *   3. a demo KMS key whose policy admits only that measurement, and wrapped keys under it;
  *   4. the enclave (dist/enclave.js), in an empty network namespace when possible;
  *   5. the parent; then prints the API URL, token and a curl example, and writes dev.json.
- * Ctrl-C stops everything.
+ * Ctrl-C stops everything; the children also stop when this process dies any other way.
+ * Logs: one line per event, human on a terminal, JSON lines with --json-logs or when stdout is not
+ * a terminal. Enclave events are shown once, as the enclave printed them (the parent's relayed
+ * copy stays in parent.log).
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -20,15 +23,17 @@ import { ensureDemoKey, pinnedKeys, type KmsEndpoint } from '../dev/demo-key.js'
 import { devLayout } from '../dev/layout.js';
 import { canIsolate } from '../dev/isolation.js';
 import { packageRoot } from '../package-root.js';
-import { fileExists, startChild, stopChild, waitFor, type Child } from '../dev/processes.js';
+import { exitReport, fileExists, startChild, stopChild, waitFor, type Child } from '../dev/processes.js';
+import { formatHuman, formatJson, type Level, type LogRecord } from '../../shared/log/format.js';
 
-const USAGE = `usage: enclavekit dev [--dir .enclavekit] [--port 8080] [--no-isolation] [--quiet]
+const USAGE = `usage: enclavekit dev [--dir .enclavekit] [--port 8080] [--no-isolation] [--quiet] [--json-logs]
 
 Starts the KMS simulator, a simulated NSM, the enclave and the parent on loopback.
   --dir DIR        state and runtime files (default .enclavekit)
   --port P         parent HTTP port (default 8080; 0 = any free port, see dir/dev.json)
   --no-isolation   do not run the enclave in an empty network namespace
   --quiet          do not echo the children's output
+  --json-logs      JSON lines (the default when stdout is not a terminal)
 `;
 
 const repoRoot = packageRoot();
@@ -45,6 +50,7 @@ export async function run(args: string[]): Promise<number> {
         port: { type: 'string', default: '8080' },
         'no-isolation': { type: 'boolean', default: false },
         quiet: { type: 'boolean', default: false },
+        'json-logs': { type: 'boolean', default: false },
         help: { type: 'boolean', default: false },
       },
       strict: true,
@@ -69,6 +75,16 @@ export async function run(args: string[]): Promise<number> {
 
   const layout = devLayout(values.dir);
   const quiet = values.quiet;
+  const json = values['json-logs'] || process.stdout.isTTY !== true;
+  const print = (record: LogRecord): void => void process.stdout.write(`${json ? formatJson(record) : formatHuman(record)}\n`);
+  const say = (level: Level, msg: string, fields: Record<string, unknown> = {}): void =>
+    print({ ts: new Date().toISOString(), level, component: 'dev', msg, fields });
+  const onRecord = (record: LogRecord): void => {
+    if (quiet) return;
+    // The enclave prints each event itself; the parent's relayed copy would be a second line.
+    if (record.component === 'parent' && record.msg === 'enclave-event') return;
+    print(record);
+  };
   const children: Child[] = [];
   let nsmServer: { close(): Promise<void> } | undefined;
   const shutdown = async (): Promise<void> => {
@@ -79,15 +95,16 @@ export async function run(args: string[]): Promise<number> {
   const onSignal = (): void => {
     if (stopping) return;
     stopping = true;
-    process.stdout.write('\nstopping the dev stack...\n');
+    say('info', 'stopping the dev stack');
     void shutdown().then(() => process.exit(0));
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
 
   try {
+    // Nothing of an earlier run may be taken for this one's (its parent.url named a dead port).
+    await rm(layout.run, { recursive: true, force: true });
     await mkdir(layout.run, { recursive: true, mode: 0o700 });
-    for (const socket of [layout.enclaveSocket, layout.proxySocket, layout.nsmSocket]) await rm(socket, { force: true });
     await rm(layout.devJson, { force: true });
     await initSimState(layout.simState);
     const simConfig = await loadSimConfig(layout.simState);
@@ -102,9 +119,9 @@ export async function run(args: string[]): Promise<number> {
     // 1. KMS simulator.
     const kmsJson = `${layout.simState}/kms.json`;
     await rm(kmsJson, { force: true });
-    const kmsChild = startChild('kms', process.execPath, [cliBin, 'sim', 'kms', '--state', layout.simState, '--port', '0'], { quiet });
+    const kmsChild = startChild('kms', process.execPath, [cliBin, 'sim', 'kms', '--state', layout.simState, '--port', '0'], { onRecord });
     children.push(kmsChild);
-    await waitFor('the KMS simulator', () => fileExists(kmsJson), 30_000, kmsChild);
+    await waitFor('the KMS simulator', () => fileExists(kmsJson), 30_000, children);
     const kms = JSON.parse(await readFile(kmsJson, 'utf8')) as KmsEndpoint;
     const kmsUrl = new URL(kms.endpoint);
 
@@ -113,7 +130,11 @@ export async function run(args: string[]): Promise<number> {
     const enclaveRoleArn = simRoleArn(simConfig.account, 'enclave');
     const instanceId = randomInstanceId();
     const pcrs = measureEnclave({ appBundle: bundle, roleArn: enclaveRoleArn, instanceId });
-    const nsm = new SimulatedNsm({ pki: await loadSimPki(layout.simState, Date.now()), pcrs, moduleId: newModuleId(Date.now(), instanceId) });
+    // The simulator's banner is part of the log stream: one record per line in JSON mode.
+    const announceTo = json
+      ? { write: (text: string) => text.split('\n').filter((l) => l !== '').forEach((l) => say('warn', l)) }
+      : process.stderr;
+    const nsm = new SimulatedNsm({ pki: await loadSimPki(layout.simState, Date.now()), pcrs, moduleId: newModuleId(Date.now(), instanceId), announceTo });
     nsmServer = await serveNsm(nsm, layout.nsmSocket);
 
     // 3. Demo key bound to PCR0 of this bundle, and the wrapped keys.
@@ -138,13 +159,13 @@ export async function run(args: string[]): Promise<number> {
     };
     await writeFile(layout.enclaveConfig, `${JSON.stringify(enclaveConfig, null, 2)}\n`, { mode: 0o600 });
     const isolate = !values['no-isolation'] && canIsolate();
-    if (!isolate) process.stdout.write('WARNING: enclave network isolation is OFF (needs root and unshare on Linux)\n');
+    if (!isolate && !values['no-isolation']) say('warn', 'enclave network isolation is OFF (needs root and unshare on Linux; --no-isolation silences this)');
     const enclaveArgv = [process.execPath, enclaveBundle, '--config', layout.enclaveConfig];
     const enclaveChild = isolate
-      ? startChild('enclave', 'unshare', ['--net', '--', ...enclaveArgv], { quiet })
-      : startChild('enclave', enclaveArgv[0]!, enclaveArgv.slice(1), { quiet });
+      ? startChild('enclave', 'unshare', ['--net', '--', ...enclaveArgv], { onRecord })
+      : startChild('enclave', enclaveArgv[0]!, enclaveArgv.slice(1), { onRecord });
     children.push(enclaveChild);
-    await waitFor('the enclave socket', () => fileExists(layout.enclaveSocket), 30_000, enclaveChild);
+    await waitFor('the enclave socket', () => fileExists(layout.enclaveSocket), 30_000, children);
 
     // 5. The parent.
     let apiToken: string;
@@ -165,7 +186,7 @@ export async function run(args: string[]): Promise<number> {
       logFile: layout.logFile,
     };
     await writeFile(layout.parentConfig, `${JSON.stringify(parentConfig, null, 2)}\n`, { mode: 0o600 });
-    const parentChild = startChild('parent', process.execPath, [cliBin, 'parent', '--config', layout.parentConfig, '--url-file', `${layout.run}/parent.url`], { quiet });
+    const parentChild = startChild('parent', process.execPath, [cliBin, 'parent', '--config', layout.parentConfig, '--url-file', `${layout.run}/parent.url`], { onRecord });
     children.push(parentChild);
     const parentUrl = await waitFor('the parent', async () => {
       try {
@@ -173,14 +194,14 @@ export async function run(args: string[]): Promise<number> {
       } catch {
         return undefined;
       }
-    }, 30_000, parentChild);
+    }, 30_000, children);
     await waitFor('the enclave to become ready', async () => {
       try {
         return (await fetch(`${parentUrl}/readyz`)).ok ? true : undefined;
       } catch {
         return undefined;
       }
-    }, 120_000, parentChild);
+    }, 120_000, children);
 
     const client = principal('client');
     const dev = {
@@ -190,6 +211,7 @@ export async function run(args: string[]): Promise<number> {
       logFile: layout.logFile,
       pcrs,
       enclavePid: enclaveChild.process.pid,
+      pids: { kms: kmsChild.process.pid, enclave: enclaveChild.process.pid, parent: parentChild.process.pid },
       isolated: isolate,
       kms: {
         endpoint: kms.endpoint,
@@ -200,7 +222,8 @@ export async function run(args: string[]): Promise<number> {
       },
     };
     await writeFile(layout.devJson, `${JSON.stringify(dev, null, 2)}\n`, { mode: 0o600 });
-    process.stdout.write(
+    if (json) say('info', 'dev-ready', { parentUrl, pcr0: pcrs[0], devJson: layout.devJson, attestation: 'SIMULATED', try: `curl -s ${parentUrl}/readyz` });
+    else process.stdout.write(
       `\nenclavekit dev stack is ready (SIMULATED attestation)\n` +
         `  API:    ${parentUrl}\n  token:  ${apiToken}\n  PCR0:   ${pcrs[0]}\n  files:  ${layout.devJson}\n\n` +
         `  curl -s ${parentUrl}/readyz\n` +
@@ -209,7 +232,7 @@ export async function run(args: string[]): Promise<number> {
     );
     const firstExit = await Promise.race(children.map((c) => c.exited.then((code) => ({ c, code }))));
     if (!stopping) {
-      process.stderr.write(`enclavekit dev: ${firstExit.c.name} exited (code ${String(firstExit.code)}); stopping\n`);
+      process.stderr.write(`enclavekit dev: ${exitReport(firstExit.c)}; stopping\n`);
       stopping = true;
       await shutdown();
       return 1;

@@ -1,39 +1,83 @@
-/** Child processes of the dev stack: prefixed output, readiness waits, orderly shutdown. */
+/**
+ * Child processes of the dev stack: one log line per event, readiness waits, the real cause when
+ * a child dies, and orderly shutdown. Each child gets a stdin pipe the supervisor never writes and
+ * ENCLAVEKIT_SUPERVISED=stdin, so it stops when the supervisor dies by any signal, SIGKILL
+ * included (shared/lifecycle/supervised.ts).
+ */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import readline from 'node:readline';
+import { SUPERVISED_ENV } from '../../shared/lifecycle/supervised.js';
+import { parseLogLine, type LogRecord } from '../../shared/log/format.js';
+
+/** Lines kept per child to explain its exit. */
+const TAIL_LINES = 20;
 
 export interface Child {
   name: string;
   process: ChildProcess;
   exited: Promise<number | null>;
+  /** Why the child ended, from its last error line (or its last line), for the supervisor's report. */
+  cause(): string | undefined;
 }
 
-export function startChild(name: string, command: string, args: string[], options: { quiet?: boolean; env?: NodeJS.ProcessEnv } = {}): Child {
-  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env: options.env ?? process.env });
+export interface ChildOptions {
+  env?: NodeJS.ProcessEnv;
+  /** Every line the child prints, as a record; return false to not show it. */
+  onRecord?: (record: LogRecord) => void;
+}
+
+export function startChild(name: string, command: string, args: string[], options: ChildOptions = {}): Child {
+  const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...(options.env ?? process.env), [SUPERVISED_ENV]: 'stdin' } });
+  // The pipe is the child's lifeline: never written, closed by the kernel when we die.
+  child.stdin?.on('error', () => undefined);
+  const tail: LogRecord[] = [];
   for (const stream of [child.stdout, child.stderr]) {
     if (stream === null) continue;
     const lines = readline.createInterface({ input: stream });
     lines.on('line', (line) => {
-      if (options.quiet !== true) process.stdout.write(`[${name}] ${line}\n`);
+      if (line.trim() === '') return;
+      const record = parseLogLine(line, name);
+      tail.push(record);
+      if (tail.length > TAIL_LINES) tail.shift();
+      options.onRecord?.(record);
     });
   }
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return { name, process: child, exited };
+  const cause = (): string | undefined => {
+    const last = [...tail].reverse().find((r) => r.level === 'error') ?? tail.at(-1);
+    if (last === undefined) return undefined;
+    const code = typeof last.fields.code === 'string' ? `${last.fields.code}: ` : '';
+    const message = typeof last.fields.message === 'string' ? last.fields.message : typeof last.fields.reason === 'string' ? last.fields.reason : '';
+    return `${last.msg}${code || message ? ` (${code}${message})` : ''}`.slice(0, 400);
+  };
+  return { name, process: child, exited, cause };
 }
 
-/** Polls `check` every 50 ms until it returns a value, the child dies, or `timeoutMs` passes. */
-export async function waitFor<T>(what: string, check: () => Promise<T | undefined> | T | undefined, timeoutMs: number, child?: Child): Promise<T> {
-  let dead = false;
-  void child?.exited.then(() => (dead = true));
+/**
+ * Polls `check` every 50 ms until it returns a value, one of `children` dies (then the error
+ * reports that child's cause), or `timeoutMs` passes.
+ */
+export async function waitFor<T>(what: string, check: () => Promise<T | undefined> | T | undefined, timeoutMs: number, children: Child | readonly Child[] = []): Promise<T> {
+  const watched = Array.isArray(children) ? (children as readonly Child[]) : [children as Child];
+  let dead: Child | undefined;
+  for (const child of watched) void child.exited.then(() => (dead ??= child));
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();
     if (value !== undefined) return value;
-    if (dead) throw new Error(`${child?.name ?? 'child'} exited while waiting for ${what}`);
+    if (dead !== undefined) throw new Error(exitReport(dead));
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/** `enclave exited (code 1): fatal (ERR_NSM_UNAVAILABLE: …)`. */
+export function exitReport(child: Child): string {
+  const { exitCode, signalCode } = child.process;
+  const how = signalCode !== null ? `signal ${signalCode}` : `code ${String(exitCode)}`;
+  const cause = child.cause();
+  return `${child.name} exited (${how})${cause === undefined ? '' : `: ${cause}`}`;
 }
 
 export function fileExists(file: string): true | undefined {

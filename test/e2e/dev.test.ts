@@ -2,10 +2,14 @@
  * `npm start` (= `enclavekit dev`): the whole stack on the simulator, as a user runs it. Starts it,
  * waits for dev.json, checks /readyz and the attestation route, tokenizes a card with the README's
  * example script (the AWS Encryption SDK in a separate process), then Ctrl-C stops everything.
+ * Then the lifecycle: a second start in the same directory becomes ready, SIGKILL of the
+ * supervisor leaves no child behind, a third start after that becomes ready, and a child that
+ * fails is reported with its cause.
  */
-import { execFile, spawn } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -14,26 +18,61 @@ import { ensureBuilt, REPO_ROOT } from '../helpers/built.js';
 
 const execFileAsync = promisify(execFile);
 
+interface DevJson {
+  parentUrl: string;
+  apiToken: string;
+  enclavePid: number;
+  pids: { kms: number; enclave: number; parent: number };
+  kms: { keyArn: string };
+}
+
+interface Run {
+  child: ChildProcess;
+  output(): string;
+  exited: Promise<number | null>;
+}
+
+function startDev(dir: string, extra: string[] = []): Run {
+  const child = spawn(process.execPath, ['bin/enclavekit.js', 'dev', '--dir', dir, '--port', '0', ...extra], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return { child, output: () => output, exited };
+}
+
+async function waitDevJson(run: Run, dir: string): Promise<DevJson> {
+  const devJson = path.join(dir, 'dev.json');
+  // dev.json of an earlier, killed run may still be there: the run's own ready line decides.
+  for (let i = 0; i < 600 && !run.output().includes('"dev-ready"') && run.child.exitCode === null; i++) await new Promise((r) => setTimeout(r, 100));
+  expect(run.output(), run.output()).toContain('"dev-ready"');
+  expect(existsSync(devJson)).toBe(true);
+  return JSON.parse(readFileSync(devJson, 'utf8')) as DevJson;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 describe('npm start: the dev stack', () => {
-  let dir = '';
+  const dirs: string[] = [];
   afterAll(async () => {
-    if (dir !== '') await rm(dir, { recursive: true, force: true });
+    for (const dir of dirs) await rm(dir, { recursive: true, force: true });
   });
 
   it('starts, serves, tokenizes a card sealed by the example script, and stops on SIGINT', async () => {
     ensureBuilt();
-    dir = await mkdtemp(path.join(tmpdir(), 'ek-dev-'));
-    const child = spawn(process.execPath, ['bin/enclavekit.js', 'dev', '--dir', dir, '--port', '0', '--quiet'], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-    const devJson = path.join(dir, 'dev.json');
-    for (let i = 0; i < 600 && !existsSync(devJson) && child.exitCode === null; i++) await new Promise((r) => setTimeout(r, 100));
-    expect(existsSync(devJson), output).toBe(true);
-    const dev = JSON.parse(readFileSync(devJson, 'utf8')) as { parentUrl: string; apiToken: string; enclavePid: number; kms: { keyArn: string } };
-    expect(output).toContain('ENCLAVEKIT SIMULATOR');
-    expect(output).toContain(`curl -s ${dev.parentUrl}/readyz`);
+    const dir = await mkdtemp(path.join(tmpdir(), 'ek-dev-'));
+    dirs.push(dir);
+    const run = startDev(dir);
+    const dev = await waitDevJson(run, dir);
+    expect(run.output()).toContain('ENCLAVEKIT SIMULATOR');
+    expect(run.output()).toContain(`curl -s ${dev.parentUrl}/readyz`);
 
     expect((await fetch(`${dev.parentUrl}/readyz`)).status).toBe(200);
     const attestation = await fetch(`${dev.parentUrl}/v1/attestation?nonce=00112233`, { headers: { authorization: `Bearer ${dev.apiToken}` } });
@@ -41,15 +80,72 @@ describe('npm start: the dev stack', () => {
 
     const { stdout } = await execFileAsync(process.execPath, ['examples/tokenize-card.mjs', '4000056655665556', '12/39'], {
       cwd: REPO_ROOT,
-      env: { ...process.env, ENCLAVEKIT_DEV_JSON: devJson },
+      env: { ...process.env, ENCLAVEKIT_DEV_JSON: path.join(dir, 'dev.json') },
     });
     const [status, body] = [stdout.slice(0, 3), JSON.parse(stdout.slice(4)) as Record<string, unknown>];
     expect(status).toBe('200');
     expect(body).toMatchObject({ bin: '400005', last4: '5556', brand: 'visa', luhnValid: true, expired: false });
 
-    child.kill('SIGINT');
-    expect(await exited).toBe(0);
+    run.child.kill('SIGINT');
+    expect(await run.exited).toBe(0);
     // The enclave went with it.
-    expect(() => process.kill(dev.enclavePid, 0)).toThrow();
-  });
+    expect(alive(dev.enclavePid)).toBe(false);
+
+    // Not a terminal: JSON lines, each with a level and a component; each enclave event once.
+    const lines = run.output().trim().split('\n');
+    for (const line of lines) {
+      const record = JSON.parse(line) as Record<string, unknown>;
+      expect(['debug', 'info', 'warn', 'error'], line).toContain(record.level);
+      expect(typeof record.component, line).toBe('string');
+    }
+    expect(lines.filter((l) => l.includes('keys-loaded'))).toHaveLength(1);
+    expect(lines.filter((l) => l.includes('"kms-call"')).length).toBeGreaterThanOrEqual(2);
+    expect(run.output()).not.toContain('enclave-event');
+  }, 120_000);
+
+  it('starts again in the same directory; SIGKILL of the supervisor leaves no child; the next start is ready', async () => {
+    ensureBuilt();
+    const dir = await mkdtemp(path.join(tmpdir(), 'ek-dev-'));
+    dirs.push(dir);
+    const first = startDev(dir, ['--no-isolation']);
+    const firstDev = await waitDevJson(first, dir);
+    // --no-isolation is a choice, not a condition to warn about.
+    expect(first.output()).not.toMatch(/isolation is OFF/);
+    first.child.kill('SIGKILL');
+    await first.exited;
+    const pids = Object.values(firstDev.pids);
+    expect(pids).toHaveLength(3);
+    for (let i = 0; i < 200 && pids.some(alive); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(pids.filter(alive), 'children still running after SIGKILL of the supervisor').toEqual([]);
+    // What the killed run left behind (parent.url, sockets, dev.json) must not confuse the next.
+    expect(existsSync(path.join(dir, 'run', 'parent.url'))).toBe(true);
+
+    const second = startDev(dir, ['--no-isolation', '--quiet']);
+    const dev = await waitDevJson(second, dir);
+    expect(dev.parentUrl).not.toBe(firstDev.parentUrl);
+    expect((await fetch(`${dev.parentUrl}/readyz`)).status).toBe(200);
+    second.child.kill('SIGINT');
+    expect(await second.exited).toBe(0);
+    expect(Object.values(dev.pids).filter(alive)).toEqual([]);
+  }, 120_000);
+
+  it('reports the cause when a child fails: the parent cannot bind its port', async () => {
+    ensureBuilt();
+    const dir = await mkdtemp(path.join(tmpdir(), 'ek-dev-'));
+    dirs.push(dir);
+    const blocker = net.createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const port = (blocker.address() as net.AddressInfo).port;
+    try {
+      const run = spawn(process.execPath, ['bin/enclavekit.js', 'dev', '--dir', dir, '--port', String(port), '--quiet', '--no-isolation'], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+      let stderr = '';
+      run.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      run.stdout.resume();
+      const code = await new Promise<number | null>((resolve) => run.once('exit', (c) => resolve(c)));
+      expect(code).toBe(1);
+      expect(stderr).toMatch(/^enclavekit dev: parent exited \(code 1\): .*EADDRINUSE.*\n$/);
+    } finally {
+      blocker.close();
+    }
+  }, 120_000);
 });

@@ -6,6 +6,8 @@ import { FAULTS_PATH, startKmsSimulator, type FaultSettings } from '../../../sim
 import { isKmsErrorName } from '../../../sim/kms/errors.js';
 import { credentialsPath } from '../../../sim/state.js';
 import { UsageError, parseOptions, required, runCli } from './cli-util.js';
+import { exitWithSupervisor } from '../../../shared/lifecycle/supervised.js';
+import { loadCredentials } from '../../../sim/state.js';
 
 export const DEFAULT_KMS_PORT = 4443;
 
@@ -77,12 +79,18 @@ export function run(args: string[]): Promise<number> {
       ...(values.region === undefined ? {} : { region: values.region }),
       ...(maxAge === undefined ? {} : { attestationMaxAgeMs: maxAge }),
     });
+    // Simulator-only keys: printing them is what makes the AWS CLI usable against the simulator.
+    // AWS_DEFAULT_REGION is the variable the AWS CLI v1 reads (v2 also reads AWS_REGION).
+    const principals = await loadCredentials(stateDir);
+    const admin = principals.find((p) => p.arn.endsWith(':role/admin')) ?? principals[0];
     process.stdout.write(
       `endpoint: ${sim.endpoint}\n` +
         `region: ${sim.region}\n` +
         (sim.caFile === null ? '' : `ca file: ${sim.caFile}\n`) +
         `credentials: ${credentialsPath(stateDir)}\n` +
-        `For the AWS CLI: AWS_ENDPOINT_URL_KMS=${sim.endpoint}${sim.caFile === null ? '' : ` AWS_CA_BUNDLE=${sim.caFile}`} AWS_REGION=${sim.region}\n`,
+        `For the AWS CLI: AWS_ENDPOINT_URL_KMS=${sim.endpoint}${sim.caFile === null ? '' : ` AWS_CA_BUNDLE=${sim.caFile}`} AWS_DEFAULT_REGION=${sim.region} AWS_REGION=${sim.region}` +
+        (admin === undefined ? '' : ` AWS_ACCESS_KEY_ID=${admin.accessKeyId} AWS_SECRET_ACCESS_KEY=${admin.secretAccessKey}`) +
+        ` aws kms list-keys\n`,
     );
 
     await new Promise<void>((resolve) => {
@@ -93,6 +101,7 @@ export function run(args: string[]): Promise<number> {
       };
       process.on('SIGINT', stop);
       process.on('SIGTERM', stop);
+      exitWithSupervisor(stop);
     });
     await sim.close();
     return 0;
