@@ -12,6 +12,7 @@ const COMMANDS: Record<string, Command> = {
   dev: { summary: 'run the whole stack on the simulator (KMS sim, enclave, parent) on loopback', load: () => import('./commands/dev.js') },
   parent: { summary: 'run the parent: HTTP API, enclave links, KMS tunnel proxy', load: () => import('./commands/parent.js') },
   enclave: { summary: 'run the enclave app (dist/enclave.js is the same program)', load: () => import('./commands/enclave.js') },
+  status: { summary: "is the parent ready, and if not why (e.g. the last enclave boot's error)", load: () => import('./commands/status.js') },
 };
 
 function usage(): string {
