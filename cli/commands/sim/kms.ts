@@ -70,15 +70,24 @@ export function run(args: string[]): Promise<number> {
     const maxAge = integer(values['attestation-max-age-ms'], 'attestation-max-age-ms', 1, 86_400_000);
     const port = integer(values.port, 'port', 0, 65_535) ?? DEFAULT_KMS_PORT;
 
-    const sim = await startKmsSimulator({
-      stateDir,
-      port,
-      host: values.host ?? '127.0.0.1',
-      http: values.http === true,
-      faults,
-      ...(values.region === undefined ? {} : { region: values.region }),
-      ...(maxAge === undefined ? {} : { attestationMaxAgeMs: maxAge }),
-    });
+    let sim: Awaited<ReturnType<typeof startKmsSimulator>>;
+    try {
+      sim = await startKmsSimulator({
+        stateDir,
+        port,
+        host: values.host ?? '127.0.0.1',
+        http: values.http === true,
+        faults,
+        ...(values.region === undefined ? {} : { region: values.region }),
+        ...(maxAge === undefined ? {} : { attestationMaxAgeMs: maxAge }),
+      });
+    } catch (error) {
+      // A taken or forbidden port: one line naming it (Node's message has the address), exit 1.
+      const errno = error as NodeJS.ErrnoException;
+      if (errno.syscall !== 'listen') throw error;
+      process.stderr.write(`enclavekit sim kms: fatal: ${errno.message}\n`);
+      return 1;
+    }
     // Simulator-only keys: printing them is what makes the AWS CLI usable against the simulator.
     // AWS_DEFAULT_REGION is the variable the AWS CLI v1 reads (v2 also reads AWS_REGION).
     const principals = await loadCredentials(stateDir);

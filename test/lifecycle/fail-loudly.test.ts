@@ -1,8 +1,10 @@
 /**
- * A parent that cannot serve must not stay alive: with its HTTP port taken it exits non-zero with
- * one line naming the cause, although its tunnel listener and enclave link had already started.
+ * A process that cannot serve must not stay alive: the parent with its HTTP port taken exits
+ * non-zero with one line naming the cause, although its tunnel listener and enclave link had
+ * already started; so does the KMS simulator, and the enclave with an invalid configuration.
  */
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { promisify } from 'node:util';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -67,5 +69,42 @@ describe('the parent fails loudly', () => {
     expect(result.code).toBe(1);
     expect(result.stderr.trim().split('\n')).toHaveLength(1);
     expect(result.stderr).toMatch(/^enclavekit parent: fatal: ERR_CONFIG: parent config/);
+  }, 30_000);
+
+  it('the KMS simulator with its port taken exits 1 with one line, no stack trace', async () => {
+    ensureBuilt();
+    const dir = await mkdtemp(path.join(tmpdir(), 'ek-kms-fail-'));
+    dirs.push(dir);
+    const run = promisify(execFile);
+    await run(process.execPath, ['bin/enclavekit.js', 'sim', 'init', '--state', dir], { cwd: REPO_ROOT });
+    const blocker = net.createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const port = (blocker.address() as net.AddressInfo).port;
+    try {
+      const result = await run(process.execPath, ['bin/enclavekit.js', 'sim', 'kms', '--state', dir, '--port', String(port)], { cwd: REPO_ROOT }).then(
+        () => ({ code: 0, stderr: '' }),
+        (e: { code: number; stderr: string }) => ({ code: e.code, stderr: e.stderr }),
+      );
+      expect(result.code).toBe(1);
+      expect(result.stderr).toMatch(new RegExp(`^enclavekit sim kms: fatal: .*EADDRINUSE.*:${port}\\n$`));
+    } finally {
+      blocker.close();
+    }
+  }, 30_000);
+
+  it('the enclave with an invalid configuration exits 1 with one fatal line that has a level', async () => {
+    ensureBuilt();
+    const dir = await mkdtemp(path.join(tmpdir(), 'ek-enclave-fail-'));
+    dirs.push(dir);
+    const file = path.join(dir, 'enclave.json');
+    await writeFile(file, JSON.stringify({ listen: `unix://${path.join(dir, 'e.sock')}`, kms: {} }));
+    const result = await promisify(execFile)(process.execPath, ['dist/enclave.js', '--config', file], { cwd: REPO_ROOT }).then(
+      () => ({ code: 0, stderr: '' }),
+      (e: { code: number; stderr: string }) => ({ code: e.code, stderr: e.stderr }),
+    );
+    expect(result.code).toBe(1);
+    const lines = result.stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(JSON.parse(lines[0]!)).toMatchObject({ level: 'error', component: 'enclave', event: 'fatal', code: 'ERR_CONFIG', message: expect.stringContaining('kms.region') });
   }, 30_000);
 });
