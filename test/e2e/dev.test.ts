@@ -101,6 +101,14 @@ describe('npm start: the dev stack', () => {
     expect(lines.filter((l) => l.includes('keys-loaded'))).toHaveLength(1);
     expect(lines.filter((l) => l.includes('"kms-call"')).length).toBeGreaterThanOrEqual(2);
     expect(run.output()).not.toContain('enclave-event');
+
+    // The stack is down now: the example says so in one line, without a stack trace.
+    const down = await execFileAsync(process.execPath, ['examples/tokenize-card.mjs'], { cwd: REPO_ROOT, env: { ...process.env, ENCLAVEKIT_DEV_JSON: path.join(dir, 'dev.json') } }).then(
+      () => ({ code: 0, stderr: '' }),
+      (e: { code: number; stderr: string }) => ({ code: e.code, stderr: e.stderr }),
+    );
+    expect(down.code).toBe(1);
+    expect(down.stderr).toMatch(/^tokenize-card: cannot .*is the dev stack \(npm start\) running\?\n$/);
   }, 120_000);
 
   it('starts again in the same directory; SIGKILL of the supervisor leaves no child; the next start is ready', async () => {
