@@ -75,6 +75,8 @@ describe('npm start: the dev stack', () => {
     expect(run.output()).toContain(`curl -s ${dev.parentUrl}/readyz`);
 
     expect((await fetch(`${dev.parentUrl}/readyz`)).status).toBe(200);
+    const statusCmd = await execFileAsync(process.execPath, ['bin/enclavekit.js', 'status', '--dev-json', path.join(dir, 'dev.json')], { cwd: REPO_ROOT });
+    expect(statusCmd.stdout).toBe(`parent ${dev.parentUrl}: ready (an enclave booted and loaded its keys)\n`);
     const attestation = await fetch(`${dev.parentUrl}/v1/attestation?nonce=00112233`, { headers: { authorization: `Bearer ${dev.apiToken}` } });
     expect(attestation.status).toBe(200);
 
@@ -115,10 +117,9 @@ describe('npm start: the dev stack', () => {
     ensureBuilt();
     const dir = await mkdtemp(path.join(tmpdir(), 'ek-dev-'));
     dirs.push(dir);
-    const first = startDev(dir, ['--no-isolation']);
+    // Isolated where possible: the enclave then runs under `unshare`, which keeps the lifeline pipe.
+    const first = startDev(dir);
     const firstDev = await waitDevJson(first, dir);
-    // --no-isolation is a choice, not a condition to warn about.
-    expect(first.output()).not.toMatch(/isolation is OFF/);
     first.child.kill('SIGKILL');
     await first.exited;
     const pids = Object.values(firstDev.pids);
@@ -130,6 +131,8 @@ describe('npm start: the dev stack', () => {
 
     const second = startDev(dir, ['--no-isolation', '--quiet']);
     const dev = await waitDevJson(second, dir);
+    // --no-isolation is a choice, not a condition to warn about.
+    expect(second.output()).not.toMatch(/isolation is OFF/);
     expect(dev.parentUrl).not.toBe(firstDev.parentUrl);
     expect((await fetch(`${dev.parentUrl}/readyz`)).status).toBe(200);
     second.child.kill('SIGINT');
