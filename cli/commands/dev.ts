@@ -195,13 +195,14 @@ export async function run(args: string[]): Promise<number> {
         return undefined;
       }
     }, 30_000, children);
+    // Each poll is a `request` line in the parent's log: poll a few times, not dozens.
     await waitFor('the enclave to become ready', async () => {
       try {
         return (await fetch(`${parentUrl}/readyz`)).ok ? true : undefined;
       } catch {
         return undefined;
       }
-    }, 120_000, children);
+    }, 120_000, children, 250);
 
     const client = principal('client');
     const dev = {

@@ -55,10 +55,16 @@ export function startChild(name: string, command: string, args: string[], option
 }
 
 /**
- * Polls `check` every 50 ms until it returns a value, one of `children` dies (then the error
- * reports that child's cause), or `timeoutMs` passes.
+ * Polls `check` every `intervalMs` until it returns a value, one of `children` dies (then the
+ * error reports that child's cause), or `timeoutMs` passes.
  */
-export async function waitFor<T>(what: string, check: () => Promise<T | undefined> | T | undefined, timeoutMs: number, children: Child | readonly Child[] = []): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  check: () => Promise<T | undefined> | T | undefined,
+  timeoutMs: number,
+  children: Child | readonly Child[] = [],
+  intervalMs = 50,
+): Promise<T> {
   const watched = Array.isArray(children) ? (children as readonly Child[]) : [children as Child];
   let dead: Child | undefined;
   for (const child of watched) void child.exited.then(() => (dead ??= child));
@@ -68,7 +74,7 @@ export async function waitFor<T>(what: string, check: () => Promise<T | undefine
     if (value !== undefined) return value;
     if (dead !== undefined) throw new Error(exitReport(dead));
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, intervalMs));
   }
 }
 
