@@ -1,8 +1,8 @@
 /**
  * `enclave --config FILE`: starts the enclave process and runs until SIGTERM/SIGINT. The
  * production image runs dist/enclave.js, which is this plus nothing else (no simulator code).
- * Every fatal failure ends with exit code 1 and one `fatal` line; a failed boot is first reported
- * to the parent over the link (enclave/boot-report.ts).
+ * Every fatal failure ends with exit code 1 and one `fatal` line; a failed boot, an unusable
+ * configuration included, is first reported to the parent over the link (enclave/boot-link.ts).
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -10,7 +10,8 @@ import { EnclaveKitError } from '../shared/errors.js';
 import { exitWithSupervisor } from '../shared/lifecycle/supervised.js';
 import { listenChannels, openStream } from '../shared/transport/index.js';
 import type { EventFields, EventLevel } from './boot-report.js';
-import { parseEnclaveConfig } from './config.js';
+import { enclaveConfigSchema, parseEnclaveConfig } from './config.js';
+import { openBootLink } from './boot-link.js';
 import { openNsm } from './nsm/open.js';
 import { registerBuiltinHandlers } from './app/handlers.js';
 import { startEnclave } from './runtime.js';
@@ -36,9 +37,16 @@ export async function runEnclave(argv: string[]): Promise<number> {
     process.once('SIGINT', resolve);
     exitWithSupervisor(resolve);
   });
+  let config: ReturnType<typeof parseEnclaveConfig>;
+  let configBytes: Buffer;
   try {
-    const configBytes = readFileSync(configFile);
-    const config = parseEnclaveConfig(JSON.parse(configBytes.toString('utf8')) as unknown);
+    configBytes = readFileSync(configFile);
+    config = parseEnclaveConfig(JSON.parse(configBytes.toString('utf8')) as unknown);
+  } catch (error) {
+    await reportConfigFailure(configFile, error);
+    return fatal(error);
+  }
+  try {
     const enclave = await startEnclave({
       config,
       configBytes,
@@ -52,7 +60,33 @@ export async function runEnclave(argv: string[]): Promise<number> {
     await enclave.close();
     return 0;
   } catch (error) {
-    log('fatal', { code: error instanceof EnclaveKitError ? error.code : 'ERR_INTERNAL', message: error instanceof EnclaveKitError ? error.message : 'unexpected error' }, 'error');
-    return 1;
+    return fatal(error);
+  }
+}
+
+function fatal(error: unknown): number {
+  const known = error instanceof EnclaveKitError;
+  log('fatal', { code: known ? error.code : 'ERR_INTERNAL', message: known ? error.message : 'unexpected error' }, 'error');
+  return 1;
+}
+
+/**
+ * A configuration the enclave cannot use still has to be reported to the parent: the link opens
+ * where the file says to listen if it says so, else at the production default, reports the
+ * failure and closes (enclave/boot-link.ts). If even that fails, the console line is all there is.
+ */
+async function reportConfigFailure(configFile: string, error: unknown): Promise<void> {
+  let listen: unknown;
+  try {
+    listen = (JSON.parse(readFileSync(configFile, 'utf8')) as { listen?: unknown }).listen;
+  } catch {
+    listen = undefined;
+  }
+  const url = typeof listen === 'string' ? listen : enclaveConfigSchema.shape.listen.parse(undefined);
+  try {
+    const link = await openBootLink({ listen: url, listenChannels: (u, onChannel) => listenChannels(u, onChannel), log });
+    await link.fail(error);
+  } catch {
+    // No listener either (bad URL, no vsock): the fatal line on the console remains.
   }
 }

@@ -20,7 +20,8 @@ import { AttestedKms } from './kms/attested-kms.js';
 import { DataKeyCache } from './kms/data-key-cache.js';
 import { createEnclaveKmsClient } from './kms/kms-client.js';
 import { KeyRing } from './key-ring.js';
-import { BootReport, type BootEvent, type EventFields, type EventLevel } from './boot-report.js';
+import type { EventFields, EventLevel } from './boot-report.js';
+import { openBootLink } from './boot-link.js';
 
 /** PCR16 carries SHA-384 of the enclave configuration, then is locked (docs/security.md). */
 export const CONFIG_PCR = 16;
@@ -64,101 +65,27 @@ const wrappedKeySchema = z.strictObject({
 const keysLoadSchema = z.strictObject({ keys: z.record(z.string().regex(/^[a-z][a-z0-9-]{0,31}$/), wrappedKeySchema) });
 const attestationSchema = z.strictObject({ nonce: z.instanceof(Uint8Array).optional() }).or(z.strictObject({}));
 
-/** Log events in flight to the parent at once; beyond this they are dropped (and counted). */
-const MAX_LOG_EVENTS_IN_FLIGHT = 64;
-const DEFAULT_BOOT_FAILURE_HOLD_MS = 15_000;
-
 export async function startEnclave(deps: EnclaveDeps): Promise<RunningEnclave> {
-  const { config } = deps;
-  const peers = new Set<RpcPeer>();
-  const boot = new BootReport();
   // Logs go to stderr (the console, readable only in debug mode) and, in production the only way
   // out, to the parent as structured events; the parent's redaction guard checks every field.
-  // Events before any parent connects wait in the boot report's bounded outbox.
-  let logsInFlight = 0;
-  let logsDropped = 0;
-  let failureDelivered: () => void = () => undefined;
-  const failureAcknowledged = new Promise<void>((resolve) => (failureDelivered = resolve));
-  const send = (peer: RpcPeer, e: BootEvent): void => {
-    if (logsInFlight >= MAX_LOG_EVENTS_IN_FLIGHT) {
-      logsDropped += 1;
-      return;
-    }
-    logsInFlight += 1;
-    peer
-      .request('log', { event: e.event, level: e.level, fields: e.fields }, { deadlineMs: 2_000 })
-      .then(() => (e.event === 'boot-failed' ? failureDelivered() : undefined))
-      .catch(() => undefined)
-      .finally(() => (logsInFlight -= 1));
-  };
-  const log = (event: string, fields: EventFields = {}, level: EventLevel = 'info'): void => {
-    deps.log?.(event, fields, level);
-    const peer = [...peers].at(-1);
-    if (peer === undefined || peer.closed) boot.hold({ event, level, fields });
-    else send(peer, { event, level, fields });
-  };
-
-  // The link listener opens before anything else, answering only `status` (with the boot report)
-  // until the boot has finished: a parent can then see why an enclave never became ready even
-  // when its console is unreadable. Nothing else is served before PCR16 holds the configuration,
-  // so no attestation document can predate the measurement.
-  let booted: (handlers: Record<string, RpcHandler> | undefined) => void = () => undefined;
-  const bootDone = new Promise<Record<string, RpcHandler> | undefined>((resolve) => (booted = resolve));
-  // What a parent asks right after connecting (its wrapped keys, a document) waits for the boot.
-  const afterBoot = (op: string): RpcHandler => async (body, ctx) => {
-    const ready = await bootDone;
-    const handler = ready?.[op];
-    if (handler === undefined) throw new ServiceError('ERR_NOT_READY', `enclave ${boot.reason()}`);
-    return handler(body, ctx);
-  };
-  const handlers: Record<string, RpcHandler> = {
-    status: async () => ({ ready: false, reason: boot.reason(), now: Date.now(), boot: boot.summary() }),
-    'keys.load': afterBoot('keys.load'),
-    attestation: afterBoot('attestation'),
-  };
-  const listener = await deps.listenChannels(config.listen, (channel) => {
-    const peer = new RpcPeer(channel, {
-      handlers,
-      onHandlerError: (error, info) => log('handler-error', { op: info.op, errorName: error instanceof Error ? error.name : typeof error }, 'error'),
-    });
-    peers.add(peer);
-    for (const held of boot.takeHeld()) send(peer, held);
-    log('parent-connected', { peer: channel.peer });
-    peer.onClose(() => {
-      peers.delete(peer);
-      log('parent-disconnected', {});
-    });
-  });
-  log('listening', { url: config.listen });
-
+  const link = await openBootLink({ listen: deps.config.listen, listenChannels: deps.listenChannels, ...(deps.log === undefined ? {} : { log: deps.log }) });
   let nsm: Nsm | undefined;
   try {
     nsm = await deps.openNsm();
-    const running = await bootServices(deps, nsm, log, () => [...peers].at(-1), () => ({ logsDropped: logsDropped + boot.dropped }));
-    Object.assign(handlers, running.handlers);
-    for (const peer of peers) for (const [op, handler] of Object.entries(running.handlers)) peer.setHandler(op, handler);
-    boot.ready();
-    booted(running.handlers);
-    log('boot-complete', {});
+    const running = await bootServices(deps, nsm, link.log, () => link.latestPeer(), () => ({ logsDropped: link.logsDropped() }));
+    link.ready(running.handlers);
     const openNsm = nsm;
     return {
       services: running.services,
       ready: running.readiness,
       async close() {
-        await listener.close();
-        for (const peer of peers) peer.close();
+        await link.close();
         running.close();
         await openNsm.close?.();
       },
     };
   } catch (error) {
-    const { code, message } = boot.fail(error);
-    booted(undefined);
-    log('boot-failed', { code, message }, 'error');
-    const hold = new Promise<void>((resolve) => setTimeout(resolve, deps.bootFailureHoldMs ?? DEFAULT_BOOT_FAILURE_HOLD_MS).unref());
-    await Promise.race([failureAcknowledged, hold]);
-    await listener.close();
-    for (const peer of peers) peer.close();
+    await link.fail(error, deps.bootFailureHoldMs);
     await nsm?.close?.();
     throw error;
   }

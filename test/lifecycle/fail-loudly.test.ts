@@ -9,7 +9,10 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { existsSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
+import { RpcPeer } from '../../shared/protocol/rpc.js';
+import { connectChannel } from '../../shared/transport/index.js';
 import { ensureBuilt, REPO_ROOT } from '../helpers/built.js';
 
 function runParent(config: unknown, dir: string): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }> {
@@ -92,19 +95,33 @@ describe('the parent fails loudly', () => {
     }
   }, 30_000);
 
-  it('the enclave with an invalid configuration exits 1 with one fatal line that has a level', async () => {
+  it('the enclave with an invalid configuration reports it over the link, then exits 1 with a fatal line', async () => {
     ensureBuilt();
     const dir = await mkdtemp(path.join(tmpdir(), 'ek-enclave-fail-'));
     dirs.push(dir);
     const file = path.join(dir, 'enclave.json');
-    await writeFile(file, JSON.stringify({ listen: `unix://${path.join(dir, 'e.sock')}`, kms: {} }));
-    const result = await promisify(execFile)(process.execPath, ['dist/enclave.js', '--config', file], { cwd: REPO_ROOT }).then(
-      () => ({ code: 0, stderr: '' }),
-      (e: { code: number; stderr: string }) => ({ code: e.code, stderr: e.stderr }),
-    );
-    expect(result.code).toBe(1);
-    const lines = result.stderr.trim().split('\n');
-    expect(lines).toHaveLength(1);
-    expect(JSON.parse(lines[0]!)).toMatchObject({ level: 'error', component: 'enclave', event: 'fatal', code: 'ERR_CONFIG', message: expect.stringContaining('kms.region') });
+    const socket = path.join(dir, 'e.sock');
+    await writeFile(file, JSON.stringify({ listen: `unix://${socket}`, kms: {} }));
+    const enclave = spawn(process.execPath, ['dist/enclave.js', '--config', file], { cwd: REPO_ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    enclave.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((resolve) => enclave.once('exit', (c) => resolve(c)));
+    for (let i = 0; i < 200 && !existsSync(socket) && enclave.exitCode === null; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(existsSync(socket), stderr).toBe(true);
+
+    // What a parent (or any supervisor on the link) sees: the boot status, then the event.
+    const events: unknown[] = [];
+    const peer = new RpcPeer(await connectChannel(`unix://${socket}`), { handlers: { log: async (body) => (events.push(body), {}) } });
+    const status = (await peer.request('status', {}, { deadlineMs: 5_000 })) as { ready: boolean; boot: { outcome: string; code: string; message: string } };
+    expect(status.ready).toBe(false);
+    expect(status.boot).toMatchObject({ outcome: 'failed', code: 'ERR_CONFIG', message: expect.stringContaining('kms.region') });
+    expect(await exited).toBe(1);
+    peer.close();
+    expect(events).toContainEqual(expect.objectContaining({ event: 'boot-failed', level: 'error', fields: expect.objectContaining({ code: 'ERR_CONFIG' }) }));
+
+    const lines = stderr.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines.every((l) => typeof l.level === 'string')).toBe(true);
+    expect(lines.at(-1)).toMatchObject({ level: 'error', component: 'enclave', event: 'fatal', code: 'ERR_CONFIG', message: expect.stringContaining('kms.region') });
+    expect(lines.filter((l) => l.event === 'fatal')).toHaveLength(1);
   }, 30_000);
 });
