@@ -23,7 +23,7 @@ export interface Child {
 
 export interface ChildOptions {
   env?: NodeJS.ProcessEnv;
-  /** Every line the child prints, as a record; return false to not show it. */
+  /** Every line the child prints, as a record (the caller decides whether and how to show it). */
   onRecord?: (record: LogRecord) => void;
 }
 
