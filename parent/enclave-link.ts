@@ -23,6 +23,11 @@ export interface EnclaveLinkOptions {
   onStatus?: (reply: Readonly<Record<string, unknown>>, sentAt: number, receivedAt: number) => void;
   /** Refuse readiness when the enclave clock is further than this from the parent's, ms. */
   maxClockOffsetMs?: number;
+  /**
+   * Checks the enclave's boot-failure text before it is kept, logged or shown on /readyz (the
+   * parent's redaction guard); returns undefined to drop it. Default: keep.
+   */
+  screenReason?: (text: string) => string | undefined;
   /** How often readiness is re-checked while connected, ms. */
   statusIntervalMs?: number;
   random?: () => number;
@@ -75,8 +80,10 @@ export class EnclaveLink implements EnclaveGateway {
     return this.#lastBoot;
   }
 
-  #noteBoot(boot: BootOutcome | undefined): void {
-    if (boot === undefined) return;
+  #noteBoot(parsed: BootOutcome | undefined): void {
+    if (parsed === undefined) return;
+    const screen = this.#options.screenReason;
+    const boot = parsed.reason === undefined || screen === undefined ? parsed : { ...parsed, reason: screen(parsed.reason) ?? '(reason withheld by the redaction guard)' };
     const changed = boot.outcome !== this.#lastBoot?.outcome || boot.reason !== this.#lastBoot?.reason;
     this.#lastBoot = boot;
     if (changed && boot.outcome === 'failed') this.#options.onEvent?.({ type: 'boot-failed', ...(boot.reason === undefined ? {} : { reason: boot.reason }) });

@@ -107,6 +107,10 @@ export async function startParent(deps: ParentDeps): Promise<RunningParent> {
           const parentOffset = clockOffsetMs(reply, sentAt, receivedAt);
           metrics.ingestEnclaveStats(url, { ...stats, clockOffsetMs: { ...stats.clockOffsetMs, ...(parentOffset === undefined ? {} : { parent: parentOffset }) } });
         },
+        screenReason: (text) => {
+          const { fields } = logGuard.guard({ reason: text });
+          return typeof fields.reason === 'string' ? fields.reason : undefined;
+        },
         maxClockOffsetMs: config.maxClockOffsetMs,
         url,
       });
