@@ -75,6 +75,12 @@ export class EnclaveLink implements EnclaveGateway {
     };
   }
 
+  /** Enclave-supplied text on its way to /readyz and the log. */
+  #screen(text: string): string {
+    const screen = this.#options.screenReason;
+    return screen === undefined ? text : (screen(text) ?? '(reason withheld by the redaction guard)');
+  }
+
   /** The last boot outcome the enclave reported, if any. */
   lastBoot(): BootOutcome | undefined {
     return this.#lastBoot;
@@ -82,8 +88,7 @@ export class EnclaveLink implements EnclaveGateway {
 
   #noteBoot(parsed: BootOutcome | undefined): void {
     if (parsed === undefined) return;
-    const screen = this.#options.screenReason;
-    const boot = parsed.reason === undefined || screen === undefined ? parsed : { ...parsed, reason: screen(parsed.reason) ?? '(reason withheld by the redaction guard)' };
+    const boot = parsed.reason === undefined ? parsed : { ...parsed, reason: this.#screen(parsed.reason) };
     const changed = boot.outcome !== this.#lastBoot?.outcome || boot.reason !== this.#lastBoot?.reason;
     this.#lastBoot = boot;
     if (changed && boot.outcome === 'failed') this.#options.onEvent?.({ type: 'boot-failed', ...(boot.reason === undefined ? {} : { reason: boot.reason }) });
@@ -181,7 +186,7 @@ export class EnclaveLink implements EnclaveGateway {
         this.#setReady(false, `enclave clock is ${Math.round(offset)} ms off the parent's (limit ${limit} ms)`);
         return;
       }
-      this.#setReady(reply.ready === true, typeof reply.reason === 'string' ? reply.reason.slice(0, 200) : 'enclave not ready');
+      this.#setReady(reply.ready === true, typeof reply.reason === 'string' ? this.#screen(reply.reason.slice(0, 200)) : 'enclave not ready');
     } catch {
       this.#setReady(false, 'enclave status unavailable');
     }
