@@ -25,7 +25,8 @@ const dir = process.env.FAKE_TOOLS_DIR;
 fs.appendFileSync(dir + '/calls', JSON.stringify(['nitro-cli', ...argv]) + '\\n');
 const stateFile = dir + '/state.json';
 const state = fs.existsSync(stateFile) ? JSON.parse(fs.readFileSync(stateFile, 'utf8')) : [];
-const save = () => fs.writeFileSync(stateFile, JSON.stringify(state, null, 2));
+// Written to a temporary name and renamed, so a test reading the state never sees a half-written file.
+const save = () => { fs.writeFileSync(stateFile + '.tmp', JSON.stringify(state, null, 2)); fs.renameSync(stateFile + '.tmp', stateFile); };
 const opt = (name) => argv[argv.indexOf(name) + 1];
 switch (argv[0]) {
   case 'build-enclave':
