@@ -60,15 +60,15 @@ function unattestedGrants(t: Template): string[] {
 let bootstrap: Awaited<ReturnType<typeof synth>>;
 let rollout: Awaited<ReturnType<typeof synth>>;
 let settled: Awaited<ReturnType<typeof synth>>;
+let typeCheck: ReturnType<typeof run>;
 
 beforeAll(async () => {
   if (!existsSync(CDK_MODULES)) throw new Error('deploy/cdk has no node_modules: run `npm ci --prefix deploy/cdk` (.ci/run does)');
   writeFileSync(NEW, measurements('a', 'c'));
   writeFileSync(OLD, measurements('d', 'e'));
-  // One after the other: each synth loads aws-cdk-lib (a few seconds of CPU on a shared machine).
-  bootstrap = await synth('bootstrap', {});
-  rollout = await synth('rollout', { pcrs: NEW, previousPcrs: OLD });
-  settled = await synth('settled', { pcrs: NEW });
+  // The type check (the longest part) runs beside the synths; each synth loads aws-cdk-lib anew.
+  typeCheck = run(path.join(repoRoot, 'node_modules/.bin/tsc'), ['--noEmit', '-p', 'deploy/cdk'], { timeoutMs: 150_000 });
+  [bootstrap, rollout, settled] = await Promise.all([synth('bootstrap', {}), synth('rollout', { pcrs: NEW, previousPcrs: OLD }), synth('settled', { pcrs: NEW })]);
 }, 180_000);
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -148,6 +148,9 @@ describe('the synthesized fleet', () => {
     expect(lb.Properties.Scheme).toBe('internal');
     const [[, tg]] = ofType(settled.fleet!, 'AWS::ElasticLoadBalancingV2::TargetGroup') as [[string, Json]];
     expect(tg.Properties).toMatchObject({ HealthCheckPath: '/readyz', Port: 8080, Matcher: { HttpCode: '200' } });
+    // /metrics stays on the host (scraped by the CloudWatch agent), not served through the load balancer.
+    const rules = ofType(settled.fleet!, 'AWS::ElasticLoadBalancingV2::ListenerRule').map(([, r]) => r.Properties);
+    expect(rules).toContainEqual(expect.objectContaining({ Conditions: [{ Field: 'path-pattern', PathPatternConfig: { Values: ['/metrics'] } }], Actions: [expect.objectContaining({ Type: 'fixed-response' })] }));
   });
 
   it('encrypts the log groups with a KMS key that CloudWatch Logs may use for these log groups only', () => {
@@ -160,19 +163,21 @@ describe('the synthesized fleet', () => {
   });
 
   it('type-checks (the root tsc does not cover deploy/cdk: its aws-cdk-lib lives in its own package)', async () => {
-    const tsc = await run(path.join(repoRoot, 'node_modules/.bin/tsc'), ['--noEmit', '-p', 'deploy/cdk'], { timeoutMs: 120_000 });
+    const tsc = await typeCheck;
     expect(tsc.stdout + tsc.stderr).toBe('');
     expect(tsc.code).toBe(0);
   }, 120_000);
 
   it('refuses a rollout without the image being rolled out, and bad settings, naming the field', async () => {
-    const noCurrent = await run(TSX, ['deploy/cdk/bin/fleet.ts', '-c', `outdir=${path.join(dir, 'bad1')}`, '-c', `previousPcrs=${OLD}`], { timeoutMs: 120_000 });
-    expect(noCurrent.code).not.toBe(0);
-    expect(noCurrent.stderr).toContain('previousPcrs needs pcrs');
     const settings = JSON.parse(readFileSync(path.join(repoRoot, 'deploy/cdk/fleet.example.json'), 'utf8'));
     const badFile = path.join(dir, 'bad-settings.json');
     writeFileSync(badFile, JSON.stringify({ ...settings, capacity: { min: 2, desired: 3, max: 3 } }));
-    const noSpare = await run(TSX, ['deploy/cdk/bin/fleet.ts', '-c', `outdir=${path.join(dir, 'bad2')}`, '-c', `settings=${badFile}`], { timeoutMs: 120_000 });
+    const [noCurrent, noSpare] = await Promise.all([
+      run(TSX, ['deploy/cdk/bin/fleet.ts', '-c', `outdir=${path.join(dir, 'bad1')}`, '-c', `previousPcrs=${OLD}`], { timeoutMs: 120_000 }),
+      run(TSX, ['deploy/cdk/bin/fleet.ts', '-c', `outdir=${path.join(dir, 'bad2')}`, '-c', `settings=${badFile}`], { timeoutMs: 120_000 }),
+    ]);
+    expect(noCurrent.code).not.toBe(0);
+    expect(noCurrent.stderr).toContain('previousPcrs needs pcrs');
     expect(noSpare.code).not.toBe(0);
     expect(noSpare.stderr).toContain('fleet settings: capacity must satisfy');
   }, 120_000);

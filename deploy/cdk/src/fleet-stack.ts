@@ -96,6 +96,9 @@ export class FleetStack extends Stack {
       deregistrationDelay: Duration.seconds(30),
     });
 
+    // /metrics is for the host's CloudWatch agent: the load balancer's clients get the API only.
+    listener.addAction('NoMetrics', { priority: 10, conditions: [elbv2.ListenerCondition.pathPatterns(['/metrics'])], action: elbv2.ListenerAction.fixedResponse(404) });
+
     new CfnOutput(this, 'LoadBalancerDns', { value: lb.loadBalancerDnsName });
   }
 }
