@@ -13,6 +13,7 @@ export const METRICS_LOG_GROUP = '/enclavekit/metrics';
 const FIRST_CID = 16;
 /** The parent's log file (deploy/parent/parent.json "logFile"). */
 const PARENT_LOG = '/var/log/enclavekit/parent.log';
+const INSTANCE_ID_PLACEHOLDER = '@INSTANCE_ID@';
 
 /** CloudWatch agent configuration: the parent's JSON log, and Prometheus scraping of /metrics as EMF. */
 export function cloudWatchAgentConfig(settings: FleetSettings): { agent: object; prometheus: string } {
@@ -29,7 +30,7 @@ export function cloudWatchAgentConfig(settings: FleetSettings): { agent: object;
           log_group_name: METRICS_LOG_GROUP,
           emf_processor: {
             metric_namespace: 'enclavekit',
-            metric_declaration: [{ source_labels: ['job'], label_matcher: '^enclavekit$', dimensions: [['instance']], metric_selectors: ['^enclavekit_.*'] }],
+            metric_declaration: [{ source_labels: ['job'], label_matcher: '^enclavekit$', dimensions: [['host']], metric_selectors: ['^enclavekit_.*'] }],
           },
         },
       },
@@ -43,6 +44,8 @@ export function cloudWatchAgentConfig(settings: FleetSettings): { agent: object;
     '    metrics_path: /metrics',
     '    static_configs:',
     `      - targets: ['127.0.0.1:${settings.parentPort}']`,
+    // Every host scrapes 127.0.0.1, so the target names no host: the EC2 instance id does (filled in at boot).
+    `        labels: { host: '${INSTANCE_ID_PLACEHOLDER}' }`,
     '',
   ].join('\n');
   return { agent, prometheus };
@@ -119,6 +122,10 @@ export function userDataLines({ settings, pcr0, stackName, asgLogicalId }: UserD
     'shred -u /root/enclavekit-host.json /root/enclavekit-parent.json',
     ...heredoc('/opt/aws/amazon-cloudwatch-agent/etc/amazon-cloudwatch-agent.json', '0644', JSON.stringify(agent, null, 2)),
     ...heredoc('/opt/aws/amazon-cloudwatch-agent/etc/prometheus.yaml', '0644', prometheus),
+    // IMDSv2: a session token first (hop limit 1 suffices from the host itself).
+    'imds_token=$(curl -fsS -X PUT http://169.254.169.254/latest/api/token -H "X-aws-ec2-metadata-token-ttl-seconds: 60")',
+    'instance_id=$(curl -fsS -H "X-aws-ec2-metadata-token: $imds_token" http://169.254.169.254/latest/meta-data/instance-id)',
+    `sed -i "s/${INSTANCE_ID_PLACEHOLDER}/$instance_id/" /opt/aws/amazon-cloudwatch-agent/etc/prometheus.yaml`,
     'systemctl daemon-reload',
     'systemctl enable --now nitro-enclaves-allocator.service',
     `systemctl enable --now ${Array.from({ length: enclaves.count }, (_, i) => `enclavekit-enclave@${i + 1}`).join(' ')} enclavekit-parent`,
