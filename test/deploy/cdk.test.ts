@@ -49,7 +49,8 @@ function unattestedGrants(t: Template): string[] {
     for (const s of key.Properties.KeyPolicy.Statement as Json[]) {
       if (s.Effect !== 'Allow') continue;
       const principals = s.Principal === '*' ? ['*'] : list(s.Principal?.AWS ?? []);
-      const reaches = principals.some((p) => p === '*' || p === ROLE_ARN || p === `arn:aws:iam::${ACCOUNT}:root` || p === ACCOUNT || (typeof p === 'string' && p.includes(':assumed-role/enclavekit-parent/')));
+      // A CloudFormation reference ({"Fn::GetAtt": [role, "Arn"]}) may name the role: it counts as reaching it.
+      const reaches = principals.some((p) => typeof p !== 'string' || p === '*' || p === ROLE_ARN || p === `arn:aws:iam::${ACCOUNT}:root` || p === ACCOUNT || (typeof p === 'string' && p.includes(':assumed-role/enclavekit-parent/')));
       const attested = Object.values(s.Condition ?? {}).some((c: Json) => Object.keys(c).some((k) => k.startsWith('kms:RecipientAttestation:')));
       if (reaches && !attested) found.push(`${id}/${s.Sid}`);
     }
@@ -95,7 +96,8 @@ describe('the synthesized fleet', () => {
     const card = tampered.Resources.CardKey!.Properties.KeyPolicy.Statement as Json[];
     card.push({ Sid: 'Sneaky', Effect: 'Allow', Principal: { AWS: ROLE_ARN }, Action: 'kms:Decrypt', Resource: '*' });
     card.push({ Sid: 'Root', Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` }, Action: 'kms:*', Resource: '*' });
-    expect(unattestedGrants(tampered)).toEqual(['CardKey/Sneaky', 'CardKey/Root']);
+    (tampered.Resources.InternalKey!.Properties.KeyPolicy.Statement as Json[]).push({ Sid: 'ByReference', Effect: 'Allow', Principal: { AWS: { 'Fn::GetAtt': ['InstanceRole3CCE2F1D', 'Arn'] } }, Action: 'kms:Decrypt', Resource: '*' });
+    expect(unattestedGrants(tampered)).toEqual(['CardKey/Sneaky', 'CardKey/Root', 'InternalKey/ByReference']);
   });
 
   it("denies the role KMS without an attestation document in its IAM policy, and grants it no KMS action", () => {
