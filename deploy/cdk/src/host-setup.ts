@@ -88,7 +88,7 @@ export function userDataLines({ settings, pcr0, stackName, asgLogicalId }: UserD
     'tar -xzf /root/enclavekit-release.tar.gz -C /opt/enclavekit --no-same-owner',
     'chown -R root:root /opt/enclavekit && chmod -R go-w /opt/enclavekit',
     // The image in the release must be the one the key policy admits for this launch template.
-    `test "$(jq -r '.Measurements.PCR0 // .PCR0' /opt/enclavekit/build/pcrs.json)" = '${pcr0}'`,
+    `test "$(jq -r '(.Measurements.PCR0 // .PCR0) | ascii_downcase' /opt/enclavekit/build/pcrs.json)" = '${pcr0}'`,
     'install -d -m 0755 /opt/enclavekit/eif && install -m 0444 /opt/enclavekit/build/enclave.eif /opt/enclavekit/eif/enclave.eif',
     'install -m 0644 -o root -g root /opt/enclavekit/deploy/systemd/enclavekit-enclave@.service /opt/enclavekit/deploy/systemd/enclavekit-parent.service /etc/systemd/system/',
     ...heredoc('/etc/nitro_enclaves/allocator.yaml', '0644', allocatorYaml(settings)),
