@@ -34,6 +34,10 @@ export interface FleetKmsInputs {
   recordsPerDataKey: number;
   /** KMS calls one enclave makes per new data key it sees (measured: 1, the cache is single-flight). */
   callsPerDataKey: number;
+  /** How long producers keep sealing under one data key, ms (0: one record each). */
+  dataKeyLifetimeMs: number;
+  /** The enclave's data-key cache maxAgeMs: a key in use longer than this is decrypted again. */
+  cacheMaxAgeMs: number;
   /** Planned enclave restarts per host per hour (rolling updates, wrapped-key rotation: each re-runs the boot calls). */
   restartsPerHostPerHour: number;
 }
@@ -58,7 +62,9 @@ export function planFleetKms(i: FleetKmsInputs): FleetKmsPlan {
   // average; each of those decrypts the data key once (while it stays in its cache).
   const enclavesPerDataKey = enclaves * (1 - (1 - 1 / enclaves) ** i.recordsPerDataKey);
   const dataKeysPerHour = i.recordsPerHour / i.recordsPerDataKey;
-  const trafficCalls = dataKeysPerHour * enclavesPerDataKey * i.callsPerDataKey;
+  // A data key used longer than the enclave caches it is decrypted once per cache lifetime.
+  const loadsPerDataKey = Math.max(1, Math.ceil(i.dataKeyLifetimeMs / Math.max(1, i.cacheMaxAgeMs)));
+  const trafficCalls = dataKeysPerHour * enclavesPerDataKey * i.callsPerDataKey * loadsPerDataKey;
   const restartCalls = i.hosts * i.restartsPerHostPerHour * bootCallsPerHost;
   const fleetCallsPerHour = trafficCalls + restartCalls;
   return { bootCallsPerHost, enclavesPerDataKey, callsPerHostPerHour: fleetCallsPerHour / i.hosts, fleetCallsPerHour, fleetCallsPerSecond: fleetCallsPerHour / 3600 };

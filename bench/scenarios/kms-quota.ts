@@ -9,6 +9,7 @@ import { testCards } from '../lib/cards.js';
 import { distinctDataKeys, sealCardsEsdk } from '../lib/esdk.js';
 import { hostsBootingAtOnce, KMS_QUOTAS, planFleetKms } from '../lib/kms-quota.js';
 import { figure } from '../lib/rounds.js';
+import { DEFAULT_DATA_KEY_CACHE_LIMITS } from '../../enclave/kms/data-key-cache.js';
 import { startBenchStack, type BenchStack } from '../lib/stack.js';
 
 const RECORDS = 40;
@@ -61,12 +62,13 @@ const scenario: Scenario = {
       const bootCallsPerEnclave = Math.max(...bootCalls);
       const figures: BenchFigure[] = [figure('KMS calls per enclave boot (start to ready)', 'calls', bootCalls), figure('KMS calls per new data key, per enclave', 'calls', [callsPerDataKey])];
       const plans: Record<string, unknown>[] = [];
-      for (const [hosts, recordsPerHour, recordsPerDataKey] of [[3, 3_600_000, 1], [3, 3_600_000, 1000], [20, 36_000_000, 1000], [100, 36_000_000, 100]] as const) {
-        const plan = planFleetKms({ bootCallsPerEnclave, enclavesPerHost: 1, hosts, recordsPerHour, recordsPerDataKey, callsPerDataKey, restartsPerHostPerHour: 1 / 24 });
+      // Example fleets: hosts, records per hour, records per data key, how long producers keep a data key (ms).
+      for (const [hosts, recordsPerHour, recordsPerDataKey, dataKeyLifetimeMs] of [[3, 3_600_000, 1, 0], [3, 3_600_000, 1000, 60_000], [20, 36_000_000, 1000, 10_000], [100, 36_000_000, 100, 1_000], [20, 36_000, 36_000, 3_600_000]] as const) {
+        const plan = planFleetKms({ bootCallsPerEnclave, enclavesPerHost: 1, hosts, recordsPerHour, recordsPerDataKey, callsPerDataKey, dataKeyLifetimeMs, cacheMaxAgeMs: DEFAULT_DATA_KEY_CACHE_LIMITS.maxAgeMs, restartsPerHostPerHour: 1 / 24 });
         const atOnce = Object.fromEntries(
           (['symmetric', 'symmetricRaised', 'symmetricLargest'] as const).map((q) => [q, hostsBootingAtOnce({ quotaPerSecond: KMS_QUOTAS[q], share: 0.5, steadyCallsPerSecond: plan.fleetCallsPerSecond, bootCallsPerHost: plan.bootCallsPerHost })]),
         );
-        plans.push({ hosts, recordsPerHour, recordsPerDataKey, ...plan, hostsBootingAtOnceAtHalfTheQuota: atOnce });
+        plans.push({ hosts, recordsPerHour, recordsPerDataKey, dataKeyLifetimeMs, ...plan, hostsBootingAtOnceAtHalfTheQuota: atOnce });
         log(`  ${hosts} hosts, ${recordsPerHour}/h, ${recordsPerDataKey}/data key: ${Math.round(plan.callsPerHostPerHour)} calls/host/h, ${plan.fleetCallsPerSecond.toFixed(1)}/s fleet; hosts booting at once (half of 5,500 / 10,000 / 30,000): ${Object.values(atOnce).join(' / ')}`);
       }
       const checks: BenchCheck[] = [

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { hostsBootingAtOnce, KMS_QUOTAS, planFleetKms } from '../../bench/lib/kms-quota.js';
 
-const base = { bootCallsPerEnclave: 2, enclavesPerHost: 1, hosts: 4, recordsPerHour: 3600, recordsPerDataKey: 1, callsPerDataKey: 1, restartsPerHostPerHour: 0 };
+const base = { bootCallsPerEnclave: 2, enclavesPerHost: 1, hosts: 4, recordsPerHour: 3600, recordsPerDataKey: 1, callsPerDataKey: 1, dataKeyLifetimeMs: 0, cacheMaxAgeMs: 300_000, restartsPerHostPerHour: 0 };
 
 describe('planFleetKms', () => {
   it('one data key per record: one call per record, whichever host gets it', () => {
@@ -20,6 +20,13 @@ describe('planFleetKms', () => {
     expect(plan.fleetCallsPerHour).toBeCloseTo(3600 * 4, 6);
     // Two records per key over 4 enclaves: 4 × (1 − 0.75²) = 1.75 enclaves on average.
     expect(planFleetKms({ ...base, recordsPerDataKey: 2 }).enclavesPerDataKey).toBeCloseTo(1.75, 12);
+  });
+
+  it('counts a data key again for every cache lifetime it stays in use', () => {
+    // Kept by producers for an hour, cached 5 minutes: decrypted 12 times by the one enclave (1 host).
+    const plan = planFleetKms({ ...base, hosts: 1, recordsPerHour: 1_000, recordsPerDataKey: 1_000, dataKeyLifetimeMs: 3_600_000 });
+    expect(plan.fleetCallsPerHour).toBeCloseTo(12, 9);
+    expect(planFleetKms({ ...base, hosts: 1, recordsPerHour: 1_000, recordsPerDataKey: 1_000, dataKeyLifetimeMs: 299_999 }).fleetCallsPerHour).toBeCloseTo(1, 9);
   });
 
   it('counts planned restarts as boots: hosts × enclaves × boot calls per restart', () => {
