@@ -1,0 +1,85 @@
+/**
+ * The key policies of the fleet's KMS keys, all from the generator `enclavekit policy generate`
+ * uses (shared/policy/generate.ts), so a CDK deployment and a hand-built host bind keys the same way.
+ *
+ * Rolling update: while hosts run two images, the policy holds two attested-enclave statements, one
+ * per PCR set. Never one statement with lists of values: KMS checks each condition key on its own,
+ * so lists would also admit an old PCR0 with a new PCR2 (docs/deploy.md, key policy step).
+ */
+import { ADMIN_ACTIONS, generateKeyPolicy, SID_ADMIN, SID_ENCLAVE, SID_WRAPPED_KEY_GENERATORS, type KeyPolicyDocument, type PolicyStatementDocument } from '../../../shared/policy/generate.js';
+
+export const SID_ENCLAVE_PREVIOUS = `${SID_ENCLAVE}Previous`;
+
+export interface KeyPolicyInputs {
+  account: string;
+  enclaveRoleArn: string;
+  adminArns: string[];
+  producerArns: string[];
+  producerPurposes: string[];
+  keygenArns: string[];
+  /** The image being rolled out (or the only one); undefined before the first image is built. */
+  pcrs: Record<number, string> | undefined;
+  /** The image still running on some hosts during a rollout; omit once every host runs `pcrs`. */
+  previousPcrs?: Record<number, string>;
+}
+
+/** The enclave statement for `previous`, renamed, appended to `policy`. */
+function withPrevious(policy: KeyPolicyDocument, previous: KeyPolicyDocument | undefined): KeyPolicyDocument {
+  if (previous === undefined) return policy;
+  const old = previous.Statement.find((s) => s.Sid === SID_ENCLAVE);
+  if (old === undefined) throw new Error('the generator produced no attested-enclave statement');
+  const renamed: PolicyStatementDocument = { ...old, Sid: SID_ENCLAVE_PREVIOUS };
+  return { ...policy, Statement: [...policy.Statement, renamed] };
+}
+
+/**
+ * Before the first image exists (its enclave.json names the keys, so the keys come first), a key
+ * is administered and, for the internal key, wrapped keys can be generated; nobody can use it.
+ */
+function bootstrap(inputs: KeyPolicyInputs, keygen: boolean): KeyPolicyDocument {
+  const statements: PolicyStatementDocument[] = [{ Sid: SID_ADMIN, Effect: 'Allow', Principal: { AWS: inputs.adminArns }, Action: [...ADMIN_ACTIONS], Resource: '*' }];
+  if (keygen) statements.push({ Sid: SID_WRAPPED_KEY_GENERATORS, Effect: 'Allow', Principal: { AWS: inputs.keygenArns }, Action: ['kms:GenerateDataKeyWithoutPlaintext'], Resource: '*' });
+  return { Version: '2012-10-17', Id: 'enclavekit-attested-key-policy', Statement: statements };
+}
+
+function build(inputs: KeyPolicyInputs, generate: (pcrs: Record<number, string>) => KeyPolicyDocument, keygen: boolean): KeyPolicyDocument {
+  if (inputs.pcrs === undefined) {
+    if (inputs.previousPcrs !== undefined) throw new TypeError('fleet settings: previousPcrs needs pcrs (the image being rolled out)');
+    return bootstrap(inputs, keygen);
+  }
+  const current = generate(inputs.pcrs);
+  return withPrevious(current, inputs.previousPcrs === undefined ? undefined : generate(inputs.previousPcrs));
+}
+
+/** The card key: producers seal cards and PII under it with the purposes the API defines. */
+export function cardKeyPolicy(inputs: KeyPolicyInputs): KeyPolicyDocument {
+  return build(inputs, (pcrs) =>
+    generateKeyPolicy({
+      account: inputs.account,
+      enclaveRoleArn: inputs.enclaveRoleArn,
+      adminArns: inputs.adminArns,
+      producerArns: inputs.producerArns,
+      pcrs,
+      ...(inputs.producerArns.length > 0 ? { encryptionContext: { purpose: inputs.producerPurposes } } : {}),
+    }).policy,
+    false,
+  );
+}
+
+/**
+ * The internal key: it wraps the keys the enclave keeps for itself (tokenization, blind index), so
+ * no producer may use it; the keygen role may only create wrapped keys. This is the one place that
+ * chooses the generator mode for it.
+ */
+export function internalKeyPolicy(inputs: KeyPolicyInputs): KeyPolicyDocument {
+  return build(inputs, (pcrs) =>
+    generateKeyPolicy({
+      account: inputs.account,
+      enclaveRoleArn: inputs.enclaveRoleArn,
+      adminArns: inputs.adminArns,
+      wrappedKeyGeneratorArns: inputs.keygenArns,
+      pcrs,
+    }).policy,
+    true,
+  );
+}
