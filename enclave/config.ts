@@ -62,10 +62,6 @@ export const enclaveConfigSchema = z.strictObject({
     .strictObject({
       /** KMS key ARN whose encrypted data keys mark an ESDK message as from an authorised producer. */
       cardKeyArn: z.string().regex(/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[0-9a-f-]{36}$/),
-      /** Encryption-context entries an ESDK card message must carry (value, or null = any value). */
-      requiredContext: z.record(z.string(), z.string().nullable()).default({ purpose: 'card' }),
-      /** Same for PII messages (redact, blind-index). */
-      piiRequiredContext: z.record(z.string(), z.string().nullable()).default({ purpose: 'pii' }),
       /** HPKE Auth-mode producers: base64 raw X25519 public keys (at most 64). */
       hpkeSenders: z.array(x25519PublicKey).max(64).default([]),
       /** Base-mode (anonymous) HPKE submission, rate limited in the enclave. Off by default. */

@@ -1,6 +1,6 @@
 /**
  * The dev stack's KMS setup on the simulator: one demo key whose policy lets the client principal
- * encrypt (producer, encryption context purpose=card|pii), lets the enclave role decrypt only with
+ * encrypt (producer, encryption context purpose=card|pii-text|pii-value), lets the enclave role decrypt only with
  * an attestation document whose PCR0 equals the enclave bundle being started, and lets the admin
  * create wrapped keys (ciphertext only). Then the wrapped tokenization and blind-index keys.
  * Re-running updates the policy to the current bundle's PCR0 and keeps the wrapped keys.
@@ -20,7 +20,7 @@ import { createHash } from 'node:crypto';
 import { generateKeyPolicy, type KeyPolicyDocument } from '../../shared/policy/generate.js';
 
 export const DEMO_KEY_ALIAS = 'alias/enclavekit-demo';
-export const PRODUCER_CONTEXT_VALUES = ['card', 'pii'];
+export const PRODUCER_CONTEXT_VALUES = ['card', 'pii-text', 'pii-value'];
 export const WRAPPED_KEY_NAMES = ['tokenization', 'blind-index'] as const;
 
 export interface Principal {
@@ -51,7 +51,7 @@ export async function kmsClientFor(kms: KmsEndpoint, principal: Principal): Prom
   });
 }
 
-/** The demo key's policy: producers encrypt with purpose=card|pii, the enclave only attested by PCR0. */
+/** The demo key's policy: producers encrypt with purpose=card|pii-text|pii-value, the enclave only attested by PCR0. */
 export function demoKeyPolicy(options: { account: string; adminArn: string; enclaveRoleArn: string; producerArn: string; pcr0: string }): KeyPolicyDocument {
   return generateKeyPolicy({
     account: options.account,

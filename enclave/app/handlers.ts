@@ -60,7 +60,7 @@ export function registerBuiltinHandlers(registry: HandlerRegistry, services: Enc
   const allowedRecipients = new Set([...recipients.values()].map(recipientFingerprint));
 
   const tokenizeOne = (input: SealedInput): Promise<CardTokenResult> =>
-    withOpenedInput(input, { hpke: 'card', esdkContext: cards.requiredContext, maxBytes: CARD_RECORD_MAX_BYTES }, sealedCtx, ({ plaintext, origin }) => {
+    withOpenedInput(input, { purpose: 'card', maxBytes: CARD_RECORD_MAX_BYTES }, sealedCtx, ({ plaintext, origin }) => {
       const card = parseCardRecord(plaintext);
       // Anonymous submissions are an oracle: rate limited per (BIN, last 4) and overall.
       if (origin === 'hpke-public') limiter.take(cardBucketKey(card.pan));
@@ -90,7 +90,7 @@ export function registerBuiltinHandlers(registry: HandlerRegistry, services: Enc
     op: 'pii.redact',
     input: z.strictObject({ text: sealedInputSchema }),
     handle: ({ text }) =>
-      withOpenedInput(text, { hpke: 'piiText', esdkContext: cards.piiRequiredContext, maxBytes: REDACT_MAX_CHARS * 4 }, sealedCtx, ({ plaintext }) => {
+      withOpenedInput(text, { purpose: 'pii-text', maxBytes: REDACT_MAX_CHARS * 4 }, sealedCtx, ({ plaintext }) => {
         const result = redact(decodeText(plaintext));
         return { text: result.text, counts: result.counts };
       }),
@@ -103,7 +103,7 @@ export function registerBuiltinHandlers(registry: HandlerRegistry, services: Enc
       field,
       results: await mapLimited(values, BATCH_CONCURRENCY, (value) =>
         settle(
-          withOpenedInput(value, { hpke: 'piiValue', esdkContext: cards.piiRequiredContext, maxBytes: BLIND_INDEX_VALUE_MAX_CHARS * 4 }, sealedCtx, ({ plaintext, origin }) => {
+          withOpenedInput(value, { purpose: 'pii-value', field, maxBytes: BLIND_INDEX_VALUE_MAX_CHARS * 4 }, sealedCtx, ({ plaintext, origin }) => {
             // A digest is as much an oracle as a token (10^9 SSNs, a few million phone numbers per
             // area): public submission opens card tokenization, under its rate limits, and nothing else.
             if (origin === 'hpke-public') throw new InputError('ERR_SENDER_NOT_ALLOWED', 'blind indexes need an authenticated producer');

@@ -15,7 +15,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { luhnValid } from '../../enclave/cards/luhn.js';
 import { parseAttestation } from '../../shared/attestation/index.js';
-import { decodeHpkeUserData, generateHpkeKeyPair, HPKE_INFO, sealHpke } from '../../shared/hpke/index.js';
+import { decodeHpkeUserData, generateHpkeKeyPair, HPKE_INFO, sealedInputInfo, sealHpke } from '../../shared/hpke/index.js';
 import { esdkProducer, type Producer } from './producer.js';
 import { parentView, startStack, type Stack } from './stack.js';
 import { findLeaks } from './tap.js';
@@ -184,7 +184,7 @@ describe('public submission on, with in-enclave rate limits', () => {
     const ssns = Array.from({ length: CANDIDATES }, (_, i) => `536-22-${String(1100 + i).padStart(4, '0')}`);
     const values = await Promise.all(
       ssns.map(async (ssn) => {
-        const sealed = await sealHpke(key, Buffer.from(ssn), { info: HPKE_INFO.piiValue });
+        const sealed = await sealHpke(key, Buffer.from(ssn), { info: sealedInputInfo('pii-value', 'ssn') });
         return { hpke: { enc: Buffer.from(sealed.enc).toString('base64'), ciphertext: Buffer.from(sealed.ciphertext).toString('base64') } };
       }),
     );

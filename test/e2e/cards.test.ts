@@ -155,7 +155,7 @@ describe('tokenize-batch', () => {
       { esdk: await producer.sealCard(VISA) },
       { esdk: tamper(await producer.sealCard(MASTERCARD), 110) },
       { hpke: hpkeMastercard },
-      { esdk: await producer.seal(JSON.stringify(AMEX), { purpose: 'pii' }) },
+      { esdk: await producer.seal(JSON.stringify(AMEX), { purpose: 'pii-text' }) },
       { hpke: { ...hpkeMastercard, ciphertext: tamper(hpkeMastercard.ciphertext, 3) } },
       { hpke: await hpkeCard(VISA, stranger.privateKey) },
       { esdk: await producer.sealCard(MASTERCARD) },
@@ -224,7 +224,7 @@ describe('refusals: typed 4xx, and the enclave keeps serving', () => {
 
   it('an ESDK message without the required context (purpose=card) is 400 ERR_ENCRYPTION_CONTEXT, even when KMS would allow it', async () => {
     // Wrong value: a PII message offered as a card.
-    expect(await tokenize({ esdk: await producer.seal(JSON.stringify(VISA), { purpose: 'pii' }) })).toMatchObject({ status: 400, json: { error: { code: 'ERR_ENCRYPTION_CONTEXT' } } });
+    expect(await tokenize({ esdk: await producer.seal(JSON.stringify(VISA), { purpose: 'pii-text' }) })).toMatchObject({ status: 400, json: { error: { code: 'ERR_ENCRYPTION_CONTEXT' } } });
     // Missing: the generated policy already stops producers from encrypting without `purpose`;
     // a test-only statement lifts that so the enclave's own check is what refuses.
     const admin = stack.kms('admin');
