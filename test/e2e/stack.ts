@@ -9,8 +9,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { CreateKeyCommand, DecryptCommand, type KMSClient } from '@aws-sdk/client-kms';
-import { WRAPPED_KEY_NAMES, demoKeyPolicy, generateWrappedKey, pinnedKeys, type WrappedKeyFile } from '../../cli/dev/demo-key.js';
+import { DecryptCommand, type KMSClient } from '@aws-sdk/client-kms';
+import { createDemoKeys, demoKeyPolicies, pinnedKeys } from '../../cli/dev/demo-key.js';
 import { startKmsSimulator, type KmsSimulator } from '../../sim/kms/index.js';
 import { measureEnclave } from '../../sim/nsm/measure.js';
 import { serveNsm } from '../../sim/nsm/server.js';
@@ -48,7 +48,10 @@ export interface Stack {
   dir: string;
   sim: KmsSimulator;
   pcrs: Record<number, string>;
+  /** The card key (producers seal under it). */
   keyArn: string;
+  /** The internal key (wraps the tokenization and blind-index keys; no producer grant). */
+  internalKeyArn: string;
   parentUrl: string;
   apiToken: string;
   /** The plaintext wrapped keys, learned through a test-only admin Decrypt grant. */
@@ -121,15 +124,14 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     nsmServer = await serveNsm(nsm, nsmSocket);
   };
 
-  const policy = demoKeyPolicy({ account: ACCOUNT, adminArn: principal('admin').arn, enclaveRoleArn, producerArn: principal('client').arn, pcr0: policyPcr0 });
-  // Test only: the admin may Decrypt, so the test knows the plaintext keys the taps must never see.
-  const testPolicy = { ...policy, Statement: [...policy.Statement, { Sid: 'TestOnlyAdminDecrypt', Effect: 'Allow', Principal: { AWS: principal('admin').arn }, Action: 'kms:Decrypt', Resource: '*' }] };
-  const created = await kms('admin').send(new CreateKeyCommand({ Policy: JSON.stringify(testPolicy), Description: 'e2e' }));
-  const keyArn = created.KeyMetadata!.Arn!;
-  const wrappedKeys: Record<string, WrappedKeyFile> = {};
+  // The production two-key layout (cli/dev/demo-key.ts), as `enclavekit dev` sets it up.
+  const policies = demoKeyPolicies({ account: ACCOUNT, adminArn: principal('admin').arn, enclaveRoleArn, producerArn: principal('client').arn, pcr0: policyPcr0 });
+  // Test only: the admin may Decrypt under the internal key, so the test knows the plaintext keys
+  // the taps must never see.
+  const internal = { ...policies.internal, Statement: [...policies.internal.Statement, { Sid: 'TestOnlyAdminDecrypt', Effect: 'Allow' as const, Principal: { AWS: principal('admin').arn }, Action: ['kms:Decrypt'], Resource: '*' as const }] };
+  const { cardKeyArn: keyArn, internalKeyArn, wrappedKeys } = await createDemoKeys(kms('admin'), { card: policies.card, internal }, 'e2e');
   const plaintextKeys: Record<string, Uint8Array> = {};
-  for (const name of WRAPPED_KEY_NAMES) {
-    const wrapped = (wrappedKeys[name] = await generateWrappedKey(kms('admin'), keyArn, name));
+  for (const [name, wrapped] of Object.entries(wrappedKeys)) {
     const plain = await kms('admin').send(new DecryptCommand({ CiphertextBlob: Buffer.from(wrapped.ciphertextBlob, 'base64'), EncryptionContext: wrapped.encryptionContext }));
     plaintextKeys[name] = plain.Plaintext!;
   }
@@ -234,6 +236,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     sim,
     pcrs,
     keyArn,
+    internalKeyArn,
     get parentUrl() {
       return tappedUrl;
     },
