@@ -81,8 +81,16 @@ export function registerBuiltinHandlers(registry: HandlerRegistry, services: Enc
     handle: async ({ token, recipient }) => {
       const key = recipients.get(recipient);
       if (key === undefined) throw new InputError('ERR_RECIPIENT_NOT_ALLOWED', 'recipient is not allowed');
-      const sealed = await detokenizeTo(token, key, { tokenizer: tokenizer(), allowedRecipients });
-      return { recipient, enc: Buffer.from(sealed.enc).toString('base64'), ciphertext: Buffer.from(sealed.ciphertext).toString('base64') };
+      const sealed = await detokenizeTo(token, key, { tokenizer: tokenizer(), allowedRecipients, sender: services.identity.hpke });
+      // The answering enclave's own fresh document: its user_data names the sender key the
+      // recipient must check (whichever enclave of a pool answered).
+      const attestation = await services.identity.attest();
+      return {
+        recipient,
+        enc: Buffer.from(sealed.enc).toString('base64'),
+        ciphertext: Buffer.from(sealed.ciphertext).toString('base64'),
+        attestation: Buffer.from(attestation).toString('base64'),
+      };
     },
   });
 

@@ -24,3 +24,5 @@ export { decodeHpkeUserData, encodeHpkeUserData, USER_DATA_VERSION } from './use
 export type { HpkeUserData } from './user-data.js';
 export { checkStrictVerifyOptions, sealCardForEnclave, sealForEnclave } from './client.js';
 export type { CardInput, SealForEnclaveOptions, SealTarget } from './client.js';
+export { openDetokenized } from './detokenized.js';
+export type { DetokenizeToAnswer, OpenDetokenizedOptions } from './detokenized.js';

@@ -19,6 +19,7 @@ import {
   generateHpkeKeyPair,
   HPKE_INFO,
   HpkeRecipient,
+  openDetokenized,
   sealCardForEnclave,
   sealHpke,
   type HpkeKeyPair,
@@ -280,19 +281,20 @@ describe('refusals: typed 4xx, and the enclave keeps serving', () => {
 });
 
 describe('detokenize-to', () => {
-  it('re-encrypts the PAN to an allowlisted recipient, who opens it with its private key', async () => {
+  it('re-encrypts the PAN in Auth mode from the enclave key; the recipient opens it after verifying the attached document', async () => {
     const { json } = await tokenize({ esdk: await producer.sealCard(VISA) });
     const res = await stack.api('/v1/cards/detokenize-to', { method: 'POST', body: JSON.stringify({ token: json.token, recipient: 'processor' }) });
     expect(res.status).toBe(200);
-    expect(Object.keys(res.json).sort()).toEqual(['ciphertext', 'enc', 'recipient']);
+    expect(Object.keys(res.json).sort()).toEqual(['attestation', 'ciphertext', 'enc', 'recipient']);
     expect(res.json.recipient).toBe('processor');
     const recipient = await HpkeRecipient.fromPrivateKey(processor.privateKey);
     try {
-      const sealed = { enc: Buffer.from(res.json.enc, 'base64'), ciphertext: Buffer.from(res.json.ciphertext, 'base64') };
-      const opened = await recipient.open(sealed, { info: HPKE_INFO.detokenize, aad: Buffer.from(json.token) });
-      expect(JSON.parse(Buffer.from(opened.plaintext).toString('utf8'))).toEqual({ pan: VISA.pan });
+      expect(await openDetokenized(res.json, { token: json.token, recipient, verify: verifyOptions() })).toEqual({ pan: VISA.pan });
       // The token is bound as aad: the same ciphertext does not open as the answer for another token.
-      await expect(recipient.open(sealed, { info: HPKE_INFO.detokenize, aad: Buffer.from(VISA.pan) })).rejects.toMatchObject({ code: 'ERR_DECRYPT_FAILED' });
+      await expect(openDetokenized(res.json, { token: VISA.pan, recipient, verify: verifyOptions() })).rejects.toMatchObject({ code: 'ERR_DECRYPT_FAILED' });
+      // Base mode (what anyone, the parent included, can make) does not open it either.
+      const sealed = { enc: Buffer.from(res.json.enc, 'base64'), ciphertext: Buffer.from(res.json.ciphertext, 'base64') };
+      await expect(recipient.open(sealed, { info: HPKE_INFO.detokenize, aad: Buffer.from(json.token) })).rejects.toMatchObject({ code: 'ERR_DECRYPT_FAILED' });
     } finally {
       recipient.dispose();
     }
