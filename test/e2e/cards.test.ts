@@ -55,6 +55,8 @@ beforeAll(async () => {
   [sender, stranger, processor] = await Promise.all([generateHpkeKeyPair(), generateHpkeKeyPair(), generateHpkeKeyPair()]);
   stack = await startStack({
     cards: { hpkeSenders: [b64(sender.publicKey)], detokenizeRecipients: { processor: b64(processor.publicKey) } },
+    // As a careless (or rogue) parent would grant it: the enclave's own recipient list still refuses.
+    tokenScopes: ['cards:detokenize:attacker'],
   });
   await stack.waitReady();
   producer = esdkProducer(stack.sim, stack.principal('client'), stack.keyArn);
@@ -298,6 +300,24 @@ describe('detokenize-to', () => {
     } finally {
       recipient.dispose();
     }
+  });
+
+  it('a token without the recipient scope (the default scopes of a bare-string token) is 403 ERR_FORBIDDEN', async () => {
+    const token = [...tokens][0]!;
+    const res = await fetch(`${stack.parentUrl}/v1/cards/detokenize-to`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${stack.legacyToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ token, recipient: 'processor' }),
+    });
+    expect(res.status).toBe(403);
+    expect(((await res.json()) as any).error.code).toBe('ERR_FORBIDDEN');
+    // The same token still tokenizes.
+    const ok = await fetch(`${stack.parentUrl}/v1/cards/tokenize`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${stack.legacyToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ card: { esdk: await producer.sealCard(VISA) } }),
+    });
+    expect(ok.status).toBe(200);
   });
 
   it('an unknown recipient is 403 ERR_RECIPIENT_NOT_ALLOWED; a malformed token is 400', async () => {

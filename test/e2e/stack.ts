@@ -18,6 +18,7 @@ import { SimulatedNsm, newModuleId, randomInstanceId } from '../../sim/nsm/simul
 import { initSimState, loadCredentials, loadSimPki, simRoleArn, type SimPrincipal } from '../../sim/state.js';
 import { kmsClient } from '../kms/harness.js';
 import { startTap, type Tap } from './tap.js';
+import { DEFAULT_SCOPES } from '../../parent/http/auth.js';
 import { canIsolate } from '../../cli/dev/isolation.js';
 
 export const REPO = path.resolve(import.meta.dirname, '../..');
@@ -37,6 +38,8 @@ export interface StackOptions {
   enclaveConfig?: Record<string, unknown>;
   /** The enclave config's `cards` section beyond `cardKeyArn` (HPKE senders, recipients, ...). */
   cards?: Record<string, unknown>;
+  /** Extra scopes for the test token (beyond the defaults and the configured recipients). */
+  tokenScopes?: string[];
   kmsFaults?: Parameters<KmsSimulator['setFaults']>[0];
   /** Seeds the simulator's injected-fault draws (deterministic fault tests). */
   kmsFaultSeed?: number;
@@ -54,6 +57,8 @@ export interface Stack {
   internalKeyArn: string;
   parentUrl: string;
   apiToken: string;
+  /** A bare-string token (default scopes: tokenize, redact, blind-index; no detokenize). */
+  legacyToken: string;
   /** The plaintext wrapped keys, learned through a test-only admin Decrypt grant. */
   plaintextKeys: Record<string, Uint8Array>;
   principal(role: 'admin' | 'enclave' | 'client'): SimPrincipal;
@@ -158,13 +163,17 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     }),
   );
   const apiToken = 'e2e-token-0123456789abcdef';
+  const legacyToken = 'e2e-legacy-token-0123456789';
+  const recipients = Object.keys((options.cards?.['detokenizeRecipients'] ?? {}) as Record<string, string>);
   const parentConfigFile = path.join(run, 'parent.json');
   const logFile = path.join(dir, 'parent.log');
   await writeFile(
     parentConfigFile,
     JSON.stringify({
       http: { host: '127.0.0.1', port: 0 },
-      apiTokens: [apiToken],
+      // The test token may detokenize to every configured recipient; `legacyToken` is the older
+      // bare-string form, with the default scopes (no detokenize).
+      apiTokens: [{ token: apiToken, scopes: [...DEFAULT_SCOPES, ...recipients.map((name) => `cards:detokenize:${name}`), ...(options.tokenScopes ?? [])] }, legacyToken],
       enclaves: [`unix://${linkTap.address as string}`],
       region: sim.region,
       proxy: { listen: `unix://${proxySocket}`, allowlist: [`127.0.0.1:${kmsTap.address as number}`] },
@@ -241,6 +250,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       return tappedUrl;
     },
     apiToken,
+    legacyToken,
     plaintextKeys,
     principal: (role) => principal(role),
     kms,
