@@ -11,7 +11,7 @@ import { InputError, toEnclaveKitError } from '../../shared/errors.js';
 import { LIMITS } from '../../shared/limits.js';
 import { CARD_RECORD_MAX_BYTES, parseCardRecord } from '../cards/card-record.js';
 import { detokenizeTo, recipientFingerprint } from '../cards/detokenize-to.js';
-import { RateLimiter, cardBucketKey } from '../cards/rate-limit.js';
+import { RateLimiter, cardBucketKey, checkPublicPanLength } from '../cards/rate-limit.js';
 import { tokenizeCard, type CardTokenResult } from '../cards/tokenize-card.js';
 import { Tokenizer } from '../cards/tokenizer.js';
 import { BlindIndexer, BLIND_INDEX_FIELDS, BLIND_INDEX_VALUE_MAX_CHARS } from '../pii/blind-index.js';
@@ -62,8 +62,12 @@ export function registerBuiltinHandlers(registry: HandlerRegistry, services: Enc
   const tokenizeOne = (input: SealedInput): Promise<CardTokenResult> =>
     withOpenedInput(input, { purpose: 'card', maxBytes: CARD_RECORD_MAX_BYTES }, sealedCtx, ({ plaintext, origin }) => {
       const card = parseCardRecord(plaintext);
-      // Anonymous submissions are an oracle: rate limited per (BIN, last 4) and overall.
-      if (origin === 'hpke-public') limiter.take(cardBucketKey(card.pan));
+      // Anonymous submissions are an oracle: only PAN lengths with enough middles, rate limited
+      // per (BIN, last 4) and overall (enclave/cards/rate-limit.ts).
+      if (origin === 'hpke-public') {
+        checkPublicPanLength(card.pan);
+        limiter.take(cardBucketKey(card.pan));
+      }
       return tokenizeCard(tokenizer(), card, now());
     });
 

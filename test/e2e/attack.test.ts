@@ -124,6 +124,14 @@ describe('public submission off (the default)', () => {
 });
 
 describe('public submission on, with in-enclave rate limits', () => {
+  it('refuses PAN lengths whose expected guesses fall below the target (15-digit Amex, 14-digit Diners); producers still tokenize them', async () => {
+    const key = await enclaveKey(open);
+    for (const pan of ['378282246310005', '30569309025904']) {
+      expect(await tokenize(open, await sealBase(key, pan))).toMatchObject({ status: 403, json: { error: { code: 'ERR_SENDER_NOT_ALLOWED' } } });
+      expect((await tokenize(open, { esdk: await producers[1]!.sealCard({ pan, exp: '09/38' }) })).status).toBe(200);
+    }
+  });
+
   /** Public submissions granted so far on `open` (each took one token from the overall bucket). */
   let granted = 0;
   let victimToken = '';
