@@ -7,6 +7,7 @@
  * - oversized, malformed, wrong-version and unknown-operation frames;
  * - reordered and dropped batch items;
  * - restarting the enclave to reset the public-submission limits;
+ * - an old attestation document replayed to a client;
  * - a fake KMS endpoint behind the tunnel (TLS interception);
  * - credentials of another account.
  *
@@ -21,7 +22,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { luhnValid } from '../../enclave/cards/luhn.js';
 import { parseAttestation } from '../../shared/attestation/index.js';
-import { decodeHpkeUserData, HPKE_INFO, sealHpke } from '../../shared/hpke/index.js';
+import { decodeHpkeUserData, HPKE_INFO, sealCardForEnclave, sealHpke } from '../../shared/hpke/index.js';
 import { encodeFrame, packPlain, RpcPeer, unpackPlain } from '../../shared/protocol/index.js';
 import { HandshakeLineReader } from '../../shared/tunnel/handshake.js';
 import { connectChannel } from '../../shared/transport/index.js';
@@ -170,6 +171,22 @@ describe('restarting the enclave to reset the public-submission limits', () => {
     for (const pan of pans.slice(0, 3)) after.push(await publicTry(pan));
     // The residual the documentation states: a restart refills the burst, and only the burst.
     expect(after).toEqual([200, 200, 429]);
+  }, 120_000);
+});
+
+describe('an old attestation document replayed to a client', () => {
+  it('a strict client refuses it once it is older than maxAgeMs; sealed to a dead enclave key, nothing opens', async () => {
+    const rootPem = readFileSync(path.join(stack.dir, 'sim', 'root.pem'), 'utf8');
+    const old = new Uint8Array(Buffer.from((await stack.api('/v1/attestation')).json.document, 'base64'));
+    const verify = (at: number) => ({ at, roots: [rootPem], expectedPcrs: { 0: stack.pcrs[0]!, 1: stack.pcrs[1]!, 2: stack.pcrs[2]! }, maxAgeMs: 60_000 });
+    // Ten minutes on (the client's own clock): refused.
+    await expect(sealCardForEnclave(CARDS[0]!, { attestationDocument: old, verify: verify(Date.now() + 10 * 60_000) })).rejects.toMatchObject({ code: 'ERR_ATTESTATION_STALE' });
+    // Inside the window but after a restart: the card was sealed to a key no running enclave holds.
+    const sealed = await sealCardForEnclave(CARDS[0]!, { attestationDocument: old, verify: verify(Date.now()) });
+    await stack.stopEnclave();
+    await stack.startEnclave();
+    await stack.waitReady();
+    expect(await stack.api('/v1/cards/tokenize', { method: 'POST', body: JSON.stringify({ card: { hpke: sealed } }) })).toMatchObject({ status: 400, json: { error: { code: 'ERR_DECRYPT_FAILED' } } });
   }, 120_000);
 });
 
