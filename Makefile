@@ -28,6 +28,7 @@ WRAPPED_KEY_GENERATOR ?=
 ENCRYPTION_CONTEXT ?=
 PCR ?=
 POLICY ?= build/key-policy.json
+INTERNAL_POLICY ?= build/internal-key-policy.json
 POLICY_FLAGS ?=
 
 ENCLAVEKIT = node bin/enclavekit.js
@@ -51,7 +52,7 @@ help:
 	@echo "make console   - attach to the console of enclave $(ENCLAVE_NAME) (debug mode only; needs nitro-cli, jq)"
 	@echo "make describe  - nitro-cli describe-enclaves, and describe-eif of $(EIF) when it exists (needs nitro-cli)"
 	@echo "make policy    - KMS key policy bound to $(PCRS): ACCOUNT=... ENCLAVE_ROLE=arn ADMIN='arn ...'"
-	@echo "                 [PRODUCER='arn ...'] [WRAPPED_KEY_GENERATOR='arn ...'] [ENCRYPTION_CONTEXT='k=v ...'] [PCR='3=arn ...'] -> $(POLICY)"
+	@echo "                 [PRODUCER='arn ...'] [WRAPPED_KEY_GENERATOR='arn ...'] [ENCRYPTION_CONTEXT='k=v ...'] [PCR='3=arn ...'] -> $(POLICY) (card key), $(INTERNAL_POLICY) (internal key)"
 
 build:
 	npm ci
@@ -123,8 +124,10 @@ policy:
 	@test -r $(PCRS) || { echo "make $@: $(PCRS) not found: run make eif first (it needs nitro-cli), or set PCRS=FILE" >&2; exit 1; }
 	@test -n "$(ACCOUNT)" -a -n "$(ENCLAVE_ROLE)" -a -n "$(ADMIN)" || { echo "make $@: set ACCOUNT=<12-digit id> ENCLAVE_ROLE=<role ARN> ADMIN='<ARN> ...'" >&2; exit 2; }
 	@mkdir -p $(dir $(POLICY))
-	$(ENCLAVEKIT) policy generate --pcrs $(PCRS) --account $(ACCOUNT) --enclave-role $(ENCLAVE_ROLE) \
+	$(ENCLAVEKIT) policy generate --key card --pcrs $(PCRS) --account $(ACCOUNT) --enclave-role $(ENCLAVE_ROLE) \
 	  $(foreach a,$(ADMIN),--admin $(a)) $(foreach a,$(PRODUCER),--producer $(a)) \
-	  $(foreach a,$(WRAPPED_KEY_GENERATOR),--wrapped-key-generator $(a)) \
 	  $(foreach c,$(ENCRYPTION_CONTEXT),--encryption-context $(c)) $(foreach p,$(PCR),--pcr $(p)) \
 	  $(POLICY_FLAGS) --out $(POLICY)
+	$(ENCLAVEKIT) policy generate --key internal --pcrs $(PCRS) --account $(ACCOUNT) --enclave-role $(ENCLAVE_ROLE) \
+	  $(foreach a,$(ADMIN),--admin $(a)) $(foreach a,$(WRAPPED_KEY_GENERATOR),--wrapped-key-generator $(a)) \
+	  $(foreach p,$(PCR),--pcr $(p)) $(POLICY_FLAGS) --out $(INTERNAL_POLICY)

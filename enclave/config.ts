@@ -50,22 +50,25 @@ export const enclaveConfigSchema = z.strictObject({
       z.strictObject({
         keyId: z.string().regex(/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[0-9a-f-]{36}$/),
         encryptionContext: z.record(z.string(), z.string()),
-        /** Optional: SHA-256 (hex) of the exact wrapped blob, so even another data key made under the same key and context is refused. */
-        ciphertextSha256: z.string().regex(/^[0-9a-f]{64}$/).optional(),
+        /**
+         * Required: SHA-256 (hex) of the exact wrapped blob. Without it the parent may hand over any
+         * other data key made under the same key and context, including one whose plaintext its
+         * maker kept (every token would then be reversible offline): boot refuses a key without a pin.
+         */
+        ciphertextSha256: z.string().regex(/^[0-9a-f]{64}$/),
       }),
     )
     .default({}),
-  /** Refuse to start when the NSM reports debug-mode PCRs (all-zero PCR0-2)? Off only for dev. */
-  refuseDebugMode: z.boolean().default(false),
+  /**
+   * Refuse to start when the NSM reports debug-mode PCRs (all-zero PCR0-2)? Default true: the parent
+   * can read a debug-mode enclave's memory and console. Set false only to debug, never with real data.
+   */
+  refuseDebugMode: z.boolean().default(true),
   /** The card and PII API (docs/api.md). Absent: those operations answer ERR_NOT_READY. */
   cards: z
     .strictObject({
       /** KMS key ARN whose encrypted data keys mark an ESDK message as from an authorised producer. */
       cardKeyArn: z.string().regex(/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[0-9a-f-]{36}$/),
-      /** Encryption-context entries an ESDK card message must carry (value, or null = any value). */
-      requiredContext: z.record(z.string(), z.string().nullable()).default({ purpose: 'card' }),
-      /** Same for PII messages (redact, blind-index). */
-      piiRequiredContext: z.record(z.string(), z.string().nullable()).default({ purpose: 'pii' }),
       /** HPKE Auth-mode producers: base64 raw X25519 public keys (at most 64). */
       hpkeSenders: z.array(x25519PublicKey).max(64).default([]),
       /** Base-mode (anonymous) HPKE submission, rate limited in the enclave. Off by default. */
@@ -88,10 +91,24 @@ export const enclaveConfigSchema = z.strictObject({
     .optional(),
 });
 
+/**
+ * The enclave's own keys must not live under the card key: producers may GenerateDataKey under it,
+ * so a wrapped key there could be one whose plaintext a producer kept (docs/security.md "Two kinds
+ * of KMS key").
+ */
+const enclaveConfigChecked = enclaveConfigSchema.superRefine((config, ctx) => {
+  const cardKeyArn = config.cards?.cardKeyArn;
+  for (const [name, pin] of Object.entries(config.keys)) {
+    if (pin !== undefined && pin.keyId === cardKeyArn) {
+      ctx.addIssue({ code: 'custom', path: ['keys', name, 'keyId'], message: 'must be the internal key, not cards.cardKeyArn (producers can make data keys under the card key)' });
+    }
+  }
+});
+
 export type EnclaveConfig = z.infer<typeof enclaveConfigSchema>;
 
 export function parseEnclaveConfig(raw: unknown): Readonly<EnclaveConfig> {
-  return parseConfigWith(enclaveConfigSchema, raw, 'enclave config');
+  return parseConfigWith(enclaveConfigChecked, raw, 'enclave config');
 }
 
 export function kmsEndpointOf(config: Pick<EnclaveConfig, 'kms'>): URL {

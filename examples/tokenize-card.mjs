@@ -27,7 +27,7 @@ try {
 const [pan = '4111111111111111', exp = '12/30'] = process.argv.slice(2);
 
 // The producer's own KMS client: the "client" principal may Encrypt/GenerateDataKey with
-// encryption context purpose=card, and nothing else.
+// encryption context purpose=card, pii-text or pii-value (the API operations), and nothing else.
 const kms = new KMS({
   endpoint: dev.kms.endpoint,
   region: dev.kms.region,

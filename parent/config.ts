@@ -3,6 +3,7 @@
  */
 import { z } from 'zod';
 import { parseConfigWith } from '../shared/config/parse.js';
+import { SCOPE_PATTERN } from './http/auth.js';
 
 const wrappedKey = z.strictObject({
   /** Base64 KMS CiphertextBlob (from GenerateDataKeyWithoutPlaintext). */
@@ -15,8 +16,14 @@ const wrappedKey = z.strictObject({
 export const parentConfigSchema = z.strictObject({
   /** The HTTP API. Loopback by default: put a TLS-terminating proxy in front for remote callers. */
   http: z.strictObject({ host: z.string().default('127.0.0.1'), port: z.number().int().min(0).max(65535).default(8080) }).prefault({}),
-  /** Bearer tokens accepted on /v1/* (each ≥ 16 characters). */
-  apiTokens: z.array(z.string().min(16)).min(1),
+  /**
+   * Bearer tokens accepted on /v1/* (each ≥ 16 characters): a bare string gets the default scopes
+   * (cards:tokenize, pii:redact, pii:blind-index: no detokenize), or `{token, scopes}` names its own
+   * (parent/http/auth.ts; docs/api.md "Tokens and scopes").
+   */
+  apiTokens: z
+    .array(z.union([z.string().min(16), z.strictObject({ token: z.string().min(16), scopes: z.array(z.string().regex(SCOPE_PATTERN)).max(64) })]))
+    .min(1),
   /** The enclaves' message-API URLs (vsock://CID:5005 in production; up to 4 per host). */
   enclaves: z.array(z.string()).min(1).max(4),
   region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/),

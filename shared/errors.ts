@@ -38,6 +38,7 @@ export const ERROR_CODES = {
   // The parent's HTTP edge (parent/).
   ERR_BAD_REQUEST: { status: 400, meaning: 'The request body or parameters are invalid.' },
   ERR_UNAUTHORIZED: { status: 401, meaning: 'The bearer token is missing or wrong.' },
+  ERR_FORBIDDEN: { status: 403, meaning: 'The bearer token lacks the scope this operation (or detokenize recipient) needs.' },
   ERR_NOT_FOUND: { status: 404, meaning: 'No such path.' },
   ERR_METHOD_NOT_ALLOWED: { status: 405, meaning: 'The path does not accept this HTTP method.' },
   ERR_BODY_TOO_LARGE: { status: 413, meaning: 'The request body exceeds its size limit.' },
@@ -152,6 +153,7 @@ export class DecryptionFailedError extends EnclaveKitError {
 export type InputErrorCode =
   | 'ERR_BAD_REQUEST'
   | 'ERR_UNAUTHORIZED'
+  | 'ERR_FORBIDDEN'
   | 'ERR_NOT_FOUND'
   | 'ERR_METHOD_NOT_ALLOWED'
   | 'ERR_BODY_TOO_LARGE'

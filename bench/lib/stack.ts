@@ -13,9 +13,9 @@ import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { CreateKeyCommand, type KMSClient } from '@aws-sdk/client-kms';
+import type { KMSClient } from '@aws-sdk/client-kms';
 import { generateHpkeKeyPair, type HpkeKeyPair } from '../../shared/hpke/index.js';
-import { WRAPPED_KEY_NAMES, demoKeyPolicy, generateWrappedKey, pinnedKeys, type WrappedKeyFile } from '../../cli/dev/demo-key.js';
+import { createDemoKeys, demoKeyPolicies, pinnedKeys, type WrappedKeyFile } from '../../cli/dev/demo-key.js';
 import { startKmsSimulator, type KmsSimulator } from '../../sim/kms/index.js';
 import { measureEnclave } from '../../sim/nsm/measure.js';
 import { serveNsm } from '../../sim/nsm/server.js';
@@ -118,10 +118,8 @@ export async function startBenchStack(options: BenchStackOptions = {}): Promise<
     nsmServer = await serveNsm(new SimulatedNsm({ pki, pcrs, moduleId: newModuleId(Date.now(), instanceId), silent: true }), nsmSocket);
   };
 
-  const policy = demoKeyPolicy({ account: ACCOUNT, adminArn: principal('admin').arn, enclaveRoleArn, producerArn: principal('client').arn, pcr0: pcrs[0]! });
-  const keyArn = (await admin.send(new CreateKeyCommand({ Policy: JSON.stringify(policy), Description: 'bench' }))).KeyMetadata!.Arn!;
-  const wrappedKeys: Record<string, WrappedKey> = {};
-  for (const name of WRAPPED_KEY_NAMES) wrappedKeys[name] = await generateWrappedKey(admin, keyArn, name);
+  const policies = demoKeyPolicies({ account: ACCOUNT, adminArn: principal('admin').arn, enclaveRoleArn, producerArn: principal('client').arn, pcr0: pcrs[0]! });
+  const { cardKeyArn: keyArn, wrappedKeys } = await createDemoKeys(admin, policies, 'bench');
   admin.destroy();
 
   const sender = await generateHpkeKeyPair();

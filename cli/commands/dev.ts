@@ -138,7 +138,7 @@ export async function run(args: string[]): Promise<number> {
     nsmServer = await serveNsm(nsm, layout.nsmSocket);
 
     // 3. Demo key bound to PCR0 of this bundle, and the wrapped keys.
-    const { keyArn, wrappedKeys } = await ensureDemoKey({
+    const { keyArn, internalKeyArn, wrappedKeys } = await ensureDemoKey({
       kms,
       account: simConfig.account,
       admin: principal('admin'),
@@ -219,6 +219,7 @@ export async function run(args: string[]): Promise<number> {
         region: kms.region,
         caFile: kms.caFile,
         keyArn,
+        internalKeyArn,
         clientCredentials: { accessKeyId: client.accessKeyId, secretAccessKey: client.secretAccessKey },
       },
     };

@@ -1,9 +1,13 @@
 /**
- * The dev stack's KMS setup on the simulator: one demo key whose policy lets the client principal
- * encrypt (producer, encryption context purpose=card|pii), lets the enclave role decrypt only with
- * an attestation document whose PCR0 equals the enclave bundle being started, and lets the admin
- * create wrapped keys (ciphertext only). Then the wrapped tokenization and blind-index keys.
- * Re-running updates the policy to the current bundle's PCR0 and keeps the wrapped keys.
+ * The dev stack's KMS setup on the simulator, in the production two-key layout (docs/security.md
+ * "Two kinds of KMS key"):
+ * - the card key: the client principal (producer) may encrypt with purpose=card|pii-text|pii-value
+ *   only; the enclave role may decrypt only with an attestation document whose PCR0 equals the
+ *   enclave bundle being started;
+ * - the internal key: wraps the tokenization and blind-index keys; the admin may create wrapped
+ *   keys (ciphertext only, purpose=<name>-key), the producer has no grant at all, and the enclave
+ *   decrypts under the same attestation condition.
+ * Re-running updates both policies to the current bundle's PCR0 and keeps the wrapped keys.
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import https from 'node:https';
@@ -17,10 +21,10 @@ import {
 } from '@aws-sdk/client-kms';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { createHash } from 'node:crypto';
-import { generateKeyPolicy, type KeyPolicyDocument } from '../../shared/policy/generate.js';
+import { generateKeyPolicy, PRODUCER_PURPOSES, type KeyPolicyDocument } from '../../shared/policy/generate.js';
 
 export const DEMO_KEY_ALIAS = 'alias/enclavekit-demo';
-export const PRODUCER_CONTEXT_VALUES = ['card', 'pii'];
+export const DEMO_INTERNAL_KEY_ALIAS = 'alias/enclavekit-demo-internal';
 export const WRAPPED_KEY_NAMES = ['tokenization', 'blind-index'] as const;
 
 export interface Principal {
@@ -51,17 +55,27 @@ export async function kmsClientFor(kms: KmsEndpoint, principal: Principal): Prom
   });
 }
 
-/** The demo key's policy: producers encrypt with purpose=card|pii, the enclave only attested by PCR0. */
-export function demoKeyPolicy(options: { account: string; adminArn: string; enclaveRoleArn: string; producerArn: string; pcr0: string }): KeyPolicyDocument {
-  return generateKeyPolicy({
-    account: options.account,
-    enclaveRoleArn: options.enclaveRoleArn,
-    adminArns: [options.adminArn],
-    producerArns: [options.producerArn],
-    wrappedKeyGeneratorArns: [options.adminArn],
-    pcrs: { 0: options.pcr0 },
-    encryptionContext: { purpose: PRODUCER_CONTEXT_VALUES },
-  }).policy;
+export interface DemoKeyPolicies {
+  card: KeyPolicyDocument;
+  internal: KeyPolicyDocument;
+}
+
+/** Both demo key policies: see the file comment. */
+export function demoKeyPolicies(options: { account: string; adminArn: string; enclaveRoleArn: string; producerArn: string; pcr0: string }): DemoKeyPolicies {
+  const common = { account: options.account, enclaveRoleArn: options.enclaveRoleArn, adminArns: [options.adminArn], pcrs: { 0: options.pcr0 } };
+  return {
+    card: generateKeyPolicy({ ...common, kind: 'card', producerArns: [options.producerArn], encryptionContext: { purpose: PRODUCER_PURPOSES } }).policy,
+    internal: generateKeyPolicy({ ...common, kind: 'internal', wrappedKeyGeneratorArns: [options.adminArn] }).policy,
+  };
+}
+
+/** Creates both keys (no aliases) and the wrapped keys under the internal key: the test and bench stacks. */
+export async function createDemoKeys(admin: KMSClient, policies: DemoKeyPolicies, description: string): Promise<{ cardKeyArn: string; internalKeyArn: string; wrappedKeys: Record<string, WrappedKeyFile> }> {
+  const cardKeyArn = (await admin.send(new CreateKeyCommand({ Policy: JSON.stringify(policies.card), Description: `${description} card key` }))).KeyMetadata!.Arn!;
+  const internalKeyArn = (await admin.send(new CreateKeyCommand({ Policy: JSON.stringify(policies.internal), Description: `${description} internal key` }))).KeyMetadata!.Arn!;
+  const wrappedKeys: Record<string, WrappedKeyFile> = {};
+  for (const name of WRAPPED_KEY_NAMES) wrappedKeys[name] = await generateWrappedKey(admin, internalKeyArn, name);
+  return { cardKeyArn, internalKeyArn, wrappedKeys };
 }
 
 /** One wrapped key (ciphertext only) per name, under `keyArn` with context purpose=<name>-key. */
@@ -81,6 +95,22 @@ export function pinnedKeys(wrappedKeys: Readonly<Record<string, WrappedKeyFile>>
   );
 }
 
+async function ensureKey(admin: KMSClient, alias: string, policy: KeyPolicyDocument, description: string): Promise<string> {
+  const policyText = JSON.stringify(policy);
+  try {
+    const existing = await admin.send(new DescribeKeyCommand({ KeyId: alias }));
+    const keyArn = existing.KeyMetadata?.Arn ?? '';
+    await admin.send(new PutKeyPolicyCommand({ KeyId: keyArn, PolicyName: 'default', Policy: policyText }));
+    return keyArn;
+  } catch (error) {
+    if ((error as { name?: string }).name !== 'NotFoundException') throw error;
+    const created = await admin.send(new CreateKeyCommand({ Description: description, Policy: policyText }));
+    const keyArn = created.KeyMetadata?.Arn ?? '';
+    await admin.send(new CreateAliasCommand({ AliasName: alias, TargetKeyId: keyArn }));
+    return keyArn;
+  }
+}
+
 export async function ensureDemoKey(options: {
   kms: KmsEndpoint;
   account: string;
@@ -89,21 +119,12 @@ export async function ensureDemoKey(options: {
   producerArn: string;
   pcr0: string;
   wrappedKeysFile: string;
-}): Promise<{ keyArn: string; wrappedKeys: Record<string, WrappedKeyFile> }> {
+}): Promise<{ keyArn: string; internalKeyArn: string; wrappedKeys: Record<string, WrappedKeyFile> }> {
   const admin = await kmsClientFor(options.kms, options.admin);
   try {
-    const policyText = JSON.stringify(demoKeyPolicy({ ...options, adminArn: options.admin.arn }));
-    let keyArn: string;
-    try {
-      const existing = await admin.send(new DescribeKeyCommand({ KeyId: DEMO_KEY_ALIAS }));
-      keyArn = existing.KeyMetadata?.Arn ?? '';
-      await admin.send(new PutKeyPolicyCommand({ KeyId: keyArn, PolicyName: 'default', Policy: policyText }));
-    } catch (error) {
-      if ((error as { name?: string }).name !== 'NotFoundException') throw error;
-      const created = await admin.send(new CreateKeyCommand({ Description: 'enclavekit dev demo key', Policy: policyText }));
-      keyArn = created.KeyMetadata?.Arn ?? '';
-      await admin.send(new CreateAliasCommand({ AliasName: DEMO_KEY_ALIAS, TargetKeyId: keyArn }));
-    }
+    const policies = demoKeyPolicies({ ...options, adminArn: options.admin.arn });
+    const keyArn = await ensureKey(admin, DEMO_KEY_ALIAS, policies.card, 'enclavekit dev card key');
+    const internalKeyArn = await ensureKey(admin, DEMO_INTERNAL_KEY_ALIAS, policies.internal, 'enclavekit dev internal key');
 
     let wrappedKeys: Record<string, WrappedKeyFile> = {};
     try {
@@ -113,12 +134,13 @@ export async function ensureDemoKey(options: {
     }
     let changed = false;
     for (const name of WRAPPED_KEY_NAMES) {
-      if (wrappedKeys[name]?.keyId === keyArn) continue;
-      wrappedKeys[name] = await generateWrappedKey(admin, keyArn, name);
+      // A wrapped key from an older layout (under the card key) is replaced, never reused.
+      if (wrappedKeys[name]?.keyId === internalKeyArn) continue;
+      wrappedKeys[name] = await generateWrappedKey(admin, internalKeyArn, name);
       changed = true;
     }
     if (changed) await writeFile(options.wrappedKeysFile, `${JSON.stringify(wrappedKeys, null, 2)}\n`, { mode: 0o600 });
-    return { keyArn, wrappedKeys };
+    return { keyArn, internalKeyArn, wrappedKeys };
   } finally {
     admin.destroy();
   }

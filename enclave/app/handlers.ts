@@ -11,7 +11,7 @@ import { InputError, toEnclaveKitError } from '../../shared/errors.js';
 import { LIMITS } from '../../shared/limits.js';
 import { CARD_RECORD_MAX_BYTES, parseCardRecord } from '../cards/card-record.js';
 import { detokenizeTo, recipientFingerprint } from '../cards/detokenize-to.js';
-import { RateLimiter, cardBucketKey } from '../cards/rate-limit.js';
+import { RateLimiter, cardBucketKey, checkPublicPanLength } from '../cards/rate-limit.js';
 import { tokenizeCard, type CardTokenResult } from '../cards/tokenize-card.js';
 import { Tokenizer } from '../cards/tokenizer.js';
 import { BlindIndexer, BLIND_INDEX_FIELDS, BLIND_INDEX_VALUE_MAX_CHARS } from '../pii/blind-index.js';
@@ -60,10 +60,14 @@ export function registerBuiltinHandlers(registry: HandlerRegistry, services: Enc
   const allowedRecipients = new Set([...recipients.values()].map(recipientFingerprint));
 
   const tokenizeOne = (input: SealedInput): Promise<CardTokenResult> =>
-    withOpenedInput(input, { hpke: 'card', esdkContext: cards.requiredContext, maxBytes: CARD_RECORD_MAX_BYTES }, sealedCtx, ({ plaintext, origin }) => {
+    withOpenedInput(input, { purpose: 'card', maxBytes: CARD_RECORD_MAX_BYTES }, sealedCtx, ({ plaintext, origin }) => {
       const card = parseCardRecord(plaintext);
-      // Anonymous submissions are an oracle: rate limited per (BIN, last 4) and overall.
-      if (origin === 'hpke-public') limiter.take(cardBucketKey(card.pan));
+      // Anonymous submissions are an oracle: only PAN lengths with enough middles, rate limited
+      // per (BIN, last 4) and overall (enclave/cards/rate-limit.ts).
+      if (origin === 'hpke-public') {
+        checkPublicPanLength(card.pan);
+        limiter.take(cardBucketKey(card.pan));
+      }
       return tokenizeCard(tokenizer(), card, now());
     });
 
@@ -81,8 +85,16 @@ export function registerBuiltinHandlers(registry: HandlerRegistry, services: Enc
     handle: async ({ token, recipient }) => {
       const key = recipients.get(recipient);
       if (key === undefined) throw new InputError('ERR_RECIPIENT_NOT_ALLOWED', 'recipient is not allowed');
-      const sealed = await detokenizeTo(token, key, { tokenizer: tokenizer(), allowedRecipients });
-      return { recipient, enc: Buffer.from(sealed.enc).toString('base64'), ciphertext: Buffer.from(sealed.ciphertext).toString('base64') };
+      const sealed = await detokenizeTo(token, key, { tokenizer: tokenizer(), allowedRecipients, sender: services.identity.hpke });
+      // The answering enclave's own fresh document: its user_data names the sender key the
+      // recipient must check (whichever enclave of a pool answered).
+      const attestation = await services.identity.attest();
+      return {
+        recipient,
+        enc: Buffer.from(sealed.enc).toString('base64'),
+        ciphertext: Buffer.from(sealed.ciphertext).toString('base64'),
+        attestation: Buffer.from(attestation).toString('base64'),
+      };
     },
   });
 
@@ -90,7 +102,7 @@ export function registerBuiltinHandlers(registry: HandlerRegistry, services: Enc
     op: 'pii.redact',
     input: z.strictObject({ text: sealedInputSchema }),
     handle: ({ text }) =>
-      withOpenedInput(text, { hpke: 'piiText', esdkContext: cards.piiRequiredContext, maxBytes: REDACT_MAX_CHARS * 4 }, sealedCtx, ({ plaintext }) => {
+      withOpenedInput(text, { purpose: 'pii-text', maxBytes: REDACT_MAX_CHARS * 4 }, sealedCtx, ({ plaintext }) => {
         const result = redact(decodeText(plaintext));
         return { text: result.text, counts: result.counts };
       }),
@@ -103,7 +115,7 @@ export function registerBuiltinHandlers(registry: HandlerRegistry, services: Enc
       field,
       results: await mapLimited(values, BATCH_CONCURRENCY, (value) =>
         settle(
-          withOpenedInput(value, { hpke: 'piiValue', esdkContext: cards.piiRequiredContext, maxBytes: BLIND_INDEX_VALUE_MAX_CHARS * 4 }, sealedCtx, ({ plaintext, origin }) => {
+          withOpenedInput(value, { purpose: 'pii-value', field, maxBytes: BLIND_INDEX_VALUE_MAX_CHARS * 4 }, sealedCtx, ({ plaintext, origin }) => {
             // A digest is as much an oracle as a token (10^9 SSNs, a few million phone numbers per
             // area): public submission opens card tokenization, under its rate limits, and nothing else.
             if (origin === 'hpke-public') throw new InputError('ERR_SENDER_NOT_ALLOWED', 'blind indexes need an authenticated producer');

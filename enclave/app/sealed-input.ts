@@ -3,14 +3,19 @@
  * message under the configured KMS key (an authorised producer), or HPKE to the enclave's attested
  * key (Auth mode from an allowlisted sender; Base mode only with public submission on).
  * The plaintext is handed to `use` and zeroed afterwards, whatever happens.
+ *
+ * Operation binding (docs/security.md): every input is opened for one purpose (and, for
+ * `pii-value`, one field), named in its authenticated data: the ESDK encryption context must carry
+ * `purpose` (and `field`) with exactly these values, checked before any KMS call
+ * (ERR_ENCRYPTION_CONTEXT); HPKE opens only under the `info` naming them (ERR_DECRYPT_FAILED).
+ * A value sealed for one operation is therefore refused by every other one.
  */
 import { z } from 'zod';
-import { HPKE_INFO, type HpkePurpose } from '../../shared/hpke/suite.js';
+import { sealedInputInfo } from '../../shared/hpke/suite.js';
 import type { SealedEnvelope } from '../../shared/hpke/envelope.js';
 import { openSealedInput, type SenderPolicy } from '../hpke-open.js';
 import type { HpkeRecipient } from '../../shared/hpke/open.js';
 import { openEsdkRecord, type EsdkDecryptClient } from '../sealed/esdk.js';
-import type { RequiredContext } from '../sealed/esdk-rules.js';
 
 export const sealedInputSchema = z.union([
   z.strictObject({ esdk: z.instanceof(Uint8Array) }),
@@ -33,19 +38,33 @@ export interface OpenedInput {
   origin: 'esdk' | 'hpke-auth' | 'hpke-public';
 }
 
+/**
+ * What an input is opened for: a built-in purpose (`card`, `pii-text`, `pii-value` with `field`) or
+ * a custom handler's own purpose name, never a built-in one (its inputs would replay to it).
+ */
+export interface OpenFor {
+  purpose: string;
+  field?: string;
+  /** Largest plaintext accepted, bytes. */
+  maxBytes: number;
+}
+
 export async function withOpenedInput<T>(
   input: SealedInput,
-  purpose: { hpke: HpkePurpose; esdkContext: RequiredContext; maxBytes: number },
+  purpose: OpenFor,
   ctx: SealedInputContext,
   use: (opened: OpenedInput) => T | Promise<T>,
 ): Promise<T> {
   let opened: OpenedInput;
+  // Validates the names first, so a bad purpose is a programming error whichever format arrives.
+  const info = sealedInputInfo(purpose.purpose, purpose.field);
   if ('esdk' in input) {
-    const record = await openEsdkRecord(input.esdk, { kms: ctx.kms, cardKeyArn: ctx.cardKeyArn, requiredContext: purpose.esdkContext, maxBodyBytes: purpose.maxBytes });
+    const requiredContext = { purpose: purpose.purpose, ...(purpose.field === undefined ? {} : { field: purpose.field }) };
+    const record = await openEsdkRecord(input.esdk, { kms: ctx.kms, cardKeyArn: ctx.cardKeyArn, requiredContext, maxBodyBytes: purpose.maxBytes });
     opened = { plaintext: record.plaintext, origin: 'esdk' };
   } else {
     const envelope: SealedEnvelope = { enc: input.hpke.enc, ciphertext: input.hpke.ciphertext, ...(input.hpke.sender === undefined ? {} : { sender: input.hpke.sender }) };
-    const result = await openSealedInput(ctx.recipient, envelope, { info: HPKE_INFO[purpose.hpke], policy: ctx.senderPolicy });
+    const result = await openSealedInput(ctx.recipient, envelope, { info, policy: ctx.senderPolicy });
     opened = { plaintext: result.plaintext, origin: result.sender === null ? 'hpke-public' : 'hpke-auth' };
   }
   try {

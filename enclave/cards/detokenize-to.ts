@@ -1,9 +1,14 @@
 /**
  * detokenize-to (`POST /v1/cards/detokenize-to`): the enclave turns a token back into
- * its PAN and seals it with HPKE (Base mode) to a third party, e.g. a payment processor, so the PAN
- * leaves the enclave only encrypted to a recipient the operator named in the enclave's measured
+ * its PAN and seals it with HPKE to a third party, e.g. a payment processor, so the PAN leaves the
+ * enclave only encrypted to a recipient the operator named in the enclave's measured
  * configuration. The parent supplies the recipient key but cannot add one: the key's fingerprint
  * must be on the configured list.
+ *
+ * Auth mode (RFC 9180 §5.1.3) with the enclave's attested X25519 key as the sender: anyone can seal
+ * to the processor's public key in Base mode, so a Base-mode answer could be the parent's, with a
+ * PAN of its choosing in place of the victim's. The processor opens with the sender key read from a
+ * verified attestation document (shared/hpke/detokenized.ts); a forgery does not open.
  *
  * - Fingerprint: lower-case hex SHA-256 of the raw 32-byte X25519 public key.
  * - Plaintext: UTF-8 JSON `{"pan": "<digits>"}`; info: HPKE_INFO.detokenize
@@ -12,7 +17,8 @@
  */
 import { createHash } from 'node:crypto';
 import { InputError } from '../../shared/errors.js';
-import { sealHpke, type SealedMessage } from '../../shared/hpke/seal.js';
+import type { HpkeRecipient } from '../../shared/hpke/open.js';
+import type { SealedMessage } from '../../shared/hpke/seal.js';
 import { HPKE_INFO, HPKE_PUBLIC_KEY_BYTES } from '../../shared/hpke/suite.js';
 import type { Tokenizer } from './tokenizer.js';
 
@@ -24,6 +30,8 @@ export interface DetokenizeToOptions {
   tokenizer: Tokenizer;
   /** Fingerprints (recipientFingerprint) from the enclave configuration. */
   allowedRecipients: ReadonlySet<string>;
+  /** The enclave's attested HPKE key pair (its public key is in the attestation document's user_data). */
+  sender: HpkeRecipient;
 }
 
 export async function detokenizeTo(token: string, recipientPublicKey: Uint8Array, options: DetokenizeToOptions): Promise<SealedMessage> {
@@ -37,7 +45,7 @@ export async function detokenizeTo(token: string, recipientPublicKey: Uint8Array
   const pan = options.tokenizer.detokenize(token);
   const plaintext = new TextEncoder().encode(JSON.stringify({ pan }));
   try {
-    return await sealHpke(recipientPublicKey, plaintext, { info: HPKE_INFO.detokenize, aad: new TextEncoder().encode(token) });
+    return await options.sender.sealAsSender(recipientPublicKey, plaintext, { info: HPKE_INFO.detokenize, aad: new TextEncoder().encode(token) });
   } finally {
     plaintext.fill(0);
   }

@@ -23,6 +23,32 @@
  */
 import { InputError } from '../../shared/errors.js';
 
+/**
+ * Expected guesses to recover one PAN whose token is known, from public submission alone: a token
+ * keeps BIN (6 digits) and last 4 (holding the Luhn check digit), so a PAN of n digits leaves
+ * 10^(n-10) middles of which a tenth pass Luhn: 10^(n-11) candidates, half of them tried on average.
+ * 16 digits: 50,000; 15: 5,000; 14: 500; 13: 50; 12: 5 (docs/security.md "Public submission").
+ */
+export function expectedGuesses(panDigits: number): number {
+  return 10 ** (panDigits - 11) / 2;
+}
+
+/**
+ * The documented target: recovering one PAN must take at least this many expected guesses.
+ * 50,000 guesses is 10,000 hours (over a year) at the default 5 per hour per card, and 10,000
+ * enclave restarts at the default burst of 5 (each one a KMS Decrypt event an operator sees).
+ */
+export const PUBLIC_SUBMISSION_MIN_EXPECTED_GUESSES = 50_000;
+/** PANs shorter than this (12-15 digits) fall below the target: public submission refuses them. */
+export const PUBLIC_SUBMISSION_MIN_PAN_DIGITS = 16;
+
+/** Throws ERR_SENDER_NOT_ALLOWED for a PAN too short to submit anonymously (before any limiter work). */
+export function checkPublicPanLength(pan: string): void {
+  if (expectedGuesses(pan.length) < PUBLIC_SUBMISSION_MIN_EXPECTED_GUESSES) {
+    throw new InputError('ERR_SENDER_NOT_ALLOWED', `public submission accepts PANs of ${PUBLIC_SUBMISSION_MIN_PAN_DIGITS} digits or more; shorter ones need an authenticated producer`);
+  }
+}
+
 export interface TokenBucketConfig {
   /** Bucket size: the largest burst, in requests. */
   capacity: number;

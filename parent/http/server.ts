@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { EnclaveKitError, InputError, toEnclaveKitError } from '../../shared/errors.js';
 import { LIMITS } from '../../shared/limits.js';
 import type { Logger } from '../log.js';
-import { makeBearerCheck } from './auth.js';
+import { makeBearerCheck, type ApiToken, type Grant } from './auth.js';
 import { readJsonBody } from './body.js';
 
 export interface RouteContext {
@@ -18,6 +18,8 @@ export interface RouteContext {
   /** Parsed JSON body (POST routes only). */
   body: unknown;
   signal: AbortSignal;
+  /** The bearer token's scopes, on routes with `auth` (parent/http/auth.ts). */
+  grant?: Grant;
 }
 
 export interface RouteResult {
@@ -39,7 +41,7 @@ export interface Route {
 
 export interface ApiServerOptions {
   routes: readonly Route[];
-  apiTokens: readonly string[];
+  apiTokens: readonly ApiToken[];
   logger: Logger;
   /** Called once per request with its outcome (metrics). */
   onRequest?: (route: string, status: number, durationMs: number, code: string | undefined) => void;
@@ -102,9 +104,9 @@ export function createApiServer(options: ApiServerOptions): http.Server {
         res.setHeader('allow', candidates.map((r) => r.method).join(', '));
         throw new InputError('ERR_METHOD_NOT_ALLOWED', `${url.pathname} does not accept ${req.method ?? ''}`);
       }
-      if (route.auth) checkToken(req.headers);
+      const grant = route.auth ? checkToken(req.headers) : undefined;
       const body = req.method === 'POST' ? await readJsonBody(req, route.maxBodyBytes ?? LIMITS.httpBodyMaxBytes) : undefined;
-      const result = await route.handle({ requestId, query: url.searchParams, body, signal: abort.signal });
+      const result = await route.handle({ requestId, query: url.searchParams, body, signal: abort.signal, ...(grant === undefined ? {} : { grant }) });
       status = result.status ?? 200;
       send(res, status, result.body, result.contentType);
     } catch (error) {

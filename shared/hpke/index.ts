@@ -10,8 +10,10 @@ export {
   HPKE_PUBLIC_KEY_BYTES,
   generateHpkeKeyPair,
   hpkePublicKeyOf,
+  SEALED_PURPOSES,
+  sealedInputInfo,
 } from './suite.js';
-export type { HpkeKeyPair, HpkePurpose } from './suite.js';
+export type { HpkeKeyPair, SealedPurpose } from './suite.js';
 export { sealHpke } from './seal.js';
 export type { SealedMessage, SealOptions } from './seal.js';
 export { HpkeRecipient } from './open.js';
@@ -20,5 +22,7 @@ export { decodeSealedEnvelope, encodeSealedEnvelope, HPKE_CIPHERTEXT_MAX_BYTES }
 export type { SealedEnvelope, SealedEnvelopeJson } from './envelope.js';
 export { decodeHpkeUserData, encodeHpkeUserData, USER_DATA_VERSION } from './user-data.js';
 export type { HpkeUserData } from './user-data.js';
-export { sealCardForEnclave, sealForEnclave } from './client.js';
-export type { CardInput, SealForEnclaveOptions } from './client.js';
+export { checkStrictVerifyOptions, sealCardForEnclave, sealForEnclave } from './client.js';
+export type { CardInput, SealForEnclaveOptions, SealTarget } from './client.js';
+export { openDetokenized } from './detokenized.js';
+export type { DetokenizeToAnswer, OpenDetokenizedOptions } from './detokenized.js';

@@ -94,6 +94,24 @@ export class HpkeRecipient {
     }
   }
 
+  /**
+   * Seals to `recipientPublicKey` in Auth mode (RFC 9180 §5.1.3) with this key pair as the sender,
+   * so the recipient can tell the message came from the holder of this private key: the enclave
+   * authenticates what it sends out with the key its attestation document carries. The two roles
+   * do not mix: the key schedule's kem_context orders pkR before pkS, and the enclave uses its own
+   * `info` for what it sends (HPKE_INFO.detokenize), which no input may use (sealedInputInfo).
+   */
+  async sealAsSender(recipientPublicKey: Uint8Array, plaintext: Uint8Array, options: { info: string; aad?: Uint8Array }): Promise<SealedMessage> {
+    if (this.#keyPair === null) throw new Error('HpkeRecipient has been disposed');
+    const recipient = await importPublicKey(recipientPublicKey);
+    const sealed = await hpkeSuite().seal(
+      { recipientPublicKey: recipient, senderKey: this.#keyPair, info: infoBytes(options.info) },
+      plaintext,
+      options.aad ?? new Uint8Array(0),
+    );
+    return { enc: new Uint8Array(sealed.enc), ciphertext: new Uint8Array(sealed.ct) };
+  }
+
   /** Overwrites the private key bytes; the recipient cannot open anything afterwards. */
   dispose(): void {
     if (this.#keyPair === null) return;

@@ -24,21 +24,41 @@ export const HPKE_ENC_BYTES = 32;
 export const HPKE_TAG_BYTES = 16;
 
 /**
- * Versioned `info` strings (RFC 9180 §5.1 key schedule input), one per purpose, so that a message
- * sealed for one operation can never be opened as input to another. Bump the version to change
- * any payload format.
+ * Versioned `info` strings (RFC 9180 §5.1 key schedule input). Every sealed input names the
+ * operation it is for, and where one exists the field, in its `info`: a message sealed for one
+ * operation (or one field) fails to open as input to any other (docs/security.md "Operation
+ * binding"). The same names are the ESDK encryption-context `purpose` values, so both formats bind
+ * alike. Bump the version to change any payload format.
  */
+export const SEALED_PURPOSES = ['card', 'pii-text', 'pii-value'] as const;
+/** `card`: JSON `{"pan","exp","cvc"?,"name"?}`; `pii-text`: UTF-8 text; `pii-value`: one UTF-8 value of a named field. */
+export type SealedPurpose = (typeof SEALED_PURPOSES)[number];
+
+const PURPOSE_NAME = /^[a-z][a-z0-9]*(?:[.-][a-z0-9]+)*$/;
+const FIELD_NAME = /^[a-z][a-z0-9_-]{0,31}$/;
+
+/**
+ * The `info` of a sealed input: `enclavekit/v1/<purpose>` or `enclavekit/v1/<purpose>/<field>`.
+ * `purpose` is one of SEALED_PURPOSES or a custom handler's own purpose name (never a built-in
+ * one, or its inputs could be replayed to the built-in operation); `pii-value` requires a field.
+ */
+export function sealedInputInfo(purpose: string, field?: string): string {
+  if (!PURPOSE_NAME.test(purpose) || purpose.length > 32) throw new RangeError('purpose must be a lower-case dotted name of at most 32 characters');
+  if (field !== undefined && !FIELD_NAME.test(field)) throw new RangeError('field must be a lower-case name of at most 32 characters');
+  // The enclave's own output label: no input may share it.
+  if (purpose === 'detokenize') throw new RangeError('purpose detokenize is reserved');
+  if (purpose === 'pii-value' && field === undefined) throw new RangeError('purpose pii-value requires a field');
+  return `enclavekit/v1/${purpose}${field === undefined ? '' : `/${field}`}`;
+}
+
 export const HPKE_INFO = {
-  /** Card JSON `{"pan","exp","cvc"?,"name"?}` for tokenization. */
-  card: 'enclavekit/v1/card',
+  /** Card JSON for tokenization. */
+  card: sealedInputInfo('card'),
   /** UTF-8 text for redaction. */
-  piiText: 'enclavekit/v1/pii-text',
-  /** One UTF-8 field value for blind indexing. */
-  piiValue: 'enclavekit/v1/pii-value',
+  piiText: sealedInputInfo('pii-text'),
   /** A PAN re-encrypted by the enclave to a third-party recipient (detokenize-to). */
   detokenize: 'enclavekit/v1/detokenize',
 } as const;
-export type HpkePurpose = keyof typeof HPKE_INFO;
 
 /** Bytes, ≤ 64 (RFC 9180 leaves the bound to the application; @hpke/core allows 128). */
 export const HPKE_INFO_MAX_BYTES = 64;

@@ -1,52 +1,79 @@
 /**
- * Generates the KMS key policy that binds a key to an enclave measurement (
- * docs/architecture.md trust model). Pure: used by `enclavekit policy generate` and by the dev stack.
+ * Generates the KMS key policies that bind keys to an enclave measurement (docs/security.md "Two
+ * kinds of KMS key"). Pure: used by `enclavekit policy generate` and by the dev stack.
  *
- * Three statements:
- * 1. Key administration for the admin principals: management actions only. No Decrypt, Encrypt,
- *    GenerateDataKey*, GenerateRandom, ReEncrypt* and no CreateGrant (a grant could hand any of those
- *    to anyone), so an administrator cannot read data through this policy. PutKeyPolicy is included
+ * Two kinds of key (`kind`):
+ * - `card`: producers seal data for the enclave under it (ESDK). They may Encrypt /
+ *   GenerateDataKey only with `kms:EncryptionContext:purpose` among the purposes they are given,
+ *   which must be named and may not be an internal key's purpose (`*-key`): otherwise a producer
+ *   calls GenerateDataKey(purpose=tokenization-key), keeps the plaintext, and a rogue parent hands
+ *   the enclave that blob as its tokenization key, so every token becomes reversible offline.
+ * - `internal`: wraps the keys the enclave keeps for itself (tokenization, blind index). Nobody but
+ *   the attested enclave may Decrypt; wrapped-key generators may only
+ *   GenerateDataKeyWithoutPlaintext (ciphertext, never a plaintext key) with an internal purpose;
+ *   producers get nothing at all.
+ *
+ * Statements:
+ * 1. Key administration for the admin principals: management actions on the key only. No Decrypt,
+ *    Encrypt, GenerateDataKey*, ReEncrypt* and no CreateGrant (a grant could hand any of those to
+ *    anyone), so an administrator cannot read data through this policy. PutKeyPolicy is included
  *    unless `immutablePolicy`: whoever may rewrite the policy may grant themselves anything later
  *    (every rewrite is a CloudTrail event); with `immutablePolicy` nobody can change it, which KMS
- *    accepts only with BypassPolicyLockoutSafetyCheck.
- * 2. Encrypt / GenerateDataKey for producer principals (they seal data for the enclave), restricted
- *    to the given encryption context.
- * 3. Decrypt / GenerateDataKey / GenerateRandom for the enclave role, only with an attestation
- *    condition: `kms:RecipientAttestation:PCRn` and/or `ImageSha384`, lower-case hex under
- *    StringEqualsIgnoreCase (docs/formats.md 5.4), plus kms:CallerAccount. The enclave role is also the
- *    parent instance's role, and the parent holds its credentials: the role gets nothing without an
- *    attestation document that only the measured enclave can obtain.
+ *    accepts only with BypassPolicyLockoutSafetyCheck. Account-level actions (kms:ListAliases,
+ *    kms:GenerateRandom, kms:CreateKey) have no key resource, so a key policy cannot grant them:
+ *    they belong in IAM policies (deploy/iam).
+ * 2. (card) Encrypt / GenerateDataKey for producer principals, restricted to the purposes.
+ *    (internal) GenerateDataKeyWithoutPlaintext for wrapped-key generators, restricted likewise.
+ * 3. Decrypt for the enclave role, only with an attestation condition:
+ *    `kms:RecipientAttestation:PCRn` and/or `ImageSha384`, lower-case hex under
+ *    StringEqualsIgnoreCase (docs/formats.md 5.4), plus kms:CallerAccount. The enclave role is also
+ *    the parent instance's role, and the parent holds its credentials: the role gets nothing
+ *    without an attestation document that only the measured enclave can obtain.
  *
  * Refused (InputError ERR_BAD_REQUEST): all-zero PCRs (debug mode, docs/formats.md section 6: "PCR0/1/2 are
  * all zeros"; or an unused register), a policy that binds no measurement of the enclave's code
- * (PCR0, PCR2 or ImageSha384), and admin or producer principals that would include the enclave role
- * (an account root does, in KMS via IAM policies and in the simulator directly).
+ * (PCR0, PCR2 or ImageSha384), admin, producer or generator principals that would include the
+ * enclave role (an account root does, in KMS via IAM policies and in the simulator directly),
+ * producers without purposes or with an internal purpose, producers on an internal key, and
+ * wrapped-key generators on a card key.
  * Warned: PCR4 (the parent's instance id: the key then works on one instance only).
  */
 import { InputError } from '../errors.js';
 
 export type AttestationBinding = 'pcrs' | 'image-sha384-only' | 'pcrs-and-image-sha384';
+export type KeyKind = 'card' | 'internal';
+
+/** The `purpose` values of the API's sealed inputs (docs/api.md): what producers may use by default. */
+export const PRODUCER_PURPOSES = Object.freeze(['card', 'pii-text', 'pii-value']);
+/** The `purpose` of each wrapped enclave key under the internal key (`<name>-key`). */
+export const INTERNAL_PURPOSES = Object.freeze(['tokenization-key', 'blind-index-key']);
 
 export interface GenerateKeyPolicyOptions {
+  /** Which key this policy is for (see the header). Default 'card'. */
+  kind?: KeyKind;
   /** The 12-digit account of the enclave role; becomes a kms:CallerAccount condition. */
   account: string;
   /** The enclave's (= the parent instance's) IAM role ARN. */
   enclaveRoleArn: string;
   /** Key administrators (at least one). */
   adminArns: readonly string[];
-  /** Principals that may Encrypt / GenerateDataKey. */
+  /** Principals that may Encrypt / GenerateDataKey (card key only; `encryptionContext.purpose` required). */
   producerArns?: readonly string[];
   /** PCR index → 96 hex digits, every one of which the enclave statement requires. */
   pcrs: Readonly<Record<number, string>>;
   /** Which condition keys carry the measurements. Default 'pcrs'. */
   binding?: AttestationBinding;
-  /** Encryption-context key → allowed values (OR), required of producers. */
+  /**
+   * Encryption-context key → allowed values (OR), required of producers (card key) or of
+   * wrapped-key generators (internal key, default `purpose` = INTERNAL_PURPOSES).
+   */
   encryptionContext?: Readonly<Record<string, readonly string[]>>;
   /** Leave kms:PutKeyPolicy out of the admin statement. Default false. */
   immutablePolicy?: boolean;
   /**
    * Principals that may create wrapped data keys for the enclave (the tokenization and blind-index
    * keys) with GenerateDataKeyWithoutPlaintext: they get ciphertext only, never a plaintext key.
+   * Internal key only.
    */
   wrappedKeyGeneratorArns?: readonly string[];
 }
@@ -77,16 +104,22 @@ export const SID_PRODUCERS = 'EnclaveKitProducersEncrypt';
 export const SID_ENCLAVE = 'EnclaveKitAttestedEnclave';
 export const SID_WRAPPED_KEY_GENERATORS = 'EnclaveKitWrappedKeyGeneration';
 
-/** Management actions only ("AWS KMS permissions reference"); see the header for what is left out. */
+/**
+ * Management actions on the key resource only ("AWS KMS permissions reference", Resources column
+ * "KMS key"); see the header for what is left out. CreateAlias, DeleteAlias and UpdateAlias act on
+ * the key as well as on the alias, so they stay.
+ */
 export const ADMIN_ACTIONS = Object.freeze([
   'kms:CancelKeyDeletion', 'kms:CreateAlias', 'kms:DeleteAlias', 'kms:DescribeKey', 'kms:DisableKey',
   'kms:DisableKeyRotation', 'kms:EnableKey', 'kms:EnableKeyRotation', 'kms:GetKeyPolicy', 'kms:GetKeyRotationStatus',
-  'kms:ListAliases', 'kms:ListGrants', 'kms:ListKeyPolicies', 'kms:ListKeyRotations', 'kms:ListResourceTags',
+  'kms:ListGrants', 'kms:ListKeyPolicies', 'kms:ListKeyRotations', 'kms:ListResourceTags',
   'kms:PutKeyPolicy', 'kms:RevokeGrant', 'kms:RotateKeyOnDemand', 'kms:ScheduleKeyDeletion', 'kms:TagResource',
   'kms:UntagResource', 'kms:UpdateAlias', 'kms:UpdateKeyDescription',
 ]);
 export const PRODUCER_ACTIONS = Object.freeze(['kms:Encrypt', 'kms:GenerateDataKey']);
-export const ENCLAVE_ACTIONS = Object.freeze(['kms:Decrypt', 'kms:GenerateDataKey', 'kms:GenerateRandom']);
+/** The enclave only ever decrypts (ESDK data keys, wrapped keys) with its attestation document. */
+export const ENCLAVE_ACTIONS = Object.freeze(['kms:Decrypt']);
+export const GENERATOR_ACTIONS = Object.freeze(['kms:GenerateDataKeyWithoutPlaintext']);
 
 const ACCOUNT_RE = /^\d{12}$/;
 const PRINCIPAL_ARN_RE = /^arn:(aws[a-z-]*):(iam|sts)::(\d{12}):([^\s*?]+)$/;
@@ -153,25 +186,38 @@ export function generateKeyPolicy(options: GenerateKeyPolicyOptions): GeneratedK
     },
   ];
 
+  const kind = options.kind ?? 'card';
   const producers = dedupe(options.producerArns ?? []);
-  if (producers.length > 0) {
-    const producer: PolicyStatementDocument = { Sid: SID_PRODUCERS, Effect: 'Allow', Principal: { AWS: one(producers) }, Action: [...PRODUCER_ACTIONS], Resource: '*' };
-    const context = encryptionContextCondition(options.encryptionContext ?? {});
-    if (context !== undefined) producer.Condition = { StringEquals: context };
-    statements.push(producer);
-  } else if (Object.keys(options.encryptionContext ?? {}).length > 0) {
-    throw bad('an encryption context was given but no producer: it restricts only the producer statement');
-  }
-
   const generators = dedupe(options.wrappedKeyGeneratorArns ?? []);
-  if (generators.length > 0) {
-    statements.push({
-      Sid: SID_WRAPPED_KEY_GENERATORS,
-      Effect: 'Allow',
-      Principal: { AWS: one(generators) },
-      Action: ['kms:GenerateDataKeyWithoutPlaintext'],
-      Resource: '*',
-    });
+  const context = options.encryptionContext ?? {};
+  if (kind === 'card') {
+    if (generators.length > 0) throw bad('wrapped-key generators belong on the internal key (kind internal), not on the card key');
+    if (producers.length > 0) {
+      const purposes = context['purpose'] ?? [];
+      if (purposes.length === 0) {
+        throw bad(`producers need the purposes they may use (encryption context purpose=${PRODUCER_PURPOSES.join('|')}): without them a producer can mint any key under the card key`);
+      }
+      const internal = purposes.find((v) => v.endsWith('-key'));
+      if (internal !== undefined) throw bad(`producer purpose ${JSON.stringify(internal)} names an enclave-internal key (*-key): those live under the internal key`);
+      statements.push({ Sid: SID_PRODUCERS, Effect: 'Allow', Principal: { AWS: one(producers) }, Action: [...PRODUCER_ACTIONS], Resource: '*', Condition: { StringEquals: encryptionContextCondition(context)! } });
+    } else if (Object.keys(context).length > 0) {
+      throw bad('an encryption context was given but no producer: it restricts only the producer statement');
+    }
+  } else {
+    if (producers.length > 0) throw bad('the internal key admits no producers: nobody outside the enclave may hold a key made under it');
+    if (generators.length > 0) {
+      const generatorContext = Object.keys(context).length > 0 ? context : { purpose: INTERNAL_PURPOSES };
+      statements.push({
+        Sid: SID_WRAPPED_KEY_GENERATORS,
+        Effect: 'Allow',
+        Principal: { AWS: one(generators) },
+        Action: [...GENERATOR_ACTIONS],
+        Resource: '*',
+        Condition: { StringEquals: encryptionContextCondition(generatorContext)! },
+      });
+    } else if (Object.keys(context).length > 0) {
+      throw bad('an encryption context was given but no wrapped-key generator: it restricts only the generator statement');
+    }
   }
 
   statements.push({
@@ -186,7 +232,7 @@ export function generateKeyPolicy(options: GenerateKeyPolicyOptions): GeneratedK
     },
   });
 
-  return { policy: { Version: '2012-10-17', Id: 'enclavekit-attested-key-policy', Statement: statements }, warnings };
+  return { policy: { Version: '2012-10-17', Id: kind === 'card' ? 'enclavekit-attested-key-policy' : 'enclavekit-internal-key-policy', Statement: statements }, warnings };
 }
 
 function attestationCondition(pcrs: Readonly<Record<number, string>>, binding: AttestationBinding, warnings: string[]): Record<string, string> {

@@ -19,18 +19,23 @@ async function codeOf(promise: Promise<unknown>): Promise<string> {
 }
 
 describe('detokenize-to an allowlisted recipient', () => {
-  it('seals {"pan"} to the recipient, bound to the token as aad', async () => {
+  it('seals {"pan"} to the recipient in Auth mode from the enclave key, bound to the token as aad', async () => {
     const tokenizer = new Tokenizer(new Uint8Array(32).fill(3));
     const processor = await HpkeRecipient.generate();
+    const enclave = await HpkeRecipient.generate();
     const token = tokenizer.tokenize(PAN);
     const allowed = new Set([recipientFingerprint(processor.publicKey)]);
-    const sealed = await detokenizeTo(token, processor.publicKey, { tokenizer, allowedRecipients: allowed });
-    const opened = await processor.open(sealed, { info: HPKE_INFO.detokenize, aad: new TextEncoder().encode(token) });
+    const sealed = await detokenizeTo(token, processor.publicKey, { tokenizer, allowedRecipients: allowed, sender: enclave });
+    const aad = new TextEncoder().encode(token);
+    const opened = await processor.open(sealed, { info: HPKE_INFO.detokenize, aad, senderPublicKey: enclave.publicKey });
     expect(JSON.parse(new TextDecoder().decode(opened.plaintext))).toEqual({ pan: PAN });
+    // Not a Base-mode message, and not from another key.
+    expect(await codeOf(processor.open(sealed, { info: HPKE_INFO.detokenize, aad }))).toBe('ERR_DECRYPT_FAILED');
+    expect(await codeOf(processor.open(sealed, { info: HPKE_INFO.detokenize, aad, senderPublicKey: (await HpkeRecipient.generate()).publicKey }))).toBe('ERR_DECRYPT_FAILED');
     // Under another token (or another purpose) the same message does not open.
     const otherToken = tokenizer.tokenize('4111111111111111');
-    expect(await codeOf(processor.open(sealed, { info: HPKE_INFO.detokenize, aad: new TextEncoder().encode(otherToken) }))).toBe('ERR_DECRYPT_FAILED');
-    expect(await codeOf(processor.open(sealed, { info: HPKE_INFO.card, aad: new TextEncoder().encode(token) }))).toBe('ERR_DECRYPT_FAILED');
+    expect(await codeOf(processor.open(sealed, { info: HPKE_INFO.detokenize, aad: new TextEncoder().encode(otherToken), senderPublicKey: enclave.publicKey }))).toBe('ERR_DECRYPT_FAILED');
+    expect(await codeOf(processor.open(sealed, { info: HPKE_INFO.card, aad, senderPublicKey: enclave.publicKey }))).toBe('ERR_DECRYPT_FAILED');
   });
 
   it('refuses recipients whose fingerprint is not configured, and malformed keys or tokens', async () => {
@@ -39,9 +44,10 @@ describe('detokenize-to an allowlisted recipient', () => {
     const parentKey = await HpkeRecipient.generate();
     const allowed = new Set([recipientFingerprint(processor.publicKey)]);
     const token = tokenizer.tokenize(PAN);
-    expect(await codeOf(detokenizeTo(token, parentKey.publicKey, { tokenizer, allowedRecipients: allowed }))).toBe('ERR_RECIPIENT_NOT_ALLOWED');
-    expect(await codeOf(detokenizeTo(token, new Uint8Array(31), { tokenizer, allowedRecipients: allowed }))).toBe('ERR_BAD_REQUEST');
-    expect(await codeOf(detokenizeTo('not-a-token', processor.publicKey, { tokenizer, allowedRecipients: allowed }))).toBe('ERR_INVALID_TOKEN');
+    const options = { tokenizer, allowedRecipients: allowed, sender: await HpkeRecipient.generate() };
+    expect(await codeOf(detokenizeTo(token, parentKey.publicKey, options))).toBe('ERR_RECIPIENT_NOT_ALLOWED');
+    expect(await codeOf(detokenizeTo(token, new Uint8Array(31), options))).toBe('ERR_BAD_REQUEST');
+    expect(await codeOf(detokenizeTo('not-a-token', processor.publicKey, options))).toBe('ERR_INVALID_TOKEN');
   });
 
   it('fingerprints are hex SHA-256 of the raw public key', () => {

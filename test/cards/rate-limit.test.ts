@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { cardBucketKey, DEFAULT_CARD_RATE_LIMITS, RateLimiter, type RateLimitConfig } from '../../enclave/cards/rate-limit.js';
+import {
+  cardBucketKey,
+  checkPublicPanLength,
+  DEFAULT_CARD_RATE_LIMITS,
+  expectedGuesses,
+  PUBLIC_SUBMISSION_MIN_EXPECTED_GUESSES,
+  RateLimiter,
+  type RateLimitConfig,
+} from '../../enclave/cards/rate-limit.js';
+import { luhnValid } from '../../enclave/cards/luhn.js';
 import { InputError } from '../../shared/errors.js';
 
 function clock(start = 1_700_000_000_000) {
@@ -119,5 +128,24 @@ describe('rate limiter (token buckets, injected clock)', () => {
     expect(() => new RateLimiter({ ...config, perKey: { capacity: 0, refillPerSecond: 1 } }, now)).toThrow(RangeError);
     expect(() => new RateLimiter({ ...config, overall: { capacity: 1, refillPerSecond: Number.NaN } }, now)).toThrow(RangeError);
     expect(() => new RateLimiter(config, now).tryTake('k', 0)).toThrow(RangeError);
+  });
+});
+
+describe('public submission: expected guesses per PAN length', () => {
+  it('matches a count of the Luhn-valid middles for a fixed BIN and last 4 (12-16 digits)', () => {
+    for (const digits of [12, 13, 14, 15, 16]) {
+      const middles = 10 ** (digits - 10);
+      let valid = 0;
+      for (let m = 0; m < middles; m++) if (luhnValid(`411111${String(m).padStart(digits - 10, '0')}1111`)) valid++;
+      expect(expectedGuesses(digits)).toBe(valid / 2);
+    }
+  });
+
+  it('refuses PAN lengths below the documented target (12-15 digits), accepts 16-19', () => {
+    for (const digits of [12, 13, 14, 15]) {
+      expect(expectedGuesses(digits)).toBeLessThan(PUBLIC_SUBMISSION_MIN_EXPECTED_GUESSES);
+      expect(() => checkPublicPanLength('4'.repeat(digits))).toThrowError(expect.objectContaining({ code: 'ERR_SENDER_NOT_ALLOWED' }));
+    }
+    for (const digits of [16, 17, 18, 19]) expect(() => checkPublicPanLength('4'.repeat(digits))).not.toThrow();
   });
 });

@@ -72,7 +72,6 @@ describe('deploy/enclave/enclave.json (baked into the image)', () => {
   it('accepts cards only from producers: ESDK under the card key with purpose=card, no anonymous submission', () => {
     expect(config.cards?.cardKeyArn).toMatch(/^arn:aws:kms:us-east-1:\d{12}:key\//);
     expect(config.cards?.cardKeyArn.split(':')[3]).toBe(config.kms.region);
-    expect(config.cards?.requiredContext).toEqual({ purpose: 'card' });
     expect(config.cards?.hpkeSenders).toEqual([]);
     expect(config.cards?.publicSubmission.enabled).toBe(false);
     expect(config.cards?.detokenizeRecipients).toEqual({});

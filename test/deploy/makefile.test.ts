@@ -124,12 +124,13 @@ describe('with stand-ins for nitro-cli and docker', () => {
     const account = '111122223333';
     const role = (name: string) => `arn:aws:iam::${account}:role/${name}`;
     const out = path.join(dir, 'out', 'key-policy.json');
+    const internalOut = path.join(dir, 'out', 'internal-key-policy.json');
     const launcher = path.join(dir, 'enclavekit.mts');
     writeFileSync(launcher, `import { main } from ${JSON.stringify(path.join(repoRoot, 'cli/main.ts'))};\nprocess.exitCode = await main(process.argv.slice(2));\n`);
     const vars = [
-      `PCRS=${pcrs()}`, `POLICY=${out}`, `ACCOUNT=${account}`, `ENCLAVE_ROLE=${role('enclave')}`, `ADMIN=${role('admin')}`,
+      `PCRS=${pcrs()}`, `POLICY=${out}`, `INTERNAL_POLICY=${internalOut}`, `ACCOUNT=${account}`, `ENCLAVE_ROLE=${role('enclave')}`, `ADMIN=${role('admin')}`,
       `PRODUCER=${role('producer-a')} ${role('producer-b')}`, `WRAPPED_KEY_GENERATOR=${role('keygen')}`,
-      'ENCRYPTION_CONTEXT=purpose=card purpose=pii', `ENCLAVEKIT=${path.join(repoRoot, 'node_modules/.bin/tsx')} ${launcher}`,
+      'ENCRYPTION_CONTEXT=purpose=card purpose=pii-text purpose=pii-value', `ENCLAVEKIT=${path.join(repoRoot, 'node_modules/.bin/tsx')} ${launcher}`,
     ];
     const missingVars = await run(make, ['policy', `PCRS=${pcrs()}`], { env: makeEnv(fakePath) });
     expect(missingVars.code).not.toBe(0);
@@ -140,8 +141,13 @@ describe('with stand-ins for nitro-cli and docker', () => {
     const policy = JSON.parse(readFileSync(out, 'utf8')) as { Statement: { Sid: string; Principal: { AWS: string | string[] }; Action: string[]; Condition?: Record<string, Record<string, string | string[]>> }[] };
     const bySid = Object.fromEntries(policy.Statement.map((s) => [s.Sid, s]));
     expect(bySid.EnclaveKitProducersEncrypt?.Principal.AWS).toEqual([role('producer-a'), role('producer-b')]);
-    expect(bySid.EnclaveKitProducersEncrypt?.Condition?.StringEquals?.['kms:EncryptionContext:purpose']).toEqual(['card', 'pii']);
-    expect(bySid.EnclaveKitWrappedKeyGeneration).toMatchObject({ Principal: { AWS: role('keygen') }, Action: ['kms:GenerateDataKeyWithoutPlaintext'] });
+    expect(bySid.EnclaveKitProducersEncrypt?.Condition?.StringEquals?.['kms:EncryptionContext:purpose']).toEqual(['card', 'pii-text', 'pii-value']);
+    // The wrapped keys live under the internal key, whose policy names no producer.
+    expect(bySid.EnclaveKitWrappedKeyGeneration).toBeUndefined();
+    const internal = JSON.parse(readFileSync(internalOut, 'utf8')) as typeof policy;
+    const internalBySid = Object.fromEntries(internal.Statement.map((s) => [s.Sid, s]));
+    expect(internalBySid.EnclaveKitWrappedKeyGeneration).toMatchObject({ Principal: { AWS: role('keygen') }, Action: ['kms:GenerateDataKeyWithoutPlaintext'] });
+    expect(internalBySid.EnclaveKitProducersEncrypt).toBeUndefined();
     expect(bySid.EnclaveKitAttestedEnclave?.Condition?.StringEqualsIgnoreCase).toEqual({
       'kms:RecipientAttestation:PCR0': FAKE_PCRS.PCR0,
       'kms:RecipientAttestation:PCR1': FAKE_PCRS.PCR1,

@@ -41,11 +41,12 @@ describe('deploy/parent/parent.json', () => {
     expect(proxyAllowlistOf(parent)).toEqual([`${endpoint.hostname}:443`]);
   });
 
-  it('hands over the wrapped keys the enclave handlers derive from, under the card key, with their purposes', () => {
+  it('hands over the wrapped keys the enclave handlers derive from, under the internal key the enclave pins (never the card key), with their purposes', () => {
     // enclave/app/handlers.ts: keys.derive('tokenization' | 'blind-index'); docs/deploy.md step 9.
     expect(Object.keys(parent.wrappedKeys).sort()).toEqual(['blind-index', 'tokenization']);
     for (const [name, key] of Object.entries(parent.wrappedKeys)) {
-      expect(key.keyId).toBe(enclave.cards?.cardKeyArn);
+      expect(key.keyId).not.toBe(enclave.cards?.cardKeyArn);
+      expect(key.keyId).toBe(enclave.keys[name as 'tokenization' | 'blind-index']?.keyId);
       expect(key.encryptionContext).toEqual({ purpose: `${name}-key` });
     }
   });

@@ -15,7 +15,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { luhnValid } from '../../enclave/cards/luhn.js';
 import { parseAttestation } from '../../shared/attestation/index.js';
-import { decodeHpkeUserData, generateHpkeKeyPair, HPKE_INFO, sealHpke } from '../../shared/hpke/index.js';
+import { decodeHpkeUserData, generateHpkeKeyPair, HPKE_INFO, sealedInputInfo, sealHpke } from '../../shared/hpke/index.js';
 import { esdkProducer, type Producer } from './producer.js';
 import { parentView, startStack, type Stack } from './stack.js';
 import { findLeaks } from './tap.js';
@@ -124,6 +124,14 @@ describe('public submission off (the default)', () => {
 });
 
 describe('public submission on, with in-enclave rate limits', () => {
+  it('refuses PAN lengths whose expected guesses fall below the target (15-digit Amex, 14-digit Diners); producers still tokenize them', async () => {
+    const key = await enclaveKey(open);
+    for (const pan of ['378282246310005', '30569309025904']) {
+      expect(await tokenize(open, await sealBase(key, pan))).toMatchObject({ status: 403, json: { error: { code: 'ERR_SENDER_NOT_ALLOWED' } } });
+      expect((await tokenize(open, { esdk: await producers[1]!.sealCard({ pan, exp: '09/38' }) })).status).toBe(200);
+    }
+  });
+
   /** Public submissions granted so far on `open` (each took one token from the overall bucket). */
   let granted = 0;
   let victimToken = '';
@@ -184,7 +192,7 @@ describe('public submission on, with in-enclave rate limits', () => {
     const ssns = Array.from({ length: CANDIDATES }, (_, i) => `536-22-${String(1100 + i).padStart(4, '0')}`);
     const values = await Promise.all(
       ssns.map(async (ssn) => {
-        const sealed = await sealHpke(key, Buffer.from(ssn), { info: HPKE_INFO.piiValue });
+        const sealed = await sealHpke(key, Buffer.from(ssn), { info: sealedInputInfo('pii-value', 'ssn') });
         return { hpke: { enc: Buffer.from(sealed.enc).toString('base64'), ciphertext: Buffer.from(sealed.ciphertext).toString('base64') } };
       }),
     );

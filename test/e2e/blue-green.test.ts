@@ -11,7 +11,7 @@ import { appendFile, copyFile, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { PutKeyPolicyCommand } from '@aws-sdk/client-kms';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { demoKeyPolicy } from '../../cli/dev/demo-key.js';
+import { demoKeyPolicies } from '../../cli/dev/demo-key.js';
 import { measureEnclave } from '../../sim/nsm/measure.js';
 import { serveNsm } from '../../sim/nsm/server.js';
 import { SimulatedNsm, newModuleId, randomInstanceId } from '../../sim/nsm/simulated-nsm.js';
@@ -79,23 +79,30 @@ describe('blue/green enclave update on one host', () => {
       await until('requests flowing', () => statuses.length >= 5);
 
       // 1. The key policy gets a second enclave statement, for the new PCR0.
-      // One enclave statement per allowed PCR0, the rest of the demo policy unchanged.
-      const policyFor = (pcr0s: string[]) => {
-        const base = demoKeyPolicy({ account: '111122223333', adminArn: stack.principal('admin').arn, enclaveRoleArn, producerArn: stack.principal('client').arn, pcr0: pcr0s[0]! });
+      // One enclave statement per allowed PCR0, on both keys (card data keys and the wrapped enclave
+      // keys under the internal key); the rest of the demo policies unchanged.
+      type Policy = ReturnType<typeof demoKeyPolicies>['card'];
+      const perBuild = (base: Policy, pcr0s: string[]): Policy => {
         const enclaveStatement = base.Statement.find((s) => s.Sid === 'EnclaveKitAttestedEnclave')!;
-        const perBuild = pcr0s.map((pcr0) => ({
+        const statements = pcr0s.map((pcr0) => ({
           ...enclaveStatement,
           Sid: `EnclaveKitAttestedEnclave${pcr0.slice(0, 8)}`,
           Condition: { ...enclaveStatement.Condition, StringEqualsIgnoreCase: { 'kms:RecipientAttestation:PCR0': pcr0 } },
         }));
-        const adminDecrypt = { Sid: 'TestOnlyAdminDecrypt', Effect: 'Allow', Principal: { AWS: stack.principal('admin').arn }, Action: 'kms:Decrypt', Resource: '*' };
-        return { ...base, Statement: [...base.Statement.filter((s) => s !== enclaveStatement), ...perBuild, adminDecrypt] };
+        return { ...base, Statement: [...base.Statement.filter((s) => s !== enclaveStatement), ...statements] };
       };
-      const putPolicy = (policy: unknown) =>
-        stack.kms('admin').send(new PutKeyPolicyCommand({ KeyId: stack.keyArn, PolicyName: 'default', Policy: JSON.stringify(policy) }));
-      const both = policyFor([stack.pcrs[0]!, greenPcrs[0]!]);
-      expect(both.Statement.filter((s) => s.Sid?.startsWith('EnclaveKitAttestedEnclave'))).toHaveLength(2);
-      await putPolicy(both);
+      const policiesFor = (pcr0s: string[]) => {
+        const base = demoKeyPolicies({ account: '111122223333', adminArn: stack.principal('admin').arn, enclaveRoleArn, producerArn: stack.principal('client').arn, pcr0: pcr0s[0]! });
+        return { card: perBuild(base.card, pcr0s), internal: perBuild(base.internal, pcr0s) };
+      };
+      const putPolicies = async (policies: { card: Policy; internal: Policy }) => {
+        for (const [KeyId, policy] of [[stack.keyArn, policies.card], [stack.internalKeyArn, policies.internal]] as const) {
+          await stack.kms('admin').send(new PutKeyPolicyCommand({ KeyId, PolicyName: 'default', Policy: JSON.stringify(policy) }));
+        }
+      };
+      const both = policiesFor([stack.pcrs[0]!, greenPcrs[0]!]);
+      for (const policy of [both.card, both.internal]) expect(policy.Statement.filter((s) => s.Sid.startsWith('EnclaveKitAttestedEnclave'))).toHaveLength(2);
+      await putPolicies(both);
 
       // 2. The new enclave starts beside the old one (a second CID in production).
       const greenSocket = path.join(run, 'green.sock');
@@ -128,7 +135,7 @@ describe('blue/green enclave update on one host', () => {
       await stack.stopEnclave();
 
       // 5. Remove the old statement; requests keep flowing on the new build alone.
-      await putPolicy(policyFor([greenPcrs[0]!]));
+      await putPolicies(policiesFor([greenPcrs[0]!]));
       await until('requests served by the new enclave alone', () => statuses.length >= countAtDrain + 20);
       expect(stack.parent().pid).toBe(parentPid);
       expect(stack.parent().exitCode).toBeNull();

@@ -14,7 +14,7 @@ import { sealedInputSchema, withOpenedInput, type SealedInputContext } from '../
 import { parseEnclaveConfig } from '../../enclave/config.js';
 import { redact } from '../../enclave/pii/redact.js';
 import type { EnclaveServices } from '../../enclave/runtime.js';
-import { generateHpkeKeyPair, HPKE_INFO, HpkeRecipient, sealHpke, type HpkeKeyPair } from '../../shared/hpke/index.js';
+import { generateHpkeKeyPair, HpkeRecipient, sealedInputInfo, sealHpke, type HpkeKeyPair } from '../../shared/hpke/index.js';
 import { cardRoutes } from '../../parent/http/routes/cards.js';
 import { openApiDocument, openApiRoutes } from '../../parent/http/routes/openapi.js';
 import { systemRoutes } from '../../parent/http/routes/system.js';
@@ -35,9 +35,10 @@ export function registerPiiScore(registry: HandlerRegistry, sealed: SealedInputC
     handle: async ({ documents, threshold }) => {
       const flagged: boolean[] = [];
       for (const document of documents) {
-        // An ESDK message under the card key with purpose=pii, or HPKE sealed with the pii-text info
-        // string; the plaintext is zeroed when the callback returns or throws.
-        const found = await withOpenedInput(document, { hpke: 'piiText', esdkContext: { purpose: 'pii' }, maxBytes: 64 * 1024 }, sealed, ({ plaintext }) => {
+        // Its own purpose (never a built-in one): an ESDK message under the card key with
+        // purpose=acme.pii-score, or HPKE sealed with info "enclavekit/v1/acme.pii-score"; the
+        // plaintext is zeroed when the callback returns or throws.
+        const found = await withOpenedInput(document, { purpose: 'acme.pii-score', maxBytes: 64 * 1024 }, sealed, ({ plaintext }) => {
           const { counts } = redact(new TextDecoder('utf-8', { fatal: true }).decode(plaintext));
           return Object.values(counts).reduce((sum, n) => sum + n, 0);
         });
@@ -92,7 +93,7 @@ describe('built-in handlers: the cards configuration is checked at boot', () => 
 
 describe('the custom handler example of docs/api.md', () => {
   async function sealText(text: string): Promise<{ hpke: { enc: Uint8Array; ciphertext: Uint8Array; sender: Uint8Array } }> {
-    const sealed = await sealHpke(enclaveKey.publicKey, new TextEncoder().encode(text), { info: HPKE_INFO.piiText, senderPrivateKey: sender.privateKey });
+    const sealed = await sealHpke(enclaveKey.publicKey, new TextEncoder().encode(text), { info: sealedInputInfo('acme.pii-score'), senderPrivateKey: sender.privateKey });
     return { hpke: { ...sealed, sender: sender.publicKey } };
   }
 
@@ -130,7 +131,7 @@ describe('the custom handler example of docs/api.md', () => {
 
   it('inherits the sender policy: a stranger’s envelope is refused', async () => {
     const stranger = await generateHpkeKeyPair();
-    const sealed = await sealHpke(enclaveKey.publicKey, new TextEncoder().encode('jane@example.com'), { info: HPKE_INFO.piiText, senderPrivateKey: stranger.privateKey });
+    const sealed = await sealHpke(enclaveKey.publicKey, new TextEncoder().encode('jane@example.com'), { info: sealedInputInfo('acme.pii-score'), senderPrivateKey: stranger.privateKey });
     stranger.privateKey.fill(0);
     await expect(registry().dispatch('acme.pii-score', { documents: [{ hpke: { ...sealed, sender: stranger.publicKey } }] }, ctx)).rejects.toMatchObject({ code: 'ERR_SENDER_NOT_ALLOWED' });
   });

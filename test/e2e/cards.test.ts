@@ -19,6 +19,7 @@ import {
   generateHpkeKeyPair,
   HPKE_INFO,
   HpkeRecipient,
+  openDetokenized,
   sealCardForEnclave,
   sealHpke,
   type HpkeKeyPair,
@@ -54,6 +55,8 @@ beforeAll(async () => {
   [sender, stranger, processor] = await Promise.all([generateHpkeKeyPair(), generateHpkeKeyPair(), generateHpkeKeyPair()]);
   stack = await startStack({
     cards: { hpkeSenders: [b64(sender.publicKey)], detokenizeRecipients: { processor: b64(processor.publicKey) } },
+    // As a careless (or rogue) parent would grant it: the enclave's own recipient list still refuses.
+    tokenScopes: ['cards:detokenize:attacker'],
   });
   await stack.waitReady();
   producer = esdkProducer(stack.sim, stack.principal('client'), stack.keyArn);
@@ -155,7 +158,7 @@ describe('tokenize-batch', () => {
       { esdk: await producer.sealCard(VISA) },
       { esdk: tamper(await producer.sealCard(MASTERCARD), 110) },
       { hpke: hpkeMastercard },
-      { esdk: await producer.seal(JSON.stringify(AMEX), { purpose: 'pii' }) },
+      { esdk: await producer.seal(JSON.stringify(AMEX), { purpose: 'pii-text' }) },
       { hpke: { ...hpkeMastercard, ciphertext: tamper(hpkeMastercard.ciphertext, 3) } },
       { hpke: await hpkeCard(VISA, stranger.privateKey) },
       { esdk: await producer.sealCard(MASTERCARD) },
@@ -224,7 +227,7 @@ describe('refusals: typed 4xx, and the enclave keeps serving', () => {
 
   it('an ESDK message without the required context (purpose=card) is 400 ERR_ENCRYPTION_CONTEXT, even when KMS would allow it', async () => {
     // Wrong value: a PII message offered as a card.
-    expect(await tokenize({ esdk: await producer.seal(JSON.stringify(VISA), { purpose: 'pii' }) })).toMatchObject({ status: 400, json: { error: { code: 'ERR_ENCRYPTION_CONTEXT' } } });
+    expect(await tokenize({ esdk: await producer.seal(JSON.stringify(VISA), { purpose: 'pii-text' }) })).toMatchObject({ status: 400, json: { error: { code: 'ERR_ENCRYPTION_CONTEXT' } } });
     // Missing: the generated policy already stops producers from encrypting without `purpose`;
     // a test-only statement lifts that so the enclave's own check is what refuses.
     const admin = stack.kms('admin');
@@ -280,22 +283,41 @@ describe('refusals: typed 4xx, and the enclave keeps serving', () => {
 });
 
 describe('detokenize-to', () => {
-  it('re-encrypts the PAN to an allowlisted recipient, who opens it with its private key', async () => {
+  it('re-encrypts the PAN in Auth mode from the enclave key; the recipient opens it after verifying the attached document', async () => {
     const { json } = await tokenize({ esdk: await producer.sealCard(VISA) });
     const res = await stack.api('/v1/cards/detokenize-to', { method: 'POST', body: JSON.stringify({ token: json.token, recipient: 'processor' }) });
     expect(res.status).toBe(200);
-    expect(Object.keys(res.json).sort()).toEqual(['ciphertext', 'enc', 'recipient']);
+    expect(Object.keys(res.json).sort()).toEqual(['attestation', 'ciphertext', 'enc', 'recipient']);
     expect(res.json.recipient).toBe('processor');
     const recipient = await HpkeRecipient.fromPrivateKey(processor.privateKey);
     try {
-      const sealed = { enc: Buffer.from(res.json.enc, 'base64'), ciphertext: Buffer.from(res.json.ciphertext, 'base64') };
-      const opened = await recipient.open(sealed, { info: HPKE_INFO.detokenize, aad: Buffer.from(json.token) });
-      expect(JSON.parse(Buffer.from(opened.plaintext).toString('utf8'))).toEqual({ pan: VISA.pan });
+      expect(await openDetokenized(res.json, { token: json.token, recipient, verify: verifyOptions() })).toEqual({ pan: VISA.pan });
       // The token is bound as aad: the same ciphertext does not open as the answer for another token.
-      await expect(recipient.open(sealed, { info: HPKE_INFO.detokenize, aad: Buffer.from(VISA.pan) })).rejects.toMatchObject({ code: 'ERR_DECRYPT_FAILED' });
+      await expect(openDetokenized(res.json, { token: VISA.pan, recipient, verify: verifyOptions() })).rejects.toMatchObject({ code: 'ERR_DECRYPT_FAILED' });
+      // Base mode (what anyone, the parent included, can make) does not open it either.
+      const sealed = { enc: Buffer.from(res.json.enc, 'base64'), ciphertext: Buffer.from(res.json.ciphertext, 'base64') };
+      await expect(recipient.open(sealed, { info: HPKE_INFO.detokenize, aad: Buffer.from(json.token) })).rejects.toMatchObject({ code: 'ERR_DECRYPT_FAILED' });
     } finally {
       recipient.dispose();
     }
+  });
+
+  it('a token without the recipient scope (the default scopes of a bare-string token) is 403 ERR_FORBIDDEN', async () => {
+    const token = [...tokens][0]!;
+    const res = await fetch(`${stack.parentUrl}/v1/cards/detokenize-to`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${stack.legacyToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ token, recipient: 'processor' }),
+    });
+    expect(res.status).toBe(403);
+    expect(((await res.json()) as any).error.code).toBe('ERR_FORBIDDEN');
+    // The same token still tokenizes.
+    const ok = await fetch(`${stack.parentUrl}/v1/cards/tokenize`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${stack.legacyToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ card: { esdk: await producer.sealCard(VISA) } }),
+    });
+    expect(ok.status).toBe(200);
   });
 
   it('an unknown recipient is 403 ERR_RECIPIENT_NOT_ALLOWED; a malformed token is 400', async () => {

@@ -12,8 +12,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PutKeyPolicyCommand } from '@aws-sdk/client-kms';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PRODUCER_CONTEXT_VALUES } from '../../cli/dev/demo-key.js';
-import { cardKeyPolicy, SID_ENCLAVE_PREVIOUS } from '../../deploy/cdk/src/key-policies.js';
+import { PRODUCER_PURPOSES } from '../../shared/policy/generate.js';
+import { cardKeyPolicy, internalKeyPolicy, SID_ENCLAVE_PREVIOUS, type KeyPolicyInputs } from '../../deploy/cdk/src/key-policies.js';
 import { DEFAULT_ACCOUNT } from '../../sim/state.js';
 import { startPeerHost, type Host } from './fleet-host.js';
 import { esdkProducer, type Producer } from './producer.js';
@@ -47,18 +47,24 @@ async function tokenize(api: Api, sealed: string): Promise<{ status: number; jso
 }
 
 async function putPolicy(previous: boolean): Promise<string[]> {
-  const policy = cardKeyPolicy({
+  const inputs: KeyPolicyInputs = {
     account: DEFAULT_ACCOUNT,
     enclaveRoleArn: hostA.principal('enclave').arn,
     adminArns: [hostA.principal('admin').arn],
     producerArns: [hostA.principal('client').arn],
-    producerPurposes: PRODUCER_CONTEXT_VALUES,
+    producerPurposes: [...PRODUCER_PURPOSES],
     keygenArns: [hostA.principal('admin').arn],
     pcrs: { 0: hostA.pcrs[0]! },
     ...(previous ? { previousPcrs: { 0: hostB.pcrs[0]! } } : {}),
-  });
-  await hostA.kms('admin').send(new PutKeyPolicyCommand({ KeyId: hostA.keyArn, PolicyName: 'default', Policy: JSON.stringify(policy) }));
-  return policy.Statement.map((s) => s.Sid);
+  };
+  // Both keys admit the same images: card data keys and the wrapped enclave keys (internal key).
+  const card = cardKeyPolicy(inputs);
+  const internal = internalKeyPolicy(inputs);
+  for (const [KeyId, policy] of [[hostA.keyArn, card], [hostA.internalKeyArn, internal]] as const) {
+    await hostA.kms('admin').send(new PutKeyPolicyCommand({ KeyId, PolicyName: 'default', Policy: JSON.stringify(policy) }));
+  }
+  expect(internal.Statement.map((s) => s.Sid).filter((sid) => sid.startsWith('EnclaveKitAttestedEnclave'))).toEqual(card.Statement.map((s) => s.Sid).filter((sid) => sid.startsWith('EnclaveKitAttestedEnclave')));
+  return card.Statement.map((s) => s.Sid);
 }
 
 beforeAll(async () => {

@@ -9,8 +9,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { CreateKeyCommand, DecryptCommand, type KMSClient } from '@aws-sdk/client-kms';
-import { WRAPPED_KEY_NAMES, demoKeyPolicy, generateWrappedKey, pinnedKeys, type WrappedKeyFile } from '../../cli/dev/demo-key.js';
+import { DecryptCommand, type KMSClient } from '@aws-sdk/client-kms';
+import { createDemoKeys, demoKeyPolicies, pinnedKeys } from '../../cli/dev/demo-key.js';
 import { startKmsSimulator, type KmsSimulator } from '../../sim/kms/index.js';
 import { measureEnclave } from '../../sim/nsm/measure.js';
 import { serveNsm } from '../../sim/nsm/server.js';
@@ -18,6 +18,7 @@ import { SimulatedNsm, newModuleId, randomInstanceId } from '../../sim/nsm/simul
 import { initSimState, loadCredentials, loadSimPki, simRoleArn, type SimPrincipal } from '../../sim/state.js';
 import { kmsClient } from '../kms/harness.js';
 import { startTap, type Tap } from './tap.js';
+import { DEFAULT_SCOPES } from '../../parent/http/auth.js';
 import { canIsolate } from '../../cli/dev/isolation.js';
 
 export const REPO = path.resolve(import.meta.dirname, '../..');
@@ -37,6 +38,8 @@ export interface StackOptions {
   enclaveConfig?: Record<string, unknown>;
   /** The enclave config's `cards` section beyond `cardKeyArn` (HPKE senders, recipients, ...). */
   cards?: Record<string, unknown>;
+  /** Extra scopes for the test token (beyond the defaults and the configured recipients). */
+  tokenScopes?: string[];
   kmsFaults?: Parameters<KmsSimulator['setFaults']>[0];
   /** Seeds the simulator's injected-fault draws (deterministic fault tests). */
   kmsFaultSeed?: number;
@@ -48,9 +51,14 @@ export interface Stack {
   dir: string;
   sim: KmsSimulator;
   pcrs: Record<number, string>;
+  /** The card key (producers seal under it). */
   keyArn: string;
+  /** The internal key (wraps the tokenization and blind-index keys; no producer grant). */
+  internalKeyArn: string;
   parentUrl: string;
   apiToken: string;
+  /** A bare-string token (default scopes: tokenize, redact, blind-index; no detokenize). */
+  legacyToken: string;
   /** The plaintext wrapped keys, learned through a test-only admin Decrypt grant. */
   plaintextKeys: Record<string, Uint8Array>;
   principal(role: 'admin' | 'enclave' | 'client'): SimPrincipal;
@@ -121,15 +129,14 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     nsmServer = await serveNsm(nsm, nsmSocket);
   };
 
-  const policy = demoKeyPolicy({ account: ACCOUNT, adminArn: principal('admin').arn, enclaveRoleArn, producerArn: principal('client').arn, pcr0: policyPcr0 });
-  // Test only: the admin may Decrypt, so the test knows the plaintext keys the taps must never see.
-  const testPolicy = { ...policy, Statement: [...policy.Statement, { Sid: 'TestOnlyAdminDecrypt', Effect: 'Allow', Principal: { AWS: principal('admin').arn }, Action: 'kms:Decrypt', Resource: '*' }] };
-  const created = await kms('admin').send(new CreateKeyCommand({ Policy: JSON.stringify(testPolicy), Description: 'e2e' }));
-  const keyArn = created.KeyMetadata!.Arn!;
-  const wrappedKeys: Record<string, WrappedKeyFile> = {};
+  // The production two-key layout (cli/dev/demo-key.ts), as `enclavekit dev` sets it up.
+  const policies = demoKeyPolicies({ account: ACCOUNT, adminArn: principal('admin').arn, enclaveRoleArn, producerArn: principal('client').arn, pcr0: policyPcr0 });
+  // Test only: the admin may Decrypt under the internal key, so the test knows the plaintext keys
+  // the taps must never see.
+  const internal = { ...policies.internal, Statement: [...policies.internal.Statement, { Sid: 'TestOnlyAdminDecrypt', Effect: 'Allow' as const, Principal: { AWS: principal('admin').arn }, Action: ['kms:Decrypt'], Resource: '*' as const }] };
+  const { cardKeyArn: keyArn, internalKeyArn, wrappedKeys } = await createDemoKeys(kms('admin'), { card: policies.card, internal }, 'e2e');
   const plaintextKeys: Record<string, Uint8Array> = {};
-  for (const name of WRAPPED_KEY_NAMES) {
-    const wrapped = (wrappedKeys[name] = await generateWrappedKey(kms('admin'), keyArn, name));
+  for (const [name, wrapped] of Object.entries(wrappedKeys)) {
     const plain = await kms('admin').send(new DecryptCommand({ CiphertextBlob: Buffer.from(wrapped.ciphertextBlob, 'base64'), EncryptionContext: wrapped.encryptionContext }));
     plaintextKeys[name] = plain.Plaintext!;
   }
@@ -156,13 +163,17 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     }),
   );
   const apiToken = 'e2e-token-0123456789abcdef';
+  const legacyToken = 'e2e-legacy-token-0123456789';
+  const recipients = Object.keys((options.cards?.['detokenizeRecipients'] ?? {}) as Record<string, string>);
   const parentConfigFile = path.join(run, 'parent.json');
   const logFile = path.join(dir, 'parent.log');
   await writeFile(
     parentConfigFile,
     JSON.stringify({
       http: { host: '127.0.0.1', port: 0 },
-      apiTokens: [apiToken],
+      // The test token may detokenize to every configured recipient; `legacyToken` is the older
+      // bare-string form, with the default scopes (no detokenize).
+      apiTokens: [{ token: apiToken, scopes: [...DEFAULT_SCOPES, ...recipients.map((name) => `cards:detokenize:${name}`), ...(options.tokenScopes ?? [])] }, legacyToken],
       enclaves: [`unix://${linkTap.address as string}`],
       region: sim.region,
       proxy: { listen: `unix://${proxySocket}`, allowlist: [`127.0.0.1:${kmsTap.address as number}`] },
@@ -234,10 +245,12 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     sim,
     pcrs,
     keyArn,
+    internalKeyArn,
     get parentUrl() {
       return tappedUrl;
     },
     apiToken,
+    legacyToken,
     plaintextKeys,
     principal: (role) => principal(role),
     kms,

@@ -41,7 +41,7 @@ beforeAll(async () => {
   await stack.waitReady();
   producer = esdkProducer(stack.sim, stack.principal('client'), stack.keyArn);
   for (const pan of ['4111111111111111', '5555555555554444']) sealedCards.push(await producer.sealCard({ pan, exp: '12/39' }));
-  sealedPii.push(await producer.seal('ada@example.com', { purpose: 'pii' }), await producer.seal('call 555-0100', { purpose: 'pii' }));
+  sealedPii.push(await producer.seal('ada@example.com', { purpose: 'pii-value', field: 'email' }), await producer.seal('call 555-0100', { purpose: 'pii-text' }));
   direct = readFileSync(path.join(stack.dir, 'run', 'parent.url'), 'utf8').trim();
   const openapi = (await stack.api('/v1/openapi.json')).json as { paths?: Record<string, Record<string, unknown>> };
   const documented = Object.entries(openapi.paths ?? {}).flatMap(([p, ops]) =>

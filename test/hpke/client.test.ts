@@ -8,7 +8,7 @@ import { AttestationError, EnclaveKitError } from '../../shared/errors.js';
 import { sealCardForEnclave, sealForEnclave } from '../../shared/hpke/client.js';
 import { decodeSealedEnvelope } from '../../shared/hpke/envelope.js';
 import { HpkeRecipient } from '../../shared/hpke/open.js';
-import { generateHpkeKeyPair, HPKE_INFO } from '../../shared/hpke/suite.js';
+import { generateHpkeKeyPair, HPKE_INFO, sealedInputInfo } from '../../shared/hpke/suite.js';
 import { encodeHpkeUserData } from '../../shared/hpke/user-data.js';
 import { SimulatedNsm } from '../../sim/nsm/simulated-nsm.js';
 import { SimPki } from '../../sim/pki/index.js';
@@ -60,10 +60,31 @@ describe('sealCardForEnclave: verify the attestation, then seal to the key in us
   });
 
   it('seals other purposes under their own info string', async () => {
-    const envelope = await sealForEnclave(new TextEncoder().encode('mail a@b.io'), 'piiText', { attestationDocument: doc, verify: verify() });
+    const envelope = await sealForEnclave(new TextEncoder().encode('mail a@b.io'), { purpose: 'pii-text' }, { attestationDocument: doc, verify: verify() });
     const sealed = decodeSealedEnvelope(envelope);
     expect(await codeOf(recipient.open(sealed, { info: HPKE_INFO.card }))).toBe('ERR_DECRYPT_FAILED');
     expect(new TextDecoder().decode((await recipient.open(sealed, { info: HPKE_INFO.piiText })).plaintext)).toBe('mail a@b.io');
+  });
+
+  it('binds a blind-index value to its field: it opens under its own field only', async () => {
+    const envelope = await sealForEnclave(new TextEncoder().encode('536-22-1184'), { purpose: 'pii-value', field: 'ssn' }, { attestationDocument: doc, verify: verify() });
+    const sealed = decodeSealedEnvelope(envelope);
+    expect(await codeOf(recipient.open(sealed, { info: sealedInputInfo('pii-value', 'email') }))).toBe('ERR_DECRYPT_FAILED');
+    expect(await codeOf(recipient.open(sealed, { info: HPKE_INFO.piiText }))).toBe('ERR_DECRYPT_FAILED');
+    expect(new TextDecoder().decode((await recipient.open(sealed, { info: sealedInputInfo('pii-value', 'ssn') })).plaintext)).toBe('536-22-1184');
+    // A pii-value without a field is a programming error, not a sealed message.
+    await expect(sealForEnclave(new Uint8Array(1), { purpose: 'pii-value' }, { attestationDocument: doc, verify: verify() })).rejects.toThrow(RangeError);
+  });
+
+  it('refuses weak verification policies: no PCR0, at: document, allowDebug', async () => {
+    // PCR16 alone is extended by the enclave itself; PCR1 is the same for every enclave of a nitro-cli version.
+    expect(await codeOf(sealCardForEnclave(CARD, { attestationDocument: doc, verify: { ...verify(), expectedPcrs: { 1: PCRS[1] } } }))).toBe('ERR_ATTESTATION_POLICY');
+    expect(await codeOf(sealCardForEnclave(CARD, { attestationDocument: doc, verify: { ...verify(), expectedPcrs: { 16: PCRS[1] } } }))).toBe('ERR_ATTESTATION_POLICY');
+    // 'document' time: a replayed old document would be good forever.
+    expect(await codeOf(sealCardForEnclave(CARD, { attestationDocument: doc, verify: { ...verify(), at: 'document' } }))).toBe('ERR_ATTESTATION_POLICY');
+    expect(await codeOf(sealCardForEnclave(CARD, { attestationDocument: doc, verify: { ...verify(), allowDebug: true } }))).toBe('ERR_ATTESTATION_POLICY');
+    // The same options with PCR0 and a real time pass (so the refusals above are about the policy).
+    expect(await codeOf(sealCardForEnclave(CARD, { attestationDocument: doc, verify: { ...verify(), expectedPcrs: { 0: PCRS[0] } } }))).toBe('ok');
   });
 
   it('refuses without expected PCRs, or with anyPcrs, before looking at the document', async () => {

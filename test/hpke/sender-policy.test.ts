@@ -1,7 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { tokenizeHpkeCard, type HpkeCardIntake } from '../../enclave/cards/hpke-intake.js';
+import { registerBuiltinHandlers } from '../../enclave/app/handlers.js';
+import { HandlerRegistry } from '../../enclave/app/registry.js';
+import { parseEnclaveConfig } from '../../enclave/config.js';
+import { KeyRing } from '../../enclave/key-ring.js';
+import type { EnclaveServices } from '../../enclave/runtime.js';
 import { luhnValid } from '../../enclave/cards/luhn.js';
-import { DEFAULT_CARD_RATE_LIMITS, RateLimiter } from '../../enclave/cards/rate-limit.js';
+import { DEFAULT_CARD_RATE_LIMITS } from '../../enclave/cards/rate-limit.js';
 import { Tokenizer } from '../../enclave/cards/tokenizer.js';
 import { MAX_ALLOWED_SENDERS, TRIAL_OPEN_MAX_SENDERS, openSealedInput, type SenderPolicy } from '../../enclave/hpke-open.js';
 import { EnclaveKitError } from '../../shared/errors.js';
@@ -89,7 +93,7 @@ describe('enclave sender policy for HPKE inputs', () => {
   });
 });
 
-describe('the enumeration attack on tokens fails (unit level, no running stack)', () => {
+describe('the enumeration attack on tokens fails (unit level: the built-in handlers, no running stack)', () => {
   // The parent knows the enclave's HPKE public key (it is public) and wants the PAN behind a token
   // for BIN 411111 / last 4 1111: it seals candidate PANs and compares the tokens it gets back.
   /** Luhn-valid PANs 411111 ‖ middle ‖ 1111: the ~10^5 candidates behind one token. */
@@ -101,44 +105,51 @@ describe('the enumeration attack on tokens fails (unit level, no running stack)'
     }
     return out;
   };
+  const TOKEN_KEY = new Uint8Array(32).fill(9);
+  const ctx = { signal: new AbortController().signal };
 
-  async function intake(publicSubmission: boolean): Promise<HpkeCardIntake & { producer: HpkeKeyPair }> {
+  /** The enclave's handlers with a real key ring and HPKE key; KMS is never reached by HPKE input. */
+  async function enclave(publicSubmission: boolean) {
     let now = Date.parse('2026-01-01T00:00:00Z');
     const producer = await generateHpkeKeyPair();
-    return {
-      recipient: await HpkeRecipient.generate(),
-      policy: { allowedSenders: [producer.publicKey], publicSubmission },
-      limiter: publicSubmission ? new RateLimiter(DEFAULT_CARD_RATE_LIMITS, () => (now += 100)) : null,
-      tokenizer: new Tokenizer(new Uint8Array(32).fill(9)),
-      now: () => now,
-      producer,
-    };
+    const recipient = await HpkeRecipient.generate();
+    const keys = new KeyRing();
+    keys.set('tokenization', TOKEN_KEY.slice());
+    const kms = new Proxy({}, { get: () => { throw new Error('KMS is not used for HPKE input'); } });
+    const services = { identity: { hpke: recipient }, kms, keys } as unknown as EnclaveServices;
+    const config = parseEnclaveConfig({
+      kms: { region: 'us-east-1' },
+      cards: { cardKeyArn: 'arn:aws:kms:us-east-1:111122223333:key/11111111-2222-3333-4444-555555555555', hpkeSenders: [Buffer.from(producer.publicKey).toString('base64')], publicSubmission: { enabled: publicSubmission } },
+    });
+    const registry = new HandlerRegistry();
+    registerBuiltinHandlers(registry, services, config, () => (now += 100));
+    const tokenize = (sealed: { enc: Uint8Array; ciphertext: Uint8Array; sender?: Uint8Array }) => registry.dispatch('cards.tokenize', { card: { hpke: sealed } }, ctx) as Promise<{ token: string }>;
+    return { recipient, producer, tokenize };
   }
 
   it('without public submission: every candidate the parent seals is refused as unauthenticated', async () => {
-    const enclave = await intake(false);
+    const e = await enclave(false);
     const outcomes = new Map<string, number>();
     for (const pan of candidates(40)) {
-      const sealed = await sealHpke(enclave.recipient.publicKey, cardJson(pan), { info: HPKE_INFO.card });
-      const code = await codeOf(tokenizeHpkeCard(sealed, enclave));
+      const sealed = await sealHpke(e.recipient.publicKey, cardJson(pan), { info: HPKE_INFO.card });
+      const code = await codeOf(e.tokenize(sealed));
       outcomes.set(code, (outcomes.get(code) ?? 0) + 1);
     }
     expect([...outcomes]).toEqual([['ERR_SENDER_NOT_ALLOWED', 40]]);
     // The parent's own X25519 key is not on the allowlist either.
     const parentKey = await generateHpkeKeyPair();
-    const sealed = await sealHpke(enclave.recipient.publicKey, cardJson(candidates(1)[0]!), { info: HPKE_INFO.card, senderPrivateKey: parentKey.privateKey });
-    expect(await codeOf(tokenizeHpkeCard({ ...sealed, sender: parentKey.publicKey }, enclave))).toBe('ERR_SENDER_NOT_ALLOWED');
+    const sealed = await sealHpke(e.recipient.publicKey, cardJson(candidates(1)[0]!), { info: HPKE_INFO.card, senderPrivateKey: parentKey.privateKey });
+    expect(await codeOf(e.tokenize({ ...sealed, sender: parentKey.publicKey }))).toBe('ERR_SENDER_NOT_ALLOWED');
   });
 
   it('with public submission: the (BIN, last 4) bucket stops the stream after its burst', async () => {
-    const enclave = await intake(true);
+    const e = await enclave(true);
     const tokens: string[] = [];
     let limited = 0;
-    const stream = candidates(60);
-    for (const pan of stream) {
-      const sealed = await sealHpke(enclave.recipient.publicKey, cardJson(pan), { info: HPKE_INFO.card });
+    for (const pan of candidates(60)) {
+      const sealed = await sealHpke(e.recipient.publicKey, cardJson(pan), { info: HPKE_INFO.card });
       try {
-        tokens.push((await tokenizeHpkeCard(sealed, enclave)).token);
+        tokens.push((await e.tokenize(sealed)).token);
       } catch (error) {
         expect((error as EnclaveKitError).code).toBe('ERR_RATE_LIMITED');
         limited++;
@@ -149,19 +160,19 @@ describe('the enumeration attack on tokens fails (unit level, no running stack)'
     expect(limited).toBe(60 - tokens.length);
   });
 
-  it('an allowlisted producer tokenizes without the public rate limit, same token as the direct path', async () => {
-    const enclave = await intake(true);
-    const pan = '4111111111111111';
-    for (let i = 0; i < 20; i++) {
-      const sealed = await sealHpke(enclave.recipient.publicKey, cardJson(pan), { info: HPKE_INFO.card, senderPrivateKey: enclave.producer.privateKey });
-      const result = await tokenizeHpkeCard({ ...sealed, sender: enclave.producer.publicKey }, enclave);
-      expect(result.token).toBe(enclave.tokenizer.tokenize(pan));
-    }
+  it('with public submission: a 15-digit PAN is refused before the limiter (too few middles behind a token)', async () => {
+    const e = await enclave(true);
+    const sealed = await sealHpke(e.recipient.publicKey, cardJson('378282246310005'), { info: HPKE_INFO.card });
+    expect(await codeOf(e.tokenize(sealed))).toBe('ERR_SENDER_NOT_ALLOWED');
   });
 
-  it('public submission without a limiter is a configuration error', async () => {
-    const enclave = await intake(true);
-    const sealed = await sealHpke(enclave.recipient.publicKey, cardJson('4111111111111111'), { info: HPKE_INFO.card });
-    expect(await codeOf(tokenizeHpkeCard(sealed, { ...enclave, limiter: null }))).toBe('ERR_CONFIG');
+  it('an allowlisted producer tokenizes without the public rate limit, same token as the direct path', async () => {
+    const e = await enclave(true);
+    const pan = '4111111111111111';
+    for (let i = 0; i < 20; i++) {
+      const sealed = await sealHpke(e.recipient.publicKey, cardJson(pan), { info: HPKE_INFO.card, senderPrivateKey: e.producer.privateKey });
+      const result = await e.tokenize({ ...sealed, sender: e.producer.publicKey });
+      expect(result.token).toBe(new Tokenizer(TOKEN_KEY.slice()).tokenize(pan));
+    }
   });
 });

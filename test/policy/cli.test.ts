@@ -122,7 +122,8 @@ describe('policy generate → policy explain against simulated documents', () =>
   it('reads base64 documents, and denies other principals and actions', async () => {
     await writeFile(path('good.b64'), Buffer.from(await readFile(path('good.cbor'))).toString('base64'));
     expect((await explain('good.b64')).code).toBe(0);
-    expect((await explain('good.b64', '--action', 'kms:GenerateRandom')).code).toBe(0);
+    // The enclave only decrypts; GenerateRandom is an account-level action, not granted by a key policy.
+    expect((await explain('good.b64', '--action', 'kms:GenerateRandom')).code).toBe(1);
     expect((await explain('good.b64', '--action', 'kms:Encrypt')).code).toBe(1);
     const admin = await explain('good.b64', '--principal', ADMIN);
     expect(admin.code).toBe(1);
@@ -146,6 +147,21 @@ describe('policy generate → policy explain against simulated documents', () =>
     expect(r.code).toBe(0);
     expect(r.stderr).toMatch(/warning: PCR4 is the parent instance id/);
     expect(JSON.parse(r.stdout).Statement).toHaveLength(2);
+  });
+
+  it('--producer without purposes is refused; --key internal writes the internal key policy', async () => {
+    const noPurpose = await cli('policy', 'generate', '--pcrs', path('pcrs.json'), '--account', ACCOUNT, '--enclave-role', ROLE, '--admin', ADMIN, '--producer', PRODUCER);
+    expect(noPurpose.code).toBe(1);
+    expect(noPurpose.stderr).toMatch(/ERR_BAD_REQUEST: producers need the purposes/);
+    const keygen = `arn:aws:iam::${ACCOUNT}:role/keygen`;
+    const internal = await cli('policy', 'generate', '--key', 'internal', '--pcrs', path('pcrs.json'), '--account', ACCOUNT, '--enclave-role', ROLE, '--admin', ADMIN, '--wrapped-key-generator', keygen);
+    expect(internal.code).toBe(0);
+    const doc = JSON.parse(internal.stdout) as { Statement: { Sid: string; Action: string[]; Condition?: Record<string, Record<string, unknown>> }[] };
+    expect(doc.Statement.map((st) => st.Sid)).toEqual(['EnclaveKitKeyAdministration', 'EnclaveKitWrappedKeyGeneration', 'EnclaveKitAttestedEnclave']);
+    expect(doc.Statement[1]!.Condition!['StringEquals']).toEqual({ 'kms:EncryptionContext:purpose': ['tokenization-key', 'blind-index-key'] });
+    const producerOnInternal = await cli('policy', 'generate', '--key', 'internal', '--pcrs', path('pcrs.json'), '--account', ACCOUNT, '--enclave-role', ROLE, '--admin', ADMIN, '--producer', PRODUCER, '--encryption-context', 'purpose=card');
+    expect(producerOnInternal.code).toBe(1);
+    expect((await cli('policy', 'generate', '--key', 'other', '--pcrs', path('pcrs.json'), '--account', ACCOUNT, '--enclave-role', ROLE, '--admin', ADMIN)).code).toBe(2);
   });
 
   it('usage errors exit 2; a malformed policy exits 1 with ERR_POLICY_MALFORMED', async () => {

@@ -5,6 +5,8 @@ import {
   ADMIN_ACTIONS,
   ENCLAVE_ACTIONS,
   generateKeyPolicy,
+  INTERNAL_PURPOSES,
+  PRODUCER_PURPOSES,
   PRODUCER_ACTIONS,
   SID_ENCLAVE,
   type GenerateKeyPolicyOptions,
@@ -71,7 +73,7 @@ describe('generateKeyPolicy: the enclave role gets nothing without attestation',
     }
   });
 
-  it('with the matching measurements it gets exactly Decrypt, GenerateDataKey and GenerateRandom', () => {
+  it('with the matching measurements it gets exactly Decrypt', () => {
     const attested = attestationConditionValues(PCRS);
     const granted = KMS_ACTIONS.filter((action) => allowed(policy, SESSION, action, attested));
     expect(granted.sort()).toEqual([...ENCLAVE_ACTIONS].sort());
@@ -240,16 +242,61 @@ describe('parsePcrsJson', () => {
   });
 });
 
-describe('generateKeyPolicy: wrapped-key generators', () => {
+describe('generateKeyPolicy: the internal key (wrapped enclave keys)', () => {
   const GENERATOR = `arn:aws:iam::${ACCOUNT}:role/keygen`;
-  const policy = policyOf({ wrappedKeyGeneratorArns: [GENERATOR] });
+  const internal = { kind: 'internal' as const, producerArns: [], encryptionContext: {}, wrappedKeyGeneratorArns: [GENERATOR] };
+  const policy = policyOf(internal);
+  const attested = attestationConditionValues(PCRS);
 
-  it('may only create wrapped data keys, never read plaintext', () => {
-    const granted = KMS_ACTIONS.filter((action) => allowed(policy, GENERATOR, action, {}));
-    expect(granted).toEqual(['kms:GenerateDataKeyWithoutPlaintext']);
+  it('generators may only create wrapped data keys with an internal purpose, never read plaintext', () => {
+    for (const purpose of INTERNAL_PURPOSES) {
+      const ctx = encryptionContextConditionValues({ purpose });
+      expect(KMS_ACTIONS.filter((action) => allowed(policy, GENERATOR, action, ctx))).toEqual(['kms:GenerateDataKeyWithoutPlaintext']);
+    }
+    expect(allowed(policy, GENERATOR, 'kms:GenerateDataKeyWithoutPlaintext', encryptionContextConditionValues({ purpose: 'card' }))).toBe(false);
+    expect(allowed(policy, GENERATOR, 'kms:GenerateDataKeyWithoutPlaintext', {})).toBe(false);
   });
 
-  it('refuses a generator that would include the enclave role', () => {
-    expect(refusal({ wrappedKeyGeneratorArns: [`arn:aws:iam::${ACCOUNT}:root`] }).message).toMatch(/wrapped-key generator/);
+  it('a producer gets no action at all, whatever the context or document', () => {
+    for (const purpose of [...PRODUCER_PURPOSES, ...INTERNAL_PURPOSES]) {
+      const values = { ...encryptionContextConditionValues({ purpose }), ...attested };
+      expect(KMS_ACTIONS.filter((action) => allowed(policy, PRODUCER, action, values))).toEqual([]);
+    }
+  });
+
+  it('the attested enclave may Decrypt, and nothing else', () => {
+    expect(KMS_ACTIONS.filter((action) => allowed(policy, SESSION, action, attested))).toEqual(['kms:Decrypt']);
+    expect(allowed(policy, SESSION, 'kms:Decrypt', {})).toBe(false);
+  });
+
+  it('refuses producers on the internal key, generators on the card key, and a generator that would include the enclave role', () => {
+    expect(refusal({ ...internal, producerArns: [PRODUCER] }).message).toMatch(/internal key admits no producers/);
+    expect(refusal({ wrappedKeyGeneratorArns: [GENERATOR] }).message).toMatch(/belong on the internal key/);
+    expect(refusal({ ...internal, wrappedKeyGeneratorArns: [`arn:aws:iam::${ACCOUNT}:root`] }).message).toMatch(/wrapped-key generator/);
+  });
+});
+
+describe('generateKeyPolicy: producers are bound to the API purposes', () => {
+  const policy = policyOf({ encryptionContext: { purpose: [...PRODUCER_PURPOSES] } });
+
+  it('a producer cannot mint a tokenization key under the card key (GenerateDataKey purpose=tokenization-key)', () => {
+    for (const purpose of INTERNAL_PURPOSES) {
+      expect(allowed(policy, PRODUCER, 'kms:GenerateDataKey', encryptionContextConditionValues({ purpose }))).toBe(false);
+    }
+    expect(allowed(policy, PRODUCER, 'kms:GenerateDataKey', encryptionContextConditionValues({ purpose: 'pii-value', field: 'ssn' }))).toBe(true);
+  });
+
+  it('refuses producers without purposes, or with an internal purpose', () => {
+    expect(refusal({ encryptionContext: {} }).message).toMatch(/producers need the purposes/);
+    expect(refusal({ encryptionContext: { tenant: ['a'] } }).message).toMatch(/producers need the purposes/);
+    expect(refusal({ encryptionContext: { purpose: ['card', 'tokenization-key'] } }).message).toMatch(/enclave-internal key/);
+  });
+
+  it('generated policies hold key-resource actions only (no kms:GenerateRandom, kms:ListAliases: those are IAM, deploy/iam)', () => {
+    for (const doc of [generateKeyPolicy(base).policy, generateKeyPolicy({ ...base, kind: 'internal', producerArns: [], encryptionContext: {}, wrappedKeyGeneratorArns: [ADMIN] }).policy]) {
+      const actions = doc.Statement.flatMap((st) => st.Action);
+      expect(actions.length).toBeGreaterThan(0);
+      for (const accountLevel of ['kms:GenerateRandom', 'kms:ListAliases', 'kms:ListKeys', 'kms:CreateKey']) expect(actions).not.toContain(accountLevel);
+    }
   });
 });

@@ -9,26 +9,31 @@ import { parsePcrsJson, parsePcrValue } from '../../../shared/policy/pcrs.js';
 import { UsageError, parseOptions, required, runCli } from '../sim/cli-util.js';
 
 const USAGE = `usage: enclavekit policy generate --pcrs FILE [--pcr N=VALUE]... --account ID
-         --enclave-role ARN --admin ARN [--admin ARN]... [--producer ARN]...
-         [--wrapped-key-generator ARN]... [--encryption-context KEY=VALUE]...
+         --enclave-role ARN --admin ARN [--admin ARN]... [--key card|internal]
+         [--producer ARN]... [--wrapped-key-generator ARN]... [--encryption-context KEY=VALUE]...
          [--image-sha384-only | --with-image-sha384] [--immutable-policy] [--out FILE]
 
-Writes a KMS key policy (JSON) to FILE or stdout:
-  - the admins may manage the key but not use it (no Decrypt, GenerateDataKey, GenerateRandom,
-    Encrypt, ReEncrypt or CreateGrant);
-  - the producers may Encrypt and GenerateDataKey, with the given encryption context;
-  - the wrapped-key generators may GenerateDataKeyWithoutPlaintext only: they create the wrapped
-    tokenization and blind-index keys (ciphertext only, never a plaintext key);
-  - the enclave role may Decrypt, GenerateDataKey and GenerateRandom only with an attestation
-    document whose PCRs equal the measurements (kms:RecipientAttestation:PCRn, StringEqualsIgnoreCase).
+Writes a KMS key policy (JSON) to FILE or stdout. Run it once per key:
+  --key card (default)   the key producers seal data under: the producers may Encrypt and
+                         GenerateDataKey only with the given purposes, which are required with
+                         --producer (--encryption-context purpose=card purpose=pii-text
+                         purpose=pii-value, or your own handlers' purposes; never *-key);
+  --key internal         the key wrapping the enclave's own keys (tokenization, blind index): no
+                         producers at all; the wrapped-key generators may GenerateDataKeyWithoutPlaintext
+                         only (ciphertext, never a plaintext key), with purpose tokenization-key or
+                         blind-index-key unless --encryption-context says otherwise.
+On both, the admins may manage the key but not use it (no Decrypt, Encrypt, GenerateDataKey*,
+ReEncrypt or CreateGrant), and the enclave role may Decrypt only with an attestation document whose
+PCRs equal the measurements (kms:RecipientAttestation:PCRn, StringEqualsIgnoreCase). Account-level
+actions (kms:ListAliases, kms:GenerateRandom) are not key actions: see deploy/iam.
   --pcrs FILE            nitro-cli build-enclave output ({"Measurements": {...}}) or {"PCR0": ...}
   --pcr N=VALUE          add or override PCR N: 96 hex digits; for N=3 an IAM role ARN and for N=4 an
                          instance id are hashed as the NSM does (SHA384(zeros(48) || text))
   --image-sha384-only    bind kms:RecipientAttestation:ImageSha384 (= PCR0) instead of PCRn keys
   --with-image-sha384    bind ImageSha384 as well as the PCRn keys
   --immutable-policy     leave kms:PutKeyPolicy out (nobody can change the policy afterwards)
-Refuses all-zero (debug-mode) PCRs and admins, producers or generators that would include the
-enclave role.
+Refuses all-zero (debug-mode) PCRs; admins, producers or generators that would include the
+enclave role; producers without purposes or on the internal key; generators on the card key.
 `;
 
 const PCR_ARG = /^(\d{1,2})=(.+)$/;
@@ -57,6 +62,7 @@ export function run(args: string[]): Promise<number> {
       account: { type: 'string' },
       'enclave-role': { type: 'string' },
       admin: { type: 'string', multiple: true },
+      key: { type: 'string' },
       producer: { type: 'string', multiple: true },
       'wrapped-key-generator': { type: 'string', multiple: true },
       'encryption-context': { type: 'string', multiple: true },
@@ -84,7 +90,11 @@ export function run(args: string[]): Promise<number> {
     const binding: AttestationBinding =
       values['image-sha384-only'] === true ? 'image-sha384-only' : values['with-image-sha384'] === true ? 'pcrs-and-image-sha384' : 'pcrs';
 
+    const kind = values.key ?? 'card';
+    if (kind !== 'card' && kind !== 'internal') throw new UsageError('--key must be card or internal');
+
     const { policy, warnings } = generateKeyPolicy({
+      kind,
       account,
       enclaveRoleArn,
       adminArns,

@@ -55,6 +55,7 @@ function build(inputs: KeyPolicyInputs, generate: (pcrs: Record<number, string>)
 export function cardKeyPolicy(inputs: KeyPolicyInputs): KeyPolicyDocument {
   return build(inputs, (pcrs) =>
     generateKeyPolicy({
+      kind: 'card',
       account: inputs.account,
       enclaveRoleArn: inputs.enclaveRoleArn,
       adminArns: inputs.adminArns,
@@ -74,6 +75,7 @@ export function cardKeyPolicy(inputs: KeyPolicyInputs): KeyPolicyDocument {
 export function internalKeyPolicy(inputs: KeyPolicyInputs): KeyPolicyDocument {
   return build(inputs, (pcrs) =>
     generateKeyPolicy({
+      kind: 'internal',
       account: inputs.account,
       enclaveRoleArn: inputs.enclaveRoleArn,
       adminArns: inputs.adminArns,

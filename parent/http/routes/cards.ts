@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { InputError } from '../../../shared/errors.js';
 import { LIMITS } from '../../../shared/limits.js';
 import type { EnclaveGateway } from '../../enclave-gateway.js';
+import { requireScope } from '../auth.js';
 import type { Route, RouteContext } from '../server.js';
 
 const b64 = (max: number) =>
@@ -56,16 +57,29 @@ function parse<S extends z.ZodType>(schema: S, body: unknown): z.infer<S> {
   return parsed.data;
 }
 
-function forward(gateway: EnclaveGateway, op: string, schema: z.ZodType) {
-  return async ({ body, signal }: RouteContext) => ({ body: await gateway.call(op, parse(schema, body), { signal, deadlineMs: 30_000 }) });
+/**
+ * Checks the token's scope (docs/api.md "Tokens and scopes"), then forwards. `scopeOf` sees the
+ * parsed body: detokenize needs the scope of the named recipient.
+ */
+function forward<S extends z.ZodType>(gateway: EnclaveGateway, op: string, schema: S, scopeOf: (body: z.infer<S>) => string) {
+  return async ({ body, signal, grant }: RouteContext) => {
+    const parsed = parse(schema, body);
+    requireScope(grant, scopeOf(parsed));
+    return { body: await gateway.call(op, parsed, { signal, deadlineMs: 30_000 }) };
+  };
 }
 
 export function cardRoutes(gateway: EnclaveGateway): Route[] {
   return [
-    { method: 'POST', path: '/v1/cards/tokenize', auth: true, handle: forward(gateway, 'cards.tokenize', tokenizeSchema) },
-    { method: 'POST', path: '/v1/cards/tokenize-batch', auth: true, handle: forward(gateway, 'cards.tokenize-batch', tokenizeBatchSchema) },
-    { method: 'POST', path: '/v1/cards/detokenize-to', auth: true, handle: forward(gateway, 'cards.detokenize-to', detokenizeSchema) },
-    { method: 'POST', path: '/v1/pii/redact', auth: true, handle: forward(gateway, 'pii.redact', redactSchema) },
-    { method: 'POST', path: '/v1/pii/blind-index', auth: true, handle: forward(gateway, 'pii.blind-index', blindIndexSchema) },
+    { method: 'POST', path: '/v1/cards/tokenize', auth: true, handle: forward(gateway, 'cards.tokenize', tokenizeSchema, () => 'cards:tokenize') },
+    { method: 'POST', path: '/v1/cards/tokenize-batch', auth: true, handle: forward(gateway, 'cards.tokenize-batch', tokenizeBatchSchema, () => 'cards:tokenize') },
+    {
+      method: 'POST',
+      path: '/v1/cards/detokenize-to',
+      auth: true,
+      handle: forward(gateway, 'cards.detokenize-to', detokenizeSchema, ({ recipient }) => `cards:detokenize:${recipient}`),
+    },
+    { method: 'POST', path: '/v1/pii/redact', auth: true, handle: forward(gateway, 'pii.redact', redactSchema, () => 'pii:redact') },
+    { method: 'POST', path: '/v1/pii/blind-index', auth: true, handle: forward(gateway, 'pii.blind-index', blindIndexSchema, () => 'pii:blind-index') },
   ];
 }

@@ -28,7 +28,8 @@ const UNAVAILABLE: ErrorCode[] = [
   'ERR_DEADLINE_EXCEEDED',
   'ERR_INTERNAL',
 ];
-const REQUEST: ErrorCode[] = ['ERR_BAD_REQUEST', 'ERR_UNAUTHORIZED', 'ERR_BODY_TOO_LARGE'];
+/** The card and PII routes: ERR_FORBIDDEN when the token lacks the route's scope (parent/http/auth.ts). */
+const REQUEST: ErrorCode[] = ['ERR_BAD_REQUEST', 'ERR_UNAUTHORIZED', 'ERR_FORBIDDEN', 'ERR_BODY_TOO_LARGE'];
 const SEALED: ErrorCode[] = ['ERR_SEALED_INPUT_MALFORMED', 'ERR_DECRYPT_FAILED', 'ERR_ENCRYPTION_CONTEXT', 'ERR_SENDER_NOT_ALLOWED'];
 
 function operation(summary: string, codes: ErrorCode[], ok: unknown, body?: unknown): Record<string, unknown> {
@@ -84,12 +85,17 @@ function buildDocument(): Record<string, unknown> {
       },
       '/v1/cards/detokenize-to': {
         post: operation(
-          'Re-encrypt the PAN behind a token to an allowlisted recipient (HPKE Base mode, info enclavekit/v1/detokenize, aad = token)',
+          'Re-encrypt the PAN behind a token to an allowlisted recipient (HPKE Auth mode from the enclave key in the attached attestation document, info enclavekit/v1/detokenize, aad = token; needs scope cards:detokenize:<recipient>)',
           [...REQUEST, 'ERR_RECIPIENT_NOT_ALLOWED', 'ERR_INVALID_TOKEN', ...UNAVAILABLE],
           {
             type: 'object',
-            properties: { recipient: { type: 'string' }, enc: { type: 'string', contentEncoding: 'base64' }, ciphertext: { type: 'string', contentEncoding: 'base64' } },
-            required: ['recipient', 'enc', 'ciphertext'],
+            properties: {
+              recipient: { type: 'string' },
+              enc: { type: 'string', contentEncoding: 'base64' },
+              ciphertext: { type: 'string', contentEncoding: 'base64' },
+              attestation: { type: 'string', contentEncoding: 'base64' },
+            },
+            required: ['recipient', 'enc', 'ciphertext', 'attestation'],
           },
           {
             type: 'object',
@@ -142,7 +148,7 @@ function buildDocument(): Record<string, unknown> {
         Sealed: {
           ...sealed,
           description:
-            'An AWS Encryption SDK message under the card key (encryption context purpose=card or pii), or an HPKE envelope to the enclave key (Auth mode with `sender`; Base mode only with public submission). Base64 values.',
+            'An AWS Encryption SDK message under the card key (encryption context purpose=card, pii-text, or pii-value with field), or an HPKE envelope to the enclave key (Auth mode with `sender`; Base mode only with public submission). Base64 values.',
         },
         TokenResult: {
           type: 'object',
