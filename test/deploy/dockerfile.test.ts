@@ -136,7 +136,7 @@ describe('.dockerignore', () => {
     const gyp = readFileSync(path.join(repoRoot, 'binding.gyp'), 'utf8').replace(/^\s*#.*$/gm, '');
     const addonSources = (JSON.parse(gyp) as { targets: { sources: string[] }[] }).targets.flatMap((t) => t.sources);
     const inputs = [
-      'package.json', 'package-lock.json', 'tsconfig.json', 'binding.gyp', 'scripts/build.mjs', 'deploy/enclave/enclave.json',
+      'package.json', 'package-lock.json', 'tsconfig.json', 'binding.gyp', 'scripts/build.mjs', 'scripts/enclave-bundle-rules.mjs', 'deploy/enclave/enclave.json',
       ...addonSources,
       ...trackedFiles().filter((f) => f.startsWith('native/') && f.endsWith('.h')),
       ...(await bundleInputs('cli/main.ts', true)),
