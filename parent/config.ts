@@ -22,8 +22,8 @@ export const parentConfigSchema = z.strictObject({
   region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/),
   proxy: z
     .strictObject({
-      /** Where enclaves open KMS tunnels. Production: vsock, any CID, port 8000. */
-      listen: z.string().default('vsock://4294967295:8000'),
+      /** Where enclaves open KMS tunnels. Production: vsock, any CID, port 5006 (not 8000: AWS's vsock-proxy default). */
+      listen: z.string().default('vsock://4294967295:5006'),
       /** host:port targets; default the regional KMS endpoint only. */
       allowlist: z.array(z.string()).optional(),
     })

@@ -63,7 +63,7 @@ describe('deploy/enclave/enclave.json (baked into the image)', () => {
   it('is a production configuration: the NSM device, vsock to the parent, debug mode refused', () => {
     expect(config.nsm).toBe('device:/dev/nsm');
     expect(config.listen).toBe('vsock://4294967295:5005');
-    expect(config.proxy).toBe('vsock://3:8000');
+    expect(config.proxy).toBe('vsock://3:5006');
     expect(config.refuseDebugMode).toBe(true);
     expect(config.kms.endpoint).toBeUndefined();
     expect(config.kms.caFile).toBeUndefined();
