@@ -22,24 +22,32 @@ const ofKind = (stage: Stage, keyword: string) => stage.instructions.filter((i) 
 const finalCopies = ofKind(finalStage, 'COPY').map(parseCopy);
 const cmd = execForm(ofKind(finalStage, 'CMD').at(-1)!);
 const workdir = ofKind(buildStage, 'WORKDIR').at(-1)?.args ?? '/';
+/** The Node major the enclave image and the host units run. */
+const PRODUCTION_NODE_MAJOR = '24';
 
 /** Where a COPY from the build stage takes its file from, relative to the repository. */
 const repoPathOf = (source: string) => path.posix.relative(workdir, source);
 const destOf = (repoPath: string) => finalCopies.find((c) => c.sources.map(repoPathOf).includes(repoPath))?.dest;
 
 describe('Dockerfile.enclave', () => {
-  it('has a build stage and a final stage, both on exact, equal Node versions that satisfy package.json engines', () => {
+  it('has a build stage and a final stage, pinned by digest to the same Node 24 release, the production line of package.json engines', () => {
     expect(dockerfile.stages).toHaveLength(2);
     expect(buildStage.name).toBe('build');
-    const version = /^node:(\d+)\.(\d+)\.(\d+)-bookworm(?:@sha256:[0-9a-f]{64})?$/.exec(buildStage.image);
-    const runtime = /^node:(\d+)\.(\d+)\.(\d+)-bookworm-slim(?:@sha256:[0-9a-f]{64})?$/.exec(finalStage.image);
+    const version = /^node:(\d+)\.(\d+)\.(\d+)-bookworm@sha256:[0-9a-f]{64}$/.exec(buildStage.image);
+    const runtime = /^node:(\d+)\.(\d+)\.(\d+)-bookworm-slim@sha256:[0-9a-f]{64}$/.exec(finalStage.image);
     expect(version, buildStage.image).not.toBeNull();
     expect(runtime, finalStage.image).not.toBeNull();
     expect(runtime!.slice(1, 4)).toEqual(version!.slice(1, 4));
+    expect(version![1]).toBe(PRODUCTION_NODE_MAJOR);
     const engines = (JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { engines: { node: string } }).engines.node;
-    const [, major, minor] = /^>=(\d+)\.(\d+)$/.exec(engines)!;
-    const [m, n] = [Number(version![1]), Number(version![2])];
-    expect(m > Number(major) || (m === Number(major) && n >= Number(minor))).toBe(true);
+    // Node 20 (development and CI machines) and Node 24 (production); both run the whole suite (.ci/run).
+    expect(engines.split('||').map((range) => range.trim())).toEqual(['^20.19.0', `>=${PRODUCTION_NODE_MAJOR}.0.0`]);
+  });
+
+  it('.ci/run tests on the Node release the image runs', () => {
+    const ci = readFileSync(path.join(repoRoot, '.ci/run'), 'utf8');
+    const pinned = /^NODE_PRODUCTION_VERSION=(\S+)$/m.exec(ci)?.[1];
+    expect(`node:${pinned}-bookworm-slim`).toBe(finalStage.image.split('@')[0]);
   });
 
   it('builds with npm ci and stamps every shipped file with SOURCE_DATE_EPOCH', () => {
