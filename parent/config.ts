@@ -3,6 +3,7 @@
  */
 import { z } from 'zod';
 import { parseConfigWith } from '../shared/config/parse.js';
+import { DEFAULT_CLOCK_WARN_OFFSET_MS, DEFAULT_MAX_CLOCK_OFFSET_MS, SIGV4_WINDOW_MS } from './clock-gate.js';
 
 const wrappedKey = z.strictObject({
   /** Base64 KMS CiphertextBlob (from GenerateDataKeyWithoutPlaintext). */
@@ -38,11 +39,13 @@ export const parentConfigSchema = z.strictObject({
   wrappedKeys: z.record(z.string().regex(/^[a-z][a-z0-9-]{0,31}$/), wrappedKey).default({}),
   /** Also append JSON log lines to this file. */
   logFile: z.string().optional(),
-  /** /readyz fails while an enclave's clock is further than this from the parent's, ms. */
-  maxClockOffsetMs: z.number().int().positive().default(60_000),
+  /** /readyz fails while an enclave's clock is further than this from the parent's, ms (parent/clock-gate.ts). */
+  maxClockOffsetMs: z.number().int().positive().max(SIGV4_WINDOW_MS).default(DEFAULT_MAX_CLOCK_OFFSET_MS),
+  /** Beyond this offset the parent logs enclave-clock-warning (readiness unaffected), ms. */
+  clockWarnOffsetMs: z.number().int().positive().default(DEFAULT_CLOCK_WARN_OFFSET_MS),
   /** Largest HTTP request body, bytes. */
   maxBodyBytes: z.number().int().positive().max(64 * 1024 * 1024).default(4 * 1024 * 1024),
-});
+}).refine((c) => c.clockWarnOffsetMs < c.maxClockOffsetMs, { message: 'must be below maxClockOffsetMs', path: ['clockWarnOffsetMs'] });
 
 export type ParentConfig = z.infer<typeof parentConfigSchema>;
 

@@ -43,7 +43,7 @@ export async function startParent(deps: ParentDeps): Promise<RunningParent> {
   const logger = deps.logger ?? createLogger({ file: config.logFile });
   const credentials = createCredentialProvider(config.credentials);
 
-  const metrics = new ParentMetrics({ routes: [] });
+  const metrics = new ParentMetrics({ routes: [], clockLimitsMs: { warnMs: config.clockWarnOffsetMs, maxMs: config.maxClockOffsetMs } });
   const logGuard = new LogGuard({ onDrop: (dropped) => metrics.recordDroppedLogFields(dropped.map((d) => d.reason)) });
   const proxy = new TunnelProxy({
     allowlist: proxyAllowlistOf(config),
@@ -88,6 +88,7 @@ export async function startParent(deps: ParentDeps): Promise<RunningParent> {
           metrics.ingestEnclaveStats(url, { ...stats, clockOffsetMs: { ...stats.clockOffsetMs, ...(parentOffset === undefined ? {} : { parent: parentOffset }) } });
         },
         maxClockOffsetMs: config.maxClockOffsetMs,
+        clockWarnOffsetMs: config.clockWarnOffsetMs,
         url,
       }),
   );
