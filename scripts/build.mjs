@@ -63,6 +63,29 @@ if (!values['enclave-only']) {
 // preserveSymlinks: see the header; npm ci's node_modules has no symlinked packages, so for a real
 // install this changes nothing.
 //
+// The enclave's KMS client always gets its credentials from the parent (enclave/kms/kms-client.ts
+// passes `credentials`), so the SDK's default credential chain, which @aws-sdk/client-kms imports
+// for clients built without them, never runs there: environment variables, ini files, SSO, a
+// credential process it would spawn, the instance metadata service over HTTP. It is replaced by a
+// provider that fails loudly, which keeps about 220 KB of code out of what PCR2 measures and makes
+// any path that reached it an error instead of credentials the enclave must not use.
+const noDefaultCredentialChain = {
+  name: 'no-default-credential-chain',
+  setup(b) {
+    b.onResolve({ filter: /^@aws-sdk\/credential-provider-node$/ }, () => ({ path: 'no-default-credential-chain', namespace: 'enclavekit' }));
+    b.onLoad({ filter: /.*/, namespace: 'enclavekit' }, () => ({
+      resolveDir: root,
+      loader: 'js',
+      contents: [
+        "import { ServiceError } from './shared/errors.ts';",
+        'export const defaultProvider = () => async () => {',
+        "  throw new ServiceError('ERR_INTERNAL', 'the enclave has no default AWS credential chain; credentials come from the parent');",
+        '};',
+      ].join('\n'),
+    }));
+  },
+};
+//
 // mainFields puts `module` first (esbuild's default for platform node is main, then module): the
 // @aws-crypto packages ship ES modules there and declare "sideEffects": false, so esbuild drops
 // what the enclave does not import, such as @aws-crypto/kms-keyring-node's hierarchical keyring and
@@ -76,6 +99,7 @@ if (existsSync(path.join(root, 'enclave/main.ts'))) {
     preserveSymlinks: true,
     mainFields: ['module', 'main'],
     metafile: true,
+    plugins: [noDefaultCredentialChain],
   });
   writeFileSync(path.join(outdir, 'enclave.meta.json'), `${JSON.stringify(result.metafile)}\n`);
   const forbidden = forbiddenInputs(result.metafile);

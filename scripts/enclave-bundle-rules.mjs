@@ -8,13 +8,16 @@
 // - cli/: the operator CLI (policy generation, dev supervisor) runs on hosts, never in the enclave;
 // - @aws-sdk/client-dynamodb, @aws-sdk/util-dynamodb, @aws-crypto/branch-keystore-node: the ESDK's
 //   hierarchical keyring, which @aws-crypto/client-node pulls in; the enclave uses the KMS keyring;
-// - @aws-crypto/client-node, encrypt-node, raw keyrings: the producer side of the ESDK.
+// - @aws-crypto/client-node, encrypt-node, raw keyrings: the producer side of the ESDK;
+// - the AWS SDK's default credential chain (scripts/build.mjs replaces it): the parent hands the
+//   enclave its credentials.
 export const FORBIDDEN_ENCLAVE_INPUTS = [
   { pattern: /^sim\//, why: 'simulator' },
   { pattern: /^cli\//, why: 'CLI' },
   { pattern: /(^|\/)node_modules\/@aws-sdk\/(client|util)-dynamodb\//, why: 'DynamoDB client' },
   { pattern: /(^|\/)node_modules\/@aws-crypto\/branch-keystore-node\//, why: 'branch keystore' },
   { pattern: /(^|\/)node_modules\/@aws-crypto\/(client-node|encrypt-node|raw-aes-keyring-node|raw-rsa-keyring-node|raw-keyring)\//, why: 'ESDK producer side' },
+  { pattern: /(^|\/)node_modules\/@aws-sdk\/(credential-provider-[a-z-]+|nested-clients|token-providers)\//, why: 'default credential chain' },
 ];
 
 /**

@@ -2,7 +2,8 @@
  * The production enclave bundle contains only code the enclave runs. scripts/build.mjs builds
  * dist/enclave.js, writes esbuild's metafile beside it, prints the size and the largest inputs, and
  * fails when a forbidden module family (scripts/enclave-bundle-rules.mjs: simulator, CLI, DynamoDB
- * client, branch keystore, the ESDK's producer side) puts bytes into the bundle. The attack: a copy
+ * client, branch keystore, the ESDK's producer side, the SDK's default credential chain) puts bytes
+ * into the bundle. The attack: a copy
  * of the tree whose enclave entry pulls in the hierarchical keyring and the simulator must not build.
  */
 import { appendFileSync, existsSync, readFileSync, rmSync } from 'node:fs';
@@ -51,6 +52,7 @@ describe('enclave bundle rules', () => {
         'node_modules/@aws-sdk/util-dynamodb/dist-es/marshall.js': 10,
         'node_modules/@aws-crypto/branch-keystore-node/build/module/src/index.js': 10,
         'node_modules/@aws-crypto/encrypt-node/build/module/src/index.js': 10,
+        'node_modules/@aws-sdk/credential-provider-process/dist-es/index.js': 10,
         'node_modules/@aws-crypto/branch-keystore-node/build/module/src/types.js': 0,
         'enclave/main.ts': 10,
         'node_modules/@aws-crypto/decrypt-node/build/module/src/index.js': 10,
@@ -58,7 +60,7 @@ describe('enclave bundle rules', () => {
       }),
     );
     expect(found.map((f) => f.replace(/^.* \((.*)\)$/, '$1')).sort()).toEqual(
-      ['CLI', 'DynamoDB client', 'DynamoDB client', 'ESDK producer side', 'branch keystore', 'simulator'].sort(),
+      ['CLI', 'DynamoDB client', 'DynamoDB client', 'ESDK producer side', 'branch keystore', 'default credential chain', 'simulator'].sort(),
     );
     expect(found.join('\n')).not.toContain('types.js');
     expect(FORBIDDEN_ENCLAVE_INPUTS.map((r) => r.why)).toEqual(expect.arrayContaining(['simulator', 'CLI', 'DynamoDB client', 'branch keystore']));
@@ -85,6 +87,8 @@ describe.skipIf(!hasEntry)('scripts/build.mjs --enclave-only', () => {
     expect(text).not.toMatch(/^\/\/ node_modules\/@aws-sdk\/client-dynamodb\//m);
     expect(text).not.toMatch(/^\/\/ node_modules\/@aws-crypto\/branch-keystore-node\//m);
     expect(text).toMatch(/^\/\/ node_modules\/@aws-crypto\/decrypt-node\//m); // the check can see packages at all (control)
+    // The SDK's default credential chain is replaced by a provider that refuses.
+    expect(text).toContain('the enclave has no default AWS credential chain');
     console.log(`enclave bundle: ${size} bytes; largest inputs: ${largestInputs(metafile, 5).map(([n, b]) => `${n} ${b}`).join(', ')}`);
   });
 
