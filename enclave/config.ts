@@ -14,8 +14,8 @@ const x25519PublicKey = z.base64().refine((b64) => Buffer.from(b64, 'base64').le
 export const enclaveConfigSchema = z.strictObject({
   /** Where the parent connects to the enclave's message API. Default: vsock, any CID, port 5005. */
   listen: z.string().default('vsock://4294967295:5005'),
-  /** The parent's tunnel proxy for KMS connections. Default: vsock CID 3 (the parent), port 8000. */
-  proxy: z.string().default('vsock://3:8000'),
+  /** The parent's tunnel proxy for KMS connections. Default: vsock CID 3 (the parent), port 5006 (not 8000: AWS's vsock-proxy default). */
+  proxy: z.string().default('vsock://3:5006'),
   /**
    * The NSM: `device:/dev/nsm` in a real enclave; `sim+unix:///path` reaches a simulator process
    * (dev and CI only; announced loudly at boot).

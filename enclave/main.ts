@@ -1,9 +1,11 @@
 // Entry point of the production enclave bundle (dist/enclave.js).
 import { runEnclave } from './run.js';
 
-// @aws-sdk/* are pinned exactly (package.json); their notice about future releases needing Node 22
-// concerns upgrades, not this build.
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+// The AWS SDK warns on Node < 22 that its releases after January 2027 will need Node 22
+// (@aws-sdk/core emitWarningIfUnsupportedVersion). Production runs Node 24, where it never fires and
+// nothing is silenced; on the Node 20 development line the pinned SDK (package.json) is supported,
+// so the notice there is about upgrades, not this build.
+if (Number(process.versions.node.split('.')[0]) < 22) process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 const code = await runEnclave(process.argv.slice(2));
 process.exitCode = code;

@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import { parseConfigWith } from '../shared/config/parse.js';
 import { SCOPE_PATTERN } from './http/auth.js';
+import { DEFAULT_CLOCK_WARN_OFFSET_MS, DEFAULT_MAX_CLOCK_OFFSET_MS, SIGV4_WINDOW_MS } from './clock-gate.js';
 
 const wrappedKey = z.strictObject({
   /** Base64 KMS CiphertextBlob (from GenerateDataKeyWithoutPlaintext). */
@@ -29,8 +30,8 @@ export const parentConfigSchema = z.strictObject({
   region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/),
   proxy: z
     .strictObject({
-      /** Where enclaves open KMS tunnels. Production: vsock, any CID, port 8000. */
-      listen: z.string().default('vsock://4294967295:8000'),
+      /** Where enclaves open KMS tunnels. Production: vsock, any CID, port 5006 (not 8000: AWS's vsock-proxy default). */
+      listen: z.string().default('vsock://4294967295:5006'),
       /** host:port targets; default the regional KMS endpoint only. */
       allowlist: z.array(z.string()).optional(),
     })
@@ -45,11 +46,13 @@ export const parentConfigSchema = z.strictObject({
   wrappedKeys: z.record(z.string().regex(/^[a-z][a-z0-9-]{0,31}$/), wrappedKey).default({}),
   /** Also append JSON log lines to this file. */
   logFile: z.string().optional(),
-  /** /readyz fails while an enclave's clock is further than this from the parent's, ms. */
-  maxClockOffsetMs: z.number().int().positive().default(60_000),
+  /** /readyz fails while an enclave's clock is further than this from the parent's, ms (parent/clock-gate.ts). */
+  maxClockOffsetMs: z.number().int().positive().max(SIGV4_WINDOW_MS).default(DEFAULT_MAX_CLOCK_OFFSET_MS),
+  /** Beyond this offset the parent logs enclave-clock-warning (readiness unaffected), ms. */
+  clockWarnOffsetMs: z.number().int().positive().default(DEFAULT_CLOCK_WARN_OFFSET_MS),
   /** Largest HTTP request body, bytes. */
   maxBodyBytes: z.number().int().positive().max(64 * 1024 * 1024).default(4 * 1024 * 1024),
-});
+}).refine((c) => c.clockWarnOffsetMs < c.maxClockOffsetMs, { message: 'must be below maxClockOffsetMs', path: ['clockWarnOffsetMs'] });
 
 export type ParentConfig = z.infer<typeof parentConfigSchema>;
 

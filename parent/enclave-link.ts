@@ -7,6 +7,7 @@
 import { ServiceError } from '../shared/errors.js';
 import type { FrameChannel } from '../shared/protocol/channel.js';
 import { RpcPeer, type RpcHandler } from '../shared/protocol/rpc.js';
+import { judgeClockOffset } from './clock-gate.js';
 import type { EnclaveGateway, EnclaveStatus } from './enclave-gateway.js';
 
 export interface EnclaveLinkOptions {
@@ -17,17 +18,19 @@ export interface EnclaveLinkOptions {
   handlers: Readonly<Record<string, RpcHandler>>;
   /** Runs after every (re)connect, before the link counts as ready (e.g. hand over wrapped keys). */
   onConnected?: (peer: RpcPeer) => Promise<void>;
-  onEvent?: (event: { type: 'connected' | 'disconnected' | 'ready' | 'not-ready' | 'boot-failed'; reason?: string }) => void;
+  onEvent?: (event: { type: 'connected' | 'disconnected' | 'ready' | 'not-ready' | 'boot-failed' | 'clock-warning'; reason?: string }) => void;
   backoff?: { initialMs?: number; maxMs?: number };
   /** Every status reply, with the parent's clock before and after the request (clock offsets, metrics). */
   onStatus?: (reply: Readonly<Record<string, unknown>>, sentAt: number, receivedAt: number) => void;
-  /** Refuse readiness when the enclave clock is further than this from the parent's, ms. */
+  /** Refuse readiness when the enclave clock is further than this from the parent's, ms (parent/clock-gate.ts). */
   maxClockOffsetMs?: number;
   /**
    * Checks the enclave's boot-failure text before it is kept, logged or shown on /readyz (the
    * parent's redaction guard); returns undefined to drop it. Default: keep.
    */
   screenReason?: (text: string) => string | undefined;
+  /** Emit a 'clock-warning' event (once per crossing) beyond this offset, ms; default: no warning. */
+  clockWarnOffsetMs?: number;
   /** How often readiness is re-checked while connected, ms. */
   statusIntervalMs?: number;
   random?: () => number;
@@ -59,6 +62,7 @@ export class EnclaveLink implements EnclaveGateway {
   #statusTimer: NodeJS.Timeout | undefined;
   #lastBoot: BootOutcome | undefined;
   readonly #handlers: Readonly<Record<string, RpcHandler>>;
+  #clockWarned = false;
 
   constructor(options: EnclaveLinkOptions) {
     this.#options = options;
@@ -181,9 +185,12 @@ export class EnclaveLink implements EnclaveGateway {
       this.#options.onStatus?.(reply as Record<string, unknown>, sentAt, receivedAt);
       this.#noteBoot(parseBoot(reply.boot));
       const offset = clockOffsetMs(reply, sentAt, receivedAt);
-      const limit = this.#options.maxClockOffsetMs;
-      if (limit !== undefined && offset !== undefined && Math.abs(offset) > limit) {
-        this.#setReady(false, `enclave clock is ${Math.round(offset)} ms off the parent's (limit ${limit} ms)`);
+      const maxMs = this.#options.maxClockOffsetMs ?? Number.POSITIVE_INFINITY;
+      const verdict = offset === undefined ? { level: 'ok' as const } : judgeClockOffset(offset, { maxMs, warnMs: this.#options.clockWarnOffsetMs ?? maxMs });
+      if (verdict.level === 'warn' && !this.#clockWarned) this.#options.onEvent?.({ type: 'clock-warning', reason: verdict.reason });
+      this.#clockWarned = verdict.level !== 'ok';
+      if (verdict.level === 'unready') {
+        this.#setReady(false, verdict.reason);
         return;
       }
       this.#setReady(reply.ready === true, typeof reply.reason === 'string' ? this.#screen(reply.reason.slice(0, 200)) : 'enclave not ready');

@@ -37,6 +37,8 @@ export interface ParentMetricsOptions {
   maxEnclaves?: number;
   /** Also export Node process metrics (CPU, heap, event-loop lag, fds); default false. */
   processMetrics?: boolean;
+  /** The clock gate's thresholds (parent/clock-gate.ts), exported so alerts compare against them. */
+  clockLimitsMs?: { warnMs: number; maxMs: number };
 }
 
 /** What an enclave reports about itself; counters are totals since the enclave started. */
@@ -98,11 +100,21 @@ export class ParentMetrics {
     this.#cacheHits = new Counter({ name: name('data_key_cache_hits_total'), help: 'In-enclave data-key cache hits.', labelNames: ['enclave'], registers });
     this.#cacheMisses = new Counter({ name: name('data_key_cache_misses_total'), help: 'In-enclave data-key cache misses.', labelNames: ['enclave'], registers });
     this.#clockOffset = new Gauge({
-      name: name('enclave_clock_offset_seconds'),
+      name: name('clock_offset_seconds'),
       help: 'Enclave clock minus the reference clock (parent, or the latest attestation timestamp).',
       labelNames: ['enclave', 'reference'],
       registers,
     });
+    if (options.clockLimitsMs !== undefined) {
+      const limits = new Gauge({
+        name: name('clock_offset_limit_seconds'),
+        help: 'Clock offset thresholds: warn (logged) and unready (readiness refused; SigV4 allows 300 s).',
+        labelNames: ['level'],
+        registers,
+      });
+      limits.set({ level: 'warn' }, options.clockLimitsMs.warnMs / 1000);
+      limits.set({ level: 'unready' }, options.clockLimitsMs.maxMs / 1000);
+    }
     this.#logDropped = new Counter({ name: name('log_fields_dropped_total'), help: 'Log fields refused by the redaction guard, by reason.', labelNames: ['reason'], registers });
     for (const reason of DROP_REASONS) this.#logDropped.inc({ reason }, 0);
     const tunnelBytes: Counter<'direction'> = new Counter({

@@ -55,7 +55,7 @@ export async function startParent(deps: ParentDeps): Promise<RunningParent> {
   const logger = deps.logger ?? createLogger({ file: config.logFile });
   const credentials = createCredentialProvider(config.credentials);
 
-  const metrics = new ParentMetrics({ routes: [] });
+  const metrics = new ParentMetrics({ routes: [], clockLimitsMs: { warnMs: config.clockWarnOffsetMs, maxMs: config.maxClockOffsetMs } });
   const logGuard = new LogGuard({ onDrop: (dropped) => metrics.recordDroppedLogFields(dropped.map((d) => d.reason)) });
   const proxy = new TunnelProxy({
     allowlist: proxyAllowlistOf(config),
@@ -112,6 +112,7 @@ export async function startParent(deps: ParentDeps): Promise<RunningParent> {
           return typeof fields.reason === 'string' ? fields.reason : undefined;
         },
         maxClockOffsetMs: config.maxClockOffsetMs,
+        clockWarnOffsetMs: config.clockWarnOffsetMs,
         url,
       });
       return link;

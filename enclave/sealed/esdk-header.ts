@@ -1,6 +1,6 @@
 /**
  * Structure of an AWS Encryption SDK message, read with the ESDK's own deserializers
- * (`@aws-crypto/serialize`, the code `@aws-crypto/client-node` itself decrypts with), before any
+ * (`@aws-crypto/serialize`, the code `@aws-crypto/decrypt-node` itself decrypts with), before any
  * key is asked for. Pure: no KMS, no clock, no key material.
  *
  * The whole message is walked here, not only the header: header (message-header.md), then every
@@ -13,9 +13,9 @@
  * Format reference: https://docs.aws.amazon.com/encryption-sdk/latest/developer-guide/message-format.html
  * and aws-encryption-sdk-specification data-format/{message-header,message-body,message-footer}.md.
  */
-import type { EncryptedDataKey } from '@aws-crypto/client-node';
-import { NodeAlgorithmSuite } from '@aws-crypto/client-node';
-// Not a direct dependency of package.json (it is @aws-crypto/client-node's, same 5.0.2 release):
+import type { EncryptedDataKey } from '@aws-crypto/material-management-node';
+import { NodeAlgorithmSuite } from '@aws-crypto/material-management-node';
+// The same 5.0.2 release as the other @aws-crypto packages:
 // the header and body deserializers the client itself runs, so both read the same bytes alike.
 import { decodeBodyHeader, deserializeFactory, deserializeSignature, type HeaderInfo } from '@aws-crypto/serialize';
 import { InputError } from '../../shared/errors.js';

@@ -22,7 +22,7 @@
  * 3. Encryption context: every required key present, with the required value when one is set. The
  *    context is authenticated twice over (KMS binds it to the data key; the header auth tag covers it).
  */
-import { AlgorithmSuiteIdentifier } from '@aws-crypto/client-node';
+import { AlgorithmSuiteIdentifier } from '@aws-crypto/material-management-node';
 import { InputError } from '../../shared/errors.js';
 import type { EsdkMessageLayout } from './esdk-header.js';
 

@@ -1,6 +1,6 @@
 /**
  * Opens AWS Encryption SDK messages inside the enclave ("Inputs the enclave accepts"):
- * `@aws-crypto/client-node` decrypts, its KMS keyring backed by the enclave's attested KMS client
+ * the ESDK (`@aws-crypto/decrypt-node`) decrypts, its KMS keyring backed by the enclave's attested KMS client
  * (enclave/kms/attested-kms.ts: Recipient + CiphertextForRecipient, data-key cache), so repeated
  * records under one data key cost no KMS call.
  *
@@ -23,14 +23,17 @@
  * Plaintext: the returned buffer belongs to the caller, who should zero it when done. The ESDK
  * assembles it from stream chunks it does not zero; that is beyond this module's reach.
  */
+// The scoped ESDK packages, not @aws-crypto/client-node: that one also pulls in the encrypt side,
+// the raw keyrings and the hierarchical keyring's branch keystore with its DynamoDB client, none of
+// which the enclave runs (docs/deploy.md, "What the enclave bundle contains").
+import { buildDecrypt } from '@aws-crypto/decrypt-node';
+import { KmsKeyringNode } from '@aws-crypto/kms-keyring-node';
 import {
-  buildClient,
   CommitmentPolicy,
-  KmsKeyringNode,
   NodeDefaultCryptographicMaterialsManager,
   type EncryptedDataKey,
   type NodeMaterialsManager,
-} from '@aws-crypto/client-node';
+} from '@aws-crypto/material-management-node';
 import { DecryptionFailedError, EnclaveKitError, toEnclaveKitError } from '../../shared/errors.js';
 import { mapKmsError } from '../kms/kms-errors.js';
 import { inspectEsdkMessage } from './esdk-header.js';
@@ -78,12 +81,12 @@ export const DEFAULT_MAX_ENCRYPTED_DATA_KEYS = 10;
 /** arn:PARTITION:kms:REGION:ACCOUNT:key/ID; aliases and bare ids never appear in provider info. */
 const KMS_KEY_ARN_RE = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]{1,128}$/;
 
-/** buildClient validates and freezes its options: keep one per maxEncryptedDataKeys. */
-const clients = new Map<number, ReturnType<typeof buildClient>>();
-function esdkClient(maxEncryptedDataKeys: number): ReturnType<typeof buildClient> {
+/** buildDecrypt validates and freezes its options: keep one per maxEncryptedDataKeys. */
+const clients = new Map<number, ReturnType<typeof buildDecrypt>>();
+function esdkClient(maxEncryptedDataKeys: number): ReturnType<typeof buildDecrypt> {
   let client = clients.get(maxEncryptedDataKeys);
   if (client === undefined) {
-    client = buildClient({ commitmentPolicy: CommitmentPolicy.REQUIRE_ENCRYPT_REQUIRE_DECRYPT, maxEncryptedDataKeys });
+    client = buildDecrypt({ commitmentPolicy: CommitmentPolicy.REQUIRE_ENCRYPT_REQUIRE_DECRYPT, maxEncryptedDataKeys });
     clients.set(maxEncryptedDataKeys, client);
   }
   return client;

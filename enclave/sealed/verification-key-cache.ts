@@ -10,7 +10,7 @@
  * handed to later materials. The signature itself is still verified for every message by the ESDK;
  * only the decoding of a public value is shared. Public keys only, so the cache is process-wide.
  */
-import { NodeDecryptionMaterial, NodeDefaultCryptographicMaterialsManager } from '@aws-crypto/client-node';
+import { NodeDecryptionMaterial, NodeDefaultCryptographicMaterialsManager } from '@aws-crypto/material-management-node';
 
 /** The encryption-context key of the signer's public key (@aws-crypto/serialize ENCODED_SIGNER_KEY). */
 const ENCODED_SIGNER_KEY = 'aws-crypto-public-key';

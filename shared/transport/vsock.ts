@@ -9,6 +9,7 @@
 import type { Duplex } from 'node:stream';
 import { ProtocolError } from '../errors.js';
 import { formatTransportUrl } from './url.js';
+import { vsockPortClash } from './vsock-ports.js';
 
 type NativeModule = typeof import('../native/vsock.js');
 
@@ -63,6 +64,8 @@ export async function listenNative(
     const listener = await native.listenNativeUnix(address.path, onStream, options);
     return { address, close: () => listener.close() };
   } catch (error) {
+    const clash = address.kind === 'vsock' ? vsockPortClash(address.port, error) : undefined;
+    if (clash !== undefined) throw new ProtocolError('ERR_TRANSPORT', `cannot listen on ${url} (EADDRINUSE): ${clash}`, { cause: error });
     throw asTransportError(error, `listen on ${url}`);
   }
 }

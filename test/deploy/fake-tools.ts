@@ -7,7 +7,11 @@
  * - `nitro-cli run-enclave` records the enclave in STATE (name, id, State RUNNING);
  *   `describe-enclaves` prints STATE as the JSON array nitro-cli prints; `terminate-enclave
  *   --enclave-id ID` removes it; `console --enclave-id ID` connects to a recorded enclave;
- * - `docker image inspect` succeeds; other docker calls fail.
+ * - `nitro-cli --version` prints a version line;
+ * - `docker image inspect` succeeds (with `--format`, prints an image id); `docker info` answers only
+ *   when FAKE_DOCKER_DAEMON=1; `docker buildx` exists only when FAKE_BUILDX=1: `buildx inspect NAME`
+ *   prints the builder recorded in BUILDERS (Driver and the image driver option, as buildx prints
+ *   them), `buildx create` records one, `buildx build` succeeds; other docker calls fail.
  */
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -29,6 +33,9 @@ const state = fs.existsSync(stateFile) ? JSON.parse(fs.readFileSync(stateFile, '
 const save = () => { fs.writeFileSync(stateFile + '.tmp', JSON.stringify(state, null, 2)); fs.renameSync(stateFile + '.tmp', stateFile); };
 const opt = (name) => argv[argv.indexOf(name) + 1];
 switch (argv[0]) {
+  case '--version':
+    process.stdout.write('Nitro CLI 1.4.2\\n');
+    break;
   case 'build-enclave':
     process.stderr.write('Start building the Enclave Image...\\nUsing the locally available Docker image...\\n');
     fs.writeFileSync(opt('--output-file'), 'EIF');
@@ -65,8 +72,38 @@ switch (argv[0]) {
 const DOCKER = `#!/usr/bin/env node
 const fs = require('node:fs');
 const argv = process.argv.slice(2);
-fs.appendFileSync(process.env.FAKE_TOOLS_DIR + '/calls', JSON.stringify(['docker', ...argv]) + '\\n');
-process.exit(argv[0] === 'image' && argv[1] === 'inspect' ? 0 : 1);
+const dir = process.env.FAKE_TOOLS_DIR;
+fs.appendFileSync(dir + '/calls', JSON.stringify(['docker', ...argv]) + '\\n');
+const buildersFile = dir + '/builders.json';
+const builders = fs.existsSync(buildersFile) ? JSON.parse(fs.readFileSync(buildersFile, 'utf8')) : {};
+const opt = (name) => argv[argv.indexOf(name) + 1];
+if (argv[0] === 'image' && argv[1] === 'inspect') {
+  if (argv.includes('--format')) process.stdout.write('sha256:' + 'd4'.repeat(32) + '\\n');
+  process.exit(0);
+}
+if (argv[0] === 'info') process.exit(process.env.FAKE_DOCKER_DAEMON === '1' ? 0 : 1);
+if (argv[0] === 'buildx' && process.env.FAKE_BUILDX === '1') {
+  switch (argv[1]) {
+    case 'version':
+      process.stdout.write('github.com/docker/buildx v0.30.1\\n');
+      process.exit(0);
+    case 'inspect': {
+      const b = builders[argv[2]];
+      if (b === undefined) { process.stderr.write('ERROR: no builder ' + argv[2] + ' found\\n'); process.exit(1); }
+      process.stdout.write('Name:          ' + argv[2] + '\\nDriver:        ' + b.driver + '\\n\\nNodes:\\nName:                  ' + argv[2] + '0\\nDriver Options:        image="' + b.image + '"\\n');
+      process.exit(0);
+    }
+    case 'create': {
+      const image = (opt('--driver-opt') || '').replace(/^image=/, '');
+      builders[opt('--name')] = { driver: opt('--driver'), image };
+      fs.writeFileSync(buildersFile, JSON.stringify(builders));
+      process.exit(0);
+    }
+    case 'build':
+      process.exit(0);
+  }
+}
+process.exit(1);
 `;
 
 /** Writes the fakes into DIR/bin; returns that bin directory. */

@@ -54,8 +54,10 @@ function unit(text: string): Record<string, Record<string, string[]>> {
   return out;
 }
 
-/** Units refer to the checkout installed at /opt/enclavekit (docs/deploy.md). */
-const INSTALL_DIR = '/opt/enclavekit/';
+/** Units refer to what `make install` puts under /usr/local/lib/enclavekit (install.test.ts runs it). */
+const INSTALL_DIR = '/usr/local/lib/enclavekit/';
+/** Installed path → the repository file it is copied from. */
+const INSTALLED_FROM: Record<string, string> = { 'bin/enclavekit-enclave': 'deploy/bin/enclavekit-enclave', 'app/bin/enclavekit.js': 'bin/enclavekit.js' };
 
 describe('deploy/enclave/enclave.json (baked into the image)', () => {
   const config = parseEnclaveConfig(JSON.parse(read('deploy/enclave/enclave.json')) as unknown);
@@ -63,7 +65,7 @@ describe('deploy/enclave/enclave.json (baked into the image)', () => {
   it('is a production configuration: the NSM device, vsock to the parent, debug mode refused', () => {
     expect(config.nsm).toBe('device:/dev/nsm');
     expect(config.listen).toBe('vsock://4294967295:5005');
-    expect(config.proxy).toBe('vsock://3:8000');
+    expect(config.proxy).toBe('vsock://3:5006');
     expect(config.refuseDebugMode).toBe(true);
     expect(config.kms.endpoint).toBeUndefined();
     expect(config.kms.caFile).toBeUndefined();
@@ -82,13 +84,15 @@ describe('systemd units', () => {
   const enclaveUnit = unit(read('deploy/systemd/enclavekit-enclave@.service'));
   const parentUnit = unit(read('deploy/systemd/enclavekit-parent.service'));
 
-  it('start programs that exist in the repository', () => {
+  it('start installed copies of programs that exist in the repository, the parent on the installed Node', () => {
     const exec = [...(enclaveUnit.Service?.ExecStart ?? []), ...(parentUnit.Service?.ExecStart ?? [])];
     expect(exec).toHaveLength(2);
-    const scripts = exec.flatMap((line) => line.split(/\s+/)).filter((word) => word.startsWith(INSTALL_DIR));
-    expect(scripts.map((s) => s.slice(INSTALL_DIR.length)).sort()).toEqual(['bin/enclavekit.js', 'deploy/bin/enclavekit-enclave']);
-    for (const script of scripts) expect(() => readFileSync(path.join(repoRoot, script.slice(INSTALL_DIR.length)))).not.toThrow();
-    expect(parentUnit.Service?.ExecStart?.[0]).toMatch(/ parent --config \/etc\/enclavekit\/parent\.json$/);
+    const installed = exec.flatMap((line) => line.split(/\s+/)).filter((word) => word.startsWith('/'));
+    expect(installed.filter((word) => !word.startsWith('/etc/')).every((word) => word.startsWith(INSTALL_DIR))).toBe(true);
+    const scripts = installed.map((s) => s.slice(INSTALL_DIR.length)).filter((s) => s in INSTALLED_FROM);
+    expect(scripts.sort()).toEqual(Object.keys(INSTALLED_FROM).sort());
+    for (const script of scripts) expect(() => readFileSync(path.join(repoRoot, INSTALLED_FROM[script]!))).not.toThrow();
+    expect(parentUnit.Service?.ExecStart?.[0]).toBe(`${INSTALL_DIR}bin/node ${INSTALL_DIR}app/bin/enclavekit.js parent --config /etc/enclavekit/parent.json`);
   });
 
   it('run the parent unprivileged with the address families it needs, and restart both on failure', () => {

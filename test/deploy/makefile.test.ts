@@ -6,6 +6,7 @@
  * key policy with producers and a wrapped-key generator.
  */
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,7 +14,7 @@ import { parsePcrsJson } from '../../shared/policy/pcrs.js';
 import { FAKE_PCRS, installFakeTools } from './fake-tools.js';
 import { repoRoot, run, tempDir } from './helpers.js';
 
-const TARGETS = ['help', 'build', 'test', 'bundle', 'image', 'eif', 'run', 'console', 'describe', 'policy', 'dev'];
+const TARGETS = ['help', 'build', 'test', 'bundle', 'image', 'eif', 'run', 'console', 'describe', 'policy', 'dev', 'install'];
 const make = execFileSync('sh', ['-c', 'command -v make'], { encoding: 'utf8' }).trim();
 
 let dir: string;
@@ -21,8 +22,8 @@ let dir: string;
 let basePath: string;
 let fakePath: string;
 
-function makeEnv(pathValue: string): NodeJS.ProcessEnv {
-  return { PATH: pathValue, HOME: dir, FAKE_TOOLS_DIR: dir, LANG: 'C' };
+function makeEnv(pathValue: string, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  return { PATH: pathValue, HOME: dir, FAKE_TOOLS_DIR: dir, LANG: 'C', ...extra };
 }
 
 function calls(): string[][] {
@@ -34,7 +35,7 @@ beforeAll(() => {
   dir = tempDir('make');
   const tools = path.join(dir, 'tools');
   mkdirSync(tools);
-  for (const tool of ['node', 'mkdir', 'mv', 'cat', 'wc', 'jq', 'test', 'rm']) {
+  for (const tool of ['node', 'mkdir', 'mv', 'cat', 'wc', 'jq', 'test', 'rm', 'grep']) {
     const found = execFileSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).trim();
     if (found.startsWith('/')) symlinkSync(found, path.join(tools, tool));
   }
@@ -88,12 +89,69 @@ describe('with stand-ins for nitro-cli and docker', () => {
     expect(calls().at(-1)).toEqual(['docker', 'info']);
   });
 
-  it('make eif builds from the image and saves the measurements nitro-cli prints', async () => {
-    const result = await run(make, ['eif', `EIF=${eif()}`, `PCRS=${pcrs()}`], { env: makeEnv(fakePath) });
+  it('make image refuses a base or BuildKit image that is not pinned by digest, before calling docker', async () => {
+    const before = calls().length;
+    for (const override of ['RUNTIME_IMAGE=node:24-bookworm-slim', 'BUILD_IMAGE=node:24.21.0-bookworm@sha256:abc', `BUILDKIT_IMAGE=moby/buildkit:latest`]) {
+      const result = await run(make, ['image', override], { env: makeEnv(fakePath, { FAKE_DOCKER_DAEMON: '1', FAKE_BUILDX: '1' }) });
+      expect(result.code, override).not.toBe(0);
+      expect(result.stderr).toContain(`${override.split('=')[1]} is not pinned by digest`);
+    }
+    expect(calls().length).toBe(before);
+  });
+
+  it('make image refuses to build without buildx (no plain docker build fallback)', async () => {
+    const result = await run(make, ['image'], { env: makeEnv(fakePath, { FAKE_DOCKER_DAEMON: '1' }) });
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toContain('docker buildx not found');
+    expect(calls().some((c) => c[0] === 'docker' && c[1] === 'build')).toBe(false);
+  });
+
+  it('make image creates the pinned docker-container builder and builds for one platform with clamped timestamps', async () => {
+    const env = makeEnv(fakePath, { FAKE_DOCKER_DAEMON: '1', FAKE_BUILDX: '1' });
+    const result = await run(make, ['image', 'SOURCE_DATE_EPOCH=0'], { env });
+    expect(result.code, result.stderr).toBe(0);
+    const create = calls().find((c) => c[1] === 'buildx' && c[2] === 'create');
+    const buildkit = /^BUILDKIT_IMAGE \?= (\S+)$/m.exec(readFileSync(path.join(repoRoot, 'Makefile'), 'utf8'))![1]!;
+    expect(buildkit).toMatch(/^moby\/buildkit:v[\d.]+@sha256:[0-9a-f]{64}$/);
+    expect(create).toEqual(['docker', 'buildx', 'create', '--name', 'enclavekit-repro', '--driver', 'docker-container', '--driver-opt', `image=${buildkit}`]);
+    const build = calls().at(-1)!;
+    expect(build.slice(0, 3)).toEqual(['docker', 'buildx', 'build']);
+    expect(build).toEqual(expect.arrayContaining(['--builder', 'enclavekit-repro', '--platform', 'linux/amd64', '-f', 'Dockerfile.enclave', '--build-arg', 'SOURCE_DATE_EPOCH=0']));
+    expect(build).toContain('type=docker,name=enclavekit-enclave:latest,rewrite-timestamp=true');
+    // A second run reuses the builder.
+    const again = await run(make, ['image', 'PLATFORM=linux/arm64'], { env });
+    expect(again.code, again.stderr).toBe(0);
+    expect(calls().filter((c) => c[1] === 'buildx' && c[2] === 'create')).toHaveLength(1);
+    expect(calls().at(-1)).toEqual(expect.arrayContaining(['--platform', 'linux/arm64']));
+  });
+
+  it('make image refuses an existing builder of that name with another driver or BuildKit', async () => {
+    writeFileSync(path.join(dir, 'builders.json'), JSON.stringify({ 'enclavekit-repro': { driver: 'docker', image: '' } }));
+    const result = await run(make, ['image'], { env: makeEnv(fakePath, { FAKE_DOCKER_DAEMON: '1', FAKE_BUILDX: '1' }) });
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toContain('builder enclavekit-repro exists but is not a docker-container builder');
+    expect(calls().at(-1)?.slice(1, 3)).toEqual(['buildx', 'inspect']);
+    rmSync(path.join(dir, 'builders.json'));
+  });
+
+  it('make eif builds from the image and saves the measurements with the nitro-cli, kernel and blob versions behind PCR1', async () => {
+    const blobs = path.join(dir, 'blobs');
+    mkdirSync(blobs);
+    writeFileSync(path.join(blobs, 'bzImage'), 'kernel');
+    writeFileSync(path.join(blobs, 'bzImage.config'), '#\n# Automatically generated file; DO NOT EDIT.\n# Linux/x86 6.12.37 Kernel Configuration\n#\n');
+    writeFileSync(path.join(blobs, 'init'), 'init');
+    writeFileSync(path.join(blobs, 'nsm.ko'), 'nsm');
+    writeFileSync(path.join(blobs, 'cmdline'), 'reboot=k');
+    const result = await run(make, ['eif', `EIF=${eif()}`, `PCRS=${pcrs()}`, `NITRO_BLOBS=${blobs}`], { env: makeEnv(fakePath) });
     expect(result.code, result.stderr).toBe(0);
     expect(calls()).toContainEqual(['docker', 'image', 'inspect', 'enclavekit-enclave:latest']);
     expect(calls()).toContainEqual(['nitro-cli', 'build-enclave', '--docker-uri', 'enclavekit-enclave:latest', '--output-file', eif()]);
-    expect(parsePcrsJson(readFileSync(pcrs(), 'utf8'))).toEqual({ 0: FAKE_PCRS.PCR0, 1: FAKE_PCRS.PCR1, 2: FAKE_PCRS.PCR2 });
+    const text = readFileSync(pcrs(), 'utf8');
+    expect(parsePcrsJson(text)).toEqual({ 0: FAKE_PCRS.PCR0, 1: FAKE_PCRS.PCR1, 2: FAKE_PCRS.PCR2 });
+    const build = (JSON.parse(text) as { Build: Record<string, unknown> }).Build;
+    expect(build).toMatchObject({ nitroCli: 'Nitro CLI 1.4.2', kernel: '6.12.37', platform: 'linux/amd64', image: `sha256:${'d4'.repeat(32)}`, blobsDir: blobs });
+    expect(Object.keys(build.blobs as object).sort()).toEqual(['bzImage', 'cmdline', 'init', 'nsm.ko']);
+    expect((build.blobs as Record<string, string>).init).toBe(createHash('sha384').update('init').digest('hex'));
   });
 
   it('make run refuses less than 4x the EIF size, then starts the enclave with the given CPUs, memory and CID', async () => {

@@ -57,5 +57,11 @@ describe('deploy/parent/parent.json', () => {
     // deploy/systemd/enclavekit-parent.service: LogsDirectory=enclavekit under ProtectSystem=strict.
     expect(path.posix.dirname(parent.logFile ?? '')).toBe('/var/log/enclavekit');
     expect(read('deploy/systemd/enclavekit-parent.service')).toMatch(/^LogsDirectory=enclavekit$/m);
+    // deploy/logrotate/enclavekit rotates that file, as the directory's owner (logrotate refuses to
+    // rotate in a directory a non-root user can write to without a `su` line).
+    const rotate = read('deploy/logrotate/enclavekit');
+    const pattern = /^(\/\S+) \{$/m.exec(rotate)![1]!;
+    expect(path.posix.matchesGlob(parent.logFile!, pattern)).toBe(true);
+    expect(rotate).toMatch(/^\s+su enclavekit enclavekit$/m);
   });
 });

@@ -62,7 +62,7 @@ describe('reproducible enclave build', () => {
   it.skipIf(!hasEntry)('the working tree builds the same bundle when its inputs are committed', async (ctx) => {
     // The bundle's inputs, as esbuild resolves them from the entry.
     const meta = await build({ absWorkingDir: repoRoot, entryPoints: [ENTRY], bundle: true, platform: 'node', format: 'esm', write: false, metafile: true, logLevel: 'silent', preserveSymlinks: true });
-    const inputs = [...Object.keys(meta.metafile.inputs).filter((input) => !input.startsWith('node_modules/')), 'scripts/build.mjs', 'tsconfig.json', 'package-lock.json'];
+    const inputs = [...Object.keys(meta.metafile.inputs).filter((input) => !input.startsWith('node_modules/')), 'scripts/build.mjs', 'scripts/enclave-bundle-rules.mjs', 'tsconfig.json', 'package-lock.json'];
     const dirty = execFileSync('git', ['status', '--porcelain', '--', ...inputs], { cwd: repoRoot, encoding: 'utf8' }).trim();
     if (dirty !== '') {
       console.warn(`working-tree comparison skipped: uncommitted bundle inputs:\n${dirty}`);

@@ -80,12 +80,12 @@ describe('ParentMetrics: enclaves', () => {
     expect(valueOf(s, 'enclavekit_enclave_up', { enclave: E1 })).toBe(1);
     expect(valueOf(s, 'enclavekit_enclave_ready', { enclave: E1 })).toBe(1);
     expect(valueOf(s, 'enclavekit_enclave_ready', { enclave: E2 })).toBe(0);
-    expect(valueOf(s, 'enclavekit_enclave_clock_offset_seconds', { enclave: E2, reference: 'parent' })).toBe(-0.25);
-    expect(valueOf(s, 'enclavekit_enclave_clock_offset_seconds', { enclave: E2, reference: 'attestation' })).toBe(1.5);
+    expect(valueOf(s, 'enclavekit_clock_offset_seconds', { enclave: E2, reference: 'parent' })).toBe(-0.25);
+    expect(valueOf(s, 'enclavekit_clock_offset_seconds', { enclave: E2, reference: 'attestation' })).toBe(1.5);
     m.setEnclaveState(E2, { up: false, ready: false });
     s = await scrape(m);
     expect(valueOf(s, 'enclavekit_enclave_up', { enclave: E2 })).toBe(0);
-    expect(valueOf(s, 'enclavekit_enclave_clock_offset_seconds', { enclave: E2, reference: 'parent' })).toBeUndefined();
+    expect(valueOf(s, 'enclavekit_clock_offset_seconds', { enclave: E2, reference: 'parent' })).toBeUndefined();
   });
 
   it('turns enclave totals into counters, across an enclave restart', async () => {
