@@ -2,9 +2,9 @@
  * `enclave --config FILE`: starts the enclave process and runs until SIGTERM/SIGINT. The
  * production image runs dist/enclave.js, which is this plus nothing else (no simulator code).
  */
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { EnclaveKitError } from '../shared/errors.js';
+import { loadConfigFile } from '../shared/config/parse.js';
 import { listenChannels, openStream } from '../shared/transport/index.js';
 import { parseEnclaveConfig } from './config.js';
 import { openNsm } from './nsm/open.js';
@@ -27,8 +27,7 @@ export async function runEnclave(argv: string[]): Promise<number> {
     return 2;
   }
   try {
-    const configBytes = readFileSync(configFile);
-    const config = parseEnclaveConfig(JSON.parse(configBytes.toString('utf8')) as unknown);
+    const { config, bytes: configBytes } = loadConfigFile(configFile, 'enclave config', parseEnclaveConfig);
     const nsm = await openNsm(config.nsm, (line) => process.stderr.write(`${line}\n`));
     const enclave = await startEnclave({
       config,

@@ -3,31 +3,38 @@
  * links, KMS tunnel proxy). `--url-file` receives the API URL once listening (port 0 picks one).
  */
 import { writeFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
 import { EnclaveKitError } from '../../shared/errors.js';
-import { readJsonFile } from '../../shared/config/parse.js';
+import { UsageError, parseOptions, wantsHelp } from '../args.js';
+import { loadConfigFile } from '../../shared/config/parse.js';
 import { connectChannel, listenStreams } from '../../shared/transport/index.js';
 import { parseParentConfig } from '../../parent/config.js';
 import { startParent } from '../../parent/runtime.js';
 import { cardRoutes } from '../../parent/http/routes/cards.js';
 import { openApiRoutes } from '../../parent/http/routes/openapi.js';
 
-const USAGE = 'usage: enclavekit parent --config FILE [--url-file FILE]\n';
+const USAGE = `usage: enclavekit parent --config FILE [--url-file FILE]
+
+Runs the parent: the HTTP API, the links to the enclaves and the KMS tunnel proxy, until SIGINT
+or SIGTERM. The config file's fields are in docs/config.md.
+  --config FILE     parent config (JSON)
+  --url-file FILE   write the API URL here once listening (useful with http.port 0)
+`;
 
 export async function run(args: string[]): Promise<number> {
+  if (wantsHelp(args)) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
   let values: { config?: string | undefined; 'url-file'?: string | undefined };
   try {
-    ({ values } = parseArgs({ args, options: { config: { type: 'string' }, 'url-file': { type: 'string' } }, strict: true }));
+    ({ values } = parseOptions(args, { config: { type: 'string' }, 'url-file': { type: 'string' } }));
+    if (values.config === undefined) throw new UsageError('--config is required');
   } catch (error) {
     process.stderr.write(`enclavekit parent: ${(error as Error).message}\n${USAGE}`);
     return 2;
   }
-  if (values.config === undefined) {
-    process.stderr.write(USAGE);
-    return 2;
-  }
   try {
-    const config = parseParentConfig(readJsonFile(values.config, 'parent config'));
+    const { config } = loadConfigFile(values.config, 'parent config', parseParentConfig);
     const parent = await startParent({
       config,
       connectChannel: (url) => connectChannel(url),
