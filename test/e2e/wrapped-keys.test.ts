@@ -49,20 +49,20 @@ describe('keys.load from a rogue parent', () => {
     const producerKey = await stack.kms('client').send(new GenerateDataKeyCommand({ KeyId: stack.keyArn, KeySpec: 'AES_256', EncryptionContext: { purpose: 'card' } }));
     await expect(
       rogue.request('keys.load', { keys: { tokenization: { ciphertextBlob: producerKey.CiphertextBlob, keyId: stack.keyArn, encryptionContext: { purpose: 'card' } } } }),
-    ).rejects.toMatchObject({ code: 'ERR_CONFIG', message: expect.stringContaining('pinned KMS key and encryption context') });
+    ).rejects.toMatchObject({ code: 'ERR_KEY_NOT_PINNED', message: expect.stringContaining('pinned KMS key and encryption context') });
     // Claiming the pinned context for the producer's blob does not help: KMS binds the context.
     await expect(
       rogue.request('keys.load', { keys: { tokenization: { ciphertextBlob: producerKey.CiphertextBlob, keyId: stack.keyArn, encryptionContext: context } } }),
-    ).rejects.toMatchObject({ code: 'ERR_CONFIG', message: expect.stringContaining('not the pinned wrapped key') });
+    ).rejects.toMatchObject({ code: 'ERR_KEY_NOT_PINNED', message: expect.stringContaining('not the pinned wrapped key') });
 
     // Another data key made under the right key and context (by the key generator): not the pinned blob.
     const other = await stack.kms('admin').send(new GenerateDataKeyWithoutPlaintextCommand({ KeyId: stack.keyArn, KeySpec: 'AES_256', EncryptionContext: context }));
     await expect(
       rogue.request('keys.load', { keys: { tokenization: { ciphertextBlob: other.CiphertextBlob, keyId: stack.keyArn, encryptionContext: context } } }),
-    ).rejects.toMatchObject({ code: 'ERR_CONFIG' });
+    ).rejects.toMatchObject({ code: 'ERR_KEY_NOT_PINNED' });
 
     // A name the configuration does not pin.
-    await expect(rogue.request('keys.load', { keys: { extra: { ciphertextBlob: other.CiphertextBlob, keyId: stack.keyArn, encryptionContext: context } } })).rejects.toMatchObject({ code: 'ERR_CONFIG' });
+    await expect(rogue.request('keys.load', { keys: { extra: { ciphertextBlob: other.CiphertextBlob, keyId: stack.keyArn, encryptionContext: context } } })).rejects.toMatchObject({ code: 'ERR_KEY_NOT_PINNED' });
 
     expect(await token()).toBe(before);
     expect((await stack.api('/readyz')).status).toBe(200);
