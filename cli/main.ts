@@ -1,7 +1,12 @@
 /**
  * The `enclavekit` command. Each subcommand lives in cli/commands/<name>.ts and exports
- * `run(args): Promise<number>` returning the exit code (0 ok, 1 invalid/failed, 2 usage).
+ * `run(args): Promise<number>` returning the exit code (0 ok, 1 invalid/failed, 2 usage); all of
+ * them parse their arguments with cli/args.ts.
  */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { packageRoot } from './package-root.js';
+
 type Command = { summary: string; load: () => Promise<{ run(args: string[]): Promise<number> }> };
 
 const COMMANDS: Record<string, Command> = {
@@ -17,16 +22,26 @@ const COMMANDS: Record<string, Command> = {
 
 function usage(): string {
   const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`);
-  return `usage: enclavekit <command> [options]\n\ncommands:\n${lines.join('\n')}\n`;
+  return `usage: enclavekit <command> [options]\n       enclavekit --version\n\ncommands:\n${lines.join('\n')}\n\nRun \`enclavekit <command> --help\` for a command's options.\n`;
+}
+
+/** The version of the installed package (its package.json, wherever the CLI runs from). */
+export function version(): string {
+  const manifest = JSON.parse(readFileSync(path.join(packageRoot(), 'package.json'), 'utf8')) as { version?: unknown };
+  return String(manifest.version);
 }
 
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
+  if (name === '--version' || name === '-v') {
+    process.stdout.write(`${version()}\n`);
+    return 0;
+  }
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
-    process.stdout.write(usage());
+    (name === undefined ? process.stderr : process.stdout).write(usage());
     return name === undefined ? 2 : 0;
   }
-  const command = COMMANDS[name];
+  const command = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
   if (command === undefined) {
     process.stderr.write(`enclavekit: unknown command '${name}'\n${usage()}`);
     return 2;

@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { EnclaveKitError } from '../shared/errors.js';
 import { exitWithSupervisor } from '../shared/lifecycle/supervised.js';
+import { loadConfigFile } from '../shared/config/parse.js';
 import { listenChannels, openStream } from '../shared/transport/index.js';
 import type { EventFields, EventLevel } from './boot-report.js';
 import { enclaveConfigSchema, parseEnclaveConfig } from './config.js';
@@ -40,8 +41,7 @@ export async function runEnclave(argv: string[]): Promise<number> {
   let config: ReturnType<typeof parseEnclaveConfig>;
   let configBytes: Buffer;
   try {
-    configBytes = readFileSync(configFile);
-    config = parseEnclaveConfig(JSON.parse(configBytes.toString('utf8')) as unknown);
+    ({ config, bytes: configBytes } = loadConfigFile(configFile, 'enclave config', parseEnclaveConfig));
   } catch (error) {
     await reportConfigFailure(configFile, error);
     return fatal(error);

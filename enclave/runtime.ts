@@ -183,7 +183,7 @@ async function bootServices(
     },
     'keys.load': async (body) => {
       const parsed = keysLoadSchema.safeParse(body);
-      if (!parsed.success) throw new ServiceError('ERR_CONFIG', 'keys.load: malformed wrapped keys');
+      if (!parsed.success) throw new InputError('ERR_BAD_REQUEST', 'keys.load: malformed wrapped keys');
       try {
         const loaded = await unwrapPinnedKeys(parsed.data.keys, config.keys, kms);
         keys.setAll(loaded);
@@ -241,23 +241,23 @@ async function unwrapPinnedKeys(
   const names = Object.keys(pinned);
   if (names.length === 0) throw new ServiceError('ERR_CONFIG', 'keys.load: the enclave configuration pins no keys');
   const unknown = Object.keys(offered).filter((name) => !Object.hasOwn(pinned, name));
-  if (unknown.length > 0) throw new ServiceError('ERR_CONFIG', `keys.load: ${unknown.length} key(s) not pinned in the enclave configuration`);
+  if (unknown.length > 0) throw new InputError('ERR_KEY_NOT_PINNED', `keys.load: ${unknown.length} key(s) not pinned in the enclave configuration`);
   const result = new Map<string, Uint8Array>();
   try {
     for (const name of names) {
       const pin = pinned[name]!;
       const wrapped = offered[name];
-      if (wrapped === undefined) throw new ServiceError('ERR_CONFIG', `keys.load: missing ${name}`);
+      if (wrapped === undefined) throw new InputError('ERR_KEY_NOT_PINNED', `keys.load: missing ${name}`);
       if (wrapped.keyId !== pin.keyId || !sameContext(wrapped.encryptionContext ?? {}, pin.encryptionContext)) {
-        throw new ServiceError('ERR_CONFIG', `keys.load: ${name} is not under the pinned KMS key and encryption context`);
+        throw new InputError('ERR_KEY_NOT_PINNED', `keys.load: ${name} is not under the pinned KMS key and encryption context`);
       }
       if (pin.ciphertextSha256 !== undefined && createHash('sha256').update(wrapped.ciphertextBlob).digest('hex') !== pin.ciphertextSha256) {
-        throw new ServiceError('ERR_CONFIG', `keys.load: ${name} is not the pinned wrapped key`);
+        throw new InputError('ERR_KEY_NOT_PINNED', `keys.load: ${name} is not the pinned wrapped key`);
       }
       const { Plaintext, KeyId } = await kms.decrypt({ CiphertextBlob: wrapped.ciphertextBlob, KeyId: pin.keyId, EncryptionContext: pin.encryptionContext });
       result.set(name, Plaintext);
       if (KeyId !== pin.keyId) throw new ServiceError('ERR_KMS_REJECTED', `keys.load: KMS answered ${name} with another key`);
-      if (Plaintext.length !== WRAPPED_KEY_BYTES) throw new ServiceError('ERR_CONFIG', `keys.load: ${name} must be a ${WRAPPED_KEY_BYTES}-byte key`);
+      if (Plaintext.length !== WRAPPED_KEY_BYTES) throw new InputError('ERR_KEY_NOT_PINNED', `keys.load: ${name} must be a ${WRAPPED_KEY_BYTES}-byte key`);
     }
     return result;
   } catch (error) {

@@ -125,6 +125,7 @@ export async function startParent(deps: ParentDeps): Promise<RunningParent> {
     const server: Server = createApiServer({
       routes,
       apiTokens: config.apiTokens,
+      maxBodyBytes: config.maxBodyBytes,
       logger,
       onRequest: (route, status, durationMs, code) => metrics.observeRequest(route, status, durationMs, code),
     });

@@ -42,18 +42,20 @@ export const ERROR_CODES = {
   ERR_NOT_FOUND: { status: 404, meaning: 'No such path.' },
   ERR_METHOD_NOT_ALLOWED: { status: 405, meaning: 'The path does not accept this HTTP method.' },
   ERR_BODY_TOO_LARGE: { status: 413, meaning: 'The request body exceeds its size limit.' },
+  ERR_HEADERS_TOO_LARGE: { status: 431, meaning: 'The request headers exceed the HTTP parser limit (RFC 6585 §5).' },
   ERR_BATCH_TOO_LARGE: { status: 413, meaning: 'A batch holds more items than allowed.' },
   ERR_ENCLAVE_UNAVAILABLE: { status: 503, meaning: 'No enclave is connected, attested and ready.' },
   ERR_PROXY_DENIED: { status: 403, meaning: 'The tunnel target is not on the proxy allowlist.' },
 
   // Sealed input and cryptography (enclave/, shared/).
   ERR_DECRYPT_FAILED: { status: 400, meaning: 'Sealed data could not be opened (one message for every secret-dependent reason).' },
-  ERR_CMS_MALFORMED: { status: 502, meaning: 'A CiphertextForRecipient is not the CMS EnvelopedData KMS sends.' },
+  ERR_CMS_MALFORMED: { status: 502, meaning: "KMS's CiphertextForRecipient is not the CMS EnvelopedData KMS sends (a bad upstream answer, hence 502)." },
   ERR_SEALED_INPUT_MALFORMED: { status: 400, meaning: 'A sealed input does not have the expected envelope shape.' },
   ERR_SENDER_NOT_ALLOWED: { status: 403, meaning: 'The sealed input does not come from an allowlisted, authenticated producer.' },
   ERR_ENCRYPTION_CONTEXT: { status: 400, meaning: 'A required encryption-context key is missing or has the wrong value.' },
   ERR_RATE_LIMITED: { status: 429, meaning: 'An in-enclave rate limit refused the request.' },
   ERR_RECIPIENT_NOT_ALLOWED: { status: 403, meaning: 'The re-encryption recipient is not in the enclave configuration.' },
+  ERR_KEY_NOT_PINNED: { status: 403, meaning: 'A wrapped key the parent handed over is not one the enclave configuration pins (name, KMS key, encryption context, blob hash or size).' },
   ERR_POLICY_MALFORMED: { status: 400, meaning: 'A KMS key policy is not valid JSON or breaks the key-policy grammar (the message names the element).' },
   ERR_INVALID_CARD: { status: 422, meaning: 'The card data is not a valid card record.' },
   ERR_INVALID_TOKEN: { status: 422, meaning: 'The token is not a token this enclave issued.' },
@@ -157,13 +159,14 @@ export type InputErrorCode =
   | 'ERR_NOT_FOUND'
   | 'ERR_METHOD_NOT_ALLOWED'
   | 'ERR_BODY_TOO_LARGE'
+  | 'ERR_HEADERS_TOO_LARGE'
   | 'ERR_BATCH_TOO_LARGE'
-  | 'ERR_CMS_MALFORMED'
   | 'ERR_SEALED_INPUT_MALFORMED'
   | 'ERR_SENDER_NOT_ALLOWED'
   | 'ERR_ENCRYPTION_CONTEXT'
   | 'ERR_RATE_LIMITED'
   | 'ERR_RECIPIENT_NOT_ALLOWED'
+  | 'ERR_KEY_NOT_PINNED'
   | 'ERR_POLICY_MALFORMED'
   | 'ERR_INVALID_CARD'
   | 'ERR_INVALID_TOKEN'
@@ -181,12 +184,18 @@ export type ServiceErrorCode =
   | CodesStartingWith<'ERR_KMS_'>
   | CodesStartingWith<'ERR_NSM'>
   | 'ERR_ENCLAVE_UNAVAILABLE'
+  | 'ERR_CMS_MALFORMED'
   | 'ERR_CONFIG'
   | 'ERR_NOT_READY'
   | 'ERR_SIM_STATE'
   | 'ERR_INTERNAL';
 
-/** A dependency or the process itself failed (KMS, NSM, configuration, readiness). */
+/**
+ * A dependency or the process itself failed (KMS, NSM, configuration, readiness). A malformed
+ * CiphertextForRecipient belongs here: it reaches the enclave inside TLS that the enclave
+ * terminates itself, so the parent cannot have altered it; it is KMS's answer, and a bad answer
+ * from upstream is a 502 like ERR_NSM_MALFORMED.
+ */
 export class ServiceError extends EnclaveKitError {
   declare readonly code: ServiceErrorCode;
   constructor(code: ServiceErrorCode, message: string, options?: { cause?: unknown }) {

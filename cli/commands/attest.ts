@@ -1,19 +1,20 @@
 /**
  * `enclavekit attest verify FILE [--at document|now|MS] [--root PEM_FILE]... [--pcr N=HEX]...
- *  [--any-pcrs] [--allow-debug] [--nonce HEX] [--json]`
+ *  [--any-pcrs] [--allow-debug] [--nonce HEX] [--max-age-ms MS] [--json]`
  *
  * The I/O shell around shared/attestation's verifyAttestation: reads the document (binary CBOR,
  * base64 text, or stdin with `-`), the roots and the clock, and maps the verdict to exit codes that
  * scripts rely on: 0 valid, 1 invalid (stderr: `CODE: message`), 2 usage.
  */
 import { open, readFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
 import { AttestationError } from '../../shared/errors.js';
 import { LIMITS } from '../../shared/limits.js';
-import { pemCertificates, verifyAttestation, type VerifiedAttestation, type VerifyOptions } from '../../shared/attestation/index.js';
+import { parseAttestation, pemCertificates, verifyAttestation, type VerifiedAttestation, type VerifyOptions } from '../../shared/attestation/index.js';
+import { SIM_ROOT_COMMON_NAME } from '../../sim/pki/profile.js';
+import { UsageError, parseOptions, wantsHelp } from '../args.js';
 
 export const USAGE = `usage: enclavekit attest verify FILE [--at document|now|MS] [--root PEM_FILE]...
-         [--pcr N=HEX]... [--any-pcrs] [--allow-debug] [--nonce HEX] [--json]
+         [--pcr N=HEX]... [--any-pcrs] [--allow-debug] [--nonce HEX] [--max-age-ms MS] [--json]
 
 Verifies a Nitro Enclaves attestation document: COSE_Sign1 ES384 signature, certificate chain to
 the pinned root (default: AWS Nitro Enclaves Root-G1), validity of every certificate at --at, and
@@ -25,11 +26,9 @@ the expected PCRs. Exit 0 valid, 1 invalid (the error code and message on stderr
   --any-pcrs           accept any PCR values (required when no --pcr is given)
   --allow-debug        accept debug-mode documents (PCR0-2 all zero)
   --nonce HEX          expected nonce
+  --max-age-ms MS      refuse a document whose timestamp is more than MS before --at
   --json               print {"valid": …} as JSON on stdout
 `;
-
-/** A bad invocation: exit 2 with the usage text. */
-export class UsageError extends Error {}
 
 export interface VerifyCommand {
   file: string;
@@ -39,6 +38,7 @@ export interface VerifyCommand {
   anyPcrs: boolean;
   allowDebug: boolean;
   nonce: Uint8Array | undefined;
+  maxAgeMs: number | undefined;
   json: boolean;
 }
 
@@ -46,26 +46,20 @@ export interface VerifyCommand {
 const INPUT_MAX_BYTES = 2 * LIMITS.attestationDocumentMaxBytes + 4096;
 
 export function parseVerifyArgs(args: string[]): VerifyCommand {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        at: { type: 'string' },
-        root: { type: 'string', multiple: true },
-        pcr: { type: 'string', multiple: true },
-        'any-pcrs': { type: 'boolean' },
-        'allow-debug': { type: 'boolean' },
-        nonce: { type: 'string' },
-        json: { type: 'boolean' },
-      },
-    });
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
-  const { values, positionals } = parsed;
+  const { values, positionals } = parseOptions(
+    args,
+    {
+      at: { type: 'string' },
+      root: { type: 'string', multiple: true },
+      pcr: { type: 'string', multiple: true },
+      'any-pcrs': { type: 'boolean' },
+      'allow-debug': { type: 'boolean' },
+      nonce: { type: 'string' },
+      'max-age-ms': { type: 'string' },
+      json: { type: 'boolean' },
+    },
+    true,
+  );
   if (positionals.length !== 1) throw new UsageError(positionals.length === 0 ? 'FILE is required' : 'exactly one FILE is expected');
 
   let at: VerifyCommand['at'] = 'now';
@@ -93,6 +87,11 @@ export function parseVerifyArgs(args: string[]): VerifyCommand {
     if (!/^(?:[0-9a-fA-F]{2})*$/.test(values.nonce)) throw new UsageError('--nonce: expected hex');
     nonce = new Uint8Array(Buffer.from(values.nonce, 'hex'));
   }
+  let maxAgeMs: number | undefined;
+  if (values['max-age-ms'] !== undefined) {
+    if (!/^\d{1,15}$/.test(values['max-age-ms'])) throw new UsageError('--max-age-ms: expected a whole number of ms');
+    maxAgeMs = Number(values['max-age-ms']);
+  }
   return {
     file: positionals[0] as string,
     at,
@@ -101,6 +100,7 @@ export function parseVerifyArgs(args: string[]): VerifyCommand {
     anyPcrs,
     allowDebug: values['allow-debug'] === true,
     nonce,
+    maxAgeMs,
     json: values.json === true,
   };
 }
@@ -207,13 +207,14 @@ async function verifyCommand(args: string[]): Promise<number> {
     ...(Object.keys(command.pcrs).length > 0 ? { expectedPcrs: command.pcrs } : {}),
     ...(roots.length > 0 ? { roots } : {}),
     ...(command.nonce === undefined ? {} : { nonce: command.nonce }),
+    ...(command.maxAgeMs === undefined ? {} : { maxAgeMs: command.maxAgeMs }),
   };
   let result: VerifiedAttestation;
   try {
     result = verifyAttestation(doc, options);
   } catch (error) {
     if (error instanceof AttestationError) {
-      process.stderr.write(`${error.code}: ${error.message}\n`);
+      process.stderr.write(`${error.code}: ${error.message}\n${explainFailure(error, doc, command)}`);
       if (command.json) process.stdout.write(`${JSON.stringify({ valid: false, error: { code: error.code, message: error.message } })}\n`);
       return 1;
     }
@@ -225,9 +226,39 @@ async function verifyCommand(args: string[]): Promise<number> {
   return 0;
 }
 
+/**
+ * What a user needs to act on a failure, beyond its code: the expected and actual value of each
+ * PCR that differs (PCRs are measurements, not secrets), and, for a chain that fails under the
+ * default root, whether the document comes from enclavekit's simulator (then --root is missing).
+ */
+export function explainFailure(error: AttestationError, doc: Uint8Array, command: Pick<VerifyCommand, 'pcrs' | 'rootFiles'>): string {
+  let actual: ReadonlyMap<number, Uint8Array>;
+  let root: Uint8Array | undefined;
+  try {
+    const parsed = parseAttestation(doc);
+    actual = parsed.pcrs;
+    root = parsed.cabundle[0];
+  } catch {
+    return '';
+  }
+  if (error.code === 'ERR_PCR_MISMATCH') {
+    const lines: string[] = [];
+    for (const [index, expected] of Object.entries(command.pcrs)) {
+      const value = actual.get(Number(index));
+      const hex = value === undefined ? '(absent)' : Buffer.from(value).toString('hex');
+      if (hex !== expected) lines.push(`  PCR${index}\n    expected ${expected}\n    actual   ${hex}\n`);
+    }
+    return lines.join('');
+  }
+  if (error.code === 'ERR_ATTESTATION_CHAIN' && command.rootFiles.length === 0 && root !== undefined && Buffer.from(root).includes(SIM_ROOT_COMMON_NAME)) {
+    return 'hint: the document is signed by an enclavekit simulated root, which is not trusted by default; pass it with --root FILE (`npx enclavekit sim root --state DIR > sim-root.pem`; `enclavekit dev` writes it to .enclavekit/sim/root.pem)\n';
+  }
+  return '';
+}
+
 export async function run(args: string[]): Promise<number> {
   const [sub, ...rest] = args;
-  if (sub === '--help' || sub === '-h' || sub === 'help' || rest.includes('--help') || rest.includes('-h')) {
+  if (sub === '--help' || sub === '-h' || sub === 'help' || wantsHelp(rest)) {
     process.stdout.write(USAGE);
     return 0;
   }

@@ -14,7 +14,6 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { serveNsm } from '../../sim/nsm/server.js';
 import { measureEnclave } from '../../sim/nsm/measure.js';
 import { SimulatedNsm, newModuleId, randomInstanceId } from '../../sim/nsm/simulated-nsm.js';
@@ -23,6 +22,7 @@ import { ensureDemoKey, pinnedKeys, type KmsEndpoint } from '../dev/demo-key.js'
 import { devLayout } from '../dev/layout.js';
 import { canIsolate } from '../dev/isolation.js';
 import { packageRoot } from '../package-root.js';
+import { parseOptions } from '../args.js';
 import { exitReport, fileExists, startChild, stopChild, waitFor, type Child } from '../dev/processes.js';
 import { formatHuman, formatJson, type Level, type LogRecord } from '../../shared/log/format.js';
 
@@ -43,17 +43,13 @@ const enclaveBundle = path.join(repoRoot, 'dist', 'enclave.js');
 export async function run(args: string[]): Promise<number> {
   let values;
   try {
-    ({ values } = parseArgs({
-      args,
-      options: {
-        dir: { type: 'string', default: '.enclavekit' },
-        port: { type: 'string', default: '8080' },
-        'no-isolation': { type: 'boolean', default: false },
-        quiet: { type: 'boolean', default: false },
-        'json-logs': { type: 'boolean', default: false },
-        help: { type: 'boolean', default: false },
-      },
-      strict: true,
+    ({ values } = parseOptions(args, {
+      dir: { type: 'string', default: '.enclavekit' },
+      port: { type: 'string', default: '8080' },
+      'no-isolation': { type: 'boolean', default: false },
+      quiet: { type: 'boolean', default: false },
+      'json-logs': { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
     }));
   } catch (error) {
     process.stderr.write(`enclavekit dev: ${(error as Error).message}\n${USAGE}`);

@@ -6,9 +6,9 @@
  * one line naming the cause, so a supervisor (systemd, `enclavekit dev`) sees it and restarts.
  */
 import { writeFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
 import { EnclaveKitError } from '../../shared/errors.js';
-import { readJsonFile } from '../../shared/config/parse.js';
+import { UsageError, parseOptions, wantsHelp } from '../args.js';
+import { loadConfigFile } from '../../shared/config/parse.js';
 import { connectChannel, listenStreams } from '../../shared/transport/index.js';
 import { parseParentConfig } from '../../parent/config.js';
 import { startParent } from '../../parent/runtime.js';
@@ -16,7 +16,13 @@ import { cardRoutes } from '../../parent/http/routes/cards.js';
 import { openApiRoutes } from '../../parent/http/routes/openapi.js';
 import { exitWithSupervisor } from '../../shared/lifecycle/supervised.js';
 
-const USAGE = 'usage: enclavekit parent --config FILE [--url-file FILE]\n';
+const USAGE = `usage: enclavekit parent --config FILE [--url-file FILE]
+
+Runs the parent: the HTTP API, the links to the enclaves and the KMS tunnel proxy, until SIGINT
+or SIGTERM. The config file's fields are in docs/config.md.
+  --config FILE     parent config (JSON)
+  --url-file FILE   write the API URL here once listening (useful with http.port 0)
+`;
 
 function describe(error: unknown): string {
   if (error instanceof EnclaveKitError) return `${error.code}: ${error.message}`;
@@ -26,15 +32,16 @@ function describe(error: unknown): string {
 }
 
 export async function run(args: string[]): Promise<number> {
+  if (wantsHelp(args)) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
   let values: { config?: string | undefined; 'url-file'?: string | undefined };
   try {
-    ({ values } = parseArgs({ args, options: { config: { type: 'string' }, 'url-file': { type: 'string' } }, strict: true }));
+    ({ values } = parseOptions(args, { config: { type: 'string' }, 'url-file': { type: 'string' } }));
+    if (values.config === undefined) throw new UsageError('--config is required');
   } catch (error) {
     process.stderr.write(`enclavekit parent: ${(error as Error).message}\n${USAGE}`);
-    return 2;
-  }
-  if (values.config === undefined) {
-    process.stderr.write(USAGE);
     return 2;
   }
   const configFile = values.config;
@@ -46,7 +53,7 @@ export async function run(args: string[]): Promise<number> {
   });
   exitWithSupervisor(() => fatal?.('the supervising process is gone'));
   try {
-    const config = parseParentConfig(readJsonFile(configFile, 'parent config'));
+    const { config } = loadConfigFile(configFile, 'parent config', parseParentConfig);
     const parent = await startParent({
       config,
       connectChannel: (url) => connectChannel(url),
@@ -57,7 +64,7 @@ export async function run(args: string[]): Promise<number> {
     if (values['url-file'] !== undefined) await writeFile(values['url-file'], `${parent.url}\n`);
     const onHangup = (): void => {
       try {
-        const next = parseParentConfig(readJsonFile(configFile, 'parent config'));
+        const { config: next } = loadConfigFile(configFile, 'parent config', parseParentConfig);
         parent.logger.info('config-reload', { enclaves: next.enclaves.join(','), note: 'only the enclaves list is applied without a restart' });
         void parent.setEnclaves(next.enclaves).then(
           (r) => parent.logger.info('config-reloaded', { added: r.added.join(','), drained: r.drained.join(','), kept: r.kept.join(',') }),

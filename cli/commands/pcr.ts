@@ -3,8 +3,8 @@
  * bundle (PCR2), SHA384(zeros(48) ‖ SHA384(bytes)) (docs/formats.md section 6), as lower-case hex.
  */
 import { readFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
 import { pcrOfBytes } from '../../shared/pcr.js';
+import { UsageError, parseOptions, runCli } from '../args.js';
 
 const USAGE = `usage: enclavekit pcr FILE
 
@@ -12,30 +12,13 @@ Prints SHA384(zeros(48) || SHA384(FILE)) in hex: the PCR2 a simulated enclave ru
 bundle reports (the EIF formula of PCR0/1/2/8).
 `;
 
-export async function run(args: string[]): Promise<number> {
-  let positionals: string[];
-  try {
-    ({ positionals } = parseArgs({ args, options: { help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: true }));
-  } catch (error) {
-    process.stderr.write(`enclavekit pcr: ${error instanceof Error ? error.message : String(error)}\n${USAGE}`);
-    return 2;
-  }
-  if (args.includes('--help') || args.includes('-h')) {
-    process.stdout.write(USAGE);
+export function run(args: string[]): Promise<number> {
+  return runCli('enclavekit pcr', USAGE, args, async () => {
+    const { positionals } = parseOptions(args, {}, true);
+    const [file, ...extra] = positionals;
+    if (file === undefined) throw new UsageError('FILE is required');
+    if (extra.length > 0) throw new UsageError('exactly one FILE is expected');
+    process.stdout.write(`${pcrOfBytes(await readFile(file))}\n`);
     return 0;
-  }
-  const [file, ...extra] = positionals;
-  if (file === undefined || extra.length > 0) {
-    process.stderr.write(USAGE);
-    return 2;
-  }
-  let bytes: Buffer;
-  try {
-    bytes = await readFile(file);
-  } catch (error) {
-    process.stderr.write(`enclavekit pcr: ${file}: ${(error as NodeJS.ErrnoException).code ?? 'cannot read'}\n`);
-    return 1;
-  }
-  process.stdout.write(`${pcrOfBytes(bytes)}\n`);
-  return 0;
+  });
 }

@@ -14,7 +14,7 @@
  * AES block. pkijs checks the schema; the counts and the BER hygiene are checked here, because
  * pkijs and asn1js accept extra elements and some inconsistent lengths (see parseChecked).
  *
- * Errors (docs/conventions.md item 1-2): a structural violation is InputError ERR_CMS_MALFORMED naming the
+ * Errors (docs/conventions.md item 1-2): a structural violation is ServiceError ERR_CMS_MALFORMED naming the
  * broken rule (structure is public: it says nothing about keys); every failure that depends on a
  * secret (RSA-OAEP decoding, the CEK length, CBC padding) is the one DecryptionFailedError.
  * A recipient identifier that is not SHA-256 of our own SubjectPublicKeyInfo is also
@@ -25,7 +25,7 @@
 import { constants, createDecipheriv, createHash, createPublicKey, KeyObject, privateDecrypt } from 'node:crypto';
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
-import { DecryptionFailedError, EnclaveKitError, InputError } from '../../shared/errors.js';
+import { DecryptionFailedError, EnclaveKitError, ServiceError } from '../../shared/errors.js';
 import { LIMITS } from '../../shared/limits.js';
 import { zero } from '../../shared/secure-buffer.js';
 
@@ -64,8 +64,8 @@ export interface ParsedEnvelopedData {
   ciphertext: Uint8Array;
 }
 
-function malformed(rule: string, cause?: unknown): InputError {
-  return new InputError(
+function malformed(rule: string, cause?: unknown): ServiceError {
+  return new ServiceError(
     'ERR_CMS_MALFORMED',
     `CiphertextForRecipient: ${rule}`,
     cause === undefined ? undefined : { cause },
@@ -76,7 +76,7 @@ function malformed(rule: string, cause?: unknown): InputError {
  * Parses `cms` and checks every structural rule above, without any key. The returned arrays are
  * copies (they do not alias `cms`).
  *
- * @throws InputError ERR_CMS_MALFORMED
+ * @throws ServiceError ERR_CMS_MALFORMED
  */
 export function parseCiphertextForRecipient(cms: Uint8Array): ParsedEnvelopedData {
   if (!(cms instanceof Uint8Array)) throw new TypeError('cms must be a Uint8Array');
@@ -295,7 +295,7 @@ function encodingDefect(node: asn1js.AsnType): string | undefined {
  * returns the AES-256-CBC plaintext. The CEK is zeroed before return; the caller owns (and should
  * zero) the returned plaintext.
  *
- * @throws InputError ERR_CMS_MALFORMED for structure, DecryptionFailedError for everything else.
+ * @throws ServiceError ERR_CMS_MALFORMED for structure, DecryptionFailedError for everything else.
  */
 export function openCiphertextForRecipient(cms: Uint8Array, privateKey: KeyObject): Uint8Array {
   if (!(privateKey instanceof KeyObject) || privateKey.type !== 'private' || privateKey.asymmetricKeyType !== 'rsa') {

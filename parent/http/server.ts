@@ -34,7 +34,7 @@ export interface Route {
   path: string;
   /** Open routes (health probes) skip the bearer check; every /v1/* route must require it. */
   auth: boolean;
-  /** Body limit for this route, bytes; defaults to LIMITS.httpBodyMaxBytes. */
+  /** Body limit for this route, bytes; defaults to the server's `maxBodyBytes`. */
   maxBodyBytes?: number;
   handle(ctx: RouteContext): Promise<RouteResult>;
 }
@@ -43,6 +43,8 @@ export interface ApiServerOptions {
   routes: readonly Route[];
   apiTokens: readonly ApiToken[];
   logger: Logger;
+  /** Body limit of routes that set none, bytes (the parent config's `maxBodyBytes`); default LIMITS.httpBodyMaxBytes. */
+  maxBodyBytes?: number;
   /** Called once per request with its outcome (metrics). */
   onRequest?: (route: string, status: number, durationMs: number, code: string | undefined) => void;
 }
@@ -51,6 +53,7 @@ const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
 export function createApiServer(options: ApiServerOptions): http.Server {
   const checkToken = makeBearerCheck(options.apiTokens);
+  const serverMaxBodyBytes = options.maxBodyBytes ?? LIMITS.httpBodyMaxBytes;
   const byPath = new Map<string, Route[]>();
   for (const route of options.routes) {
     if (route.path.startsWith('/v1/') && !route.auth) throw new Error(`route ${route.path} must require auth`);
@@ -70,12 +73,17 @@ export function createApiServer(options: ApiServerOptions): http.Server {
       socket.destroy();
       return;
     }
-    const tooLarge = error.code === 'HPE_HEADER_OVERFLOW';
-    const body = JSON.stringify(new InputError(tooLarge ? 'ERR_BODY_TOO_LARGE' : 'ERR_BAD_REQUEST', tooLarge ? 'request headers too large' : 'malformed HTTP request').toJSON());
+    // Oversized headers have their own status, 431 (RFC 6585 §5), and so their own code.
+    const refusal =
+      error.code === 'HPE_HEADER_OVERFLOW'
+        ? new InputError('ERR_HEADERS_TOO_LARGE', `request headers exceed ${http.maxHeaderSize} bytes`)
+        : new InputError('ERR_BAD_REQUEST', 'malformed HTTP request');
+    const body = JSON.stringify(refusal.toJSON());
+    const reason = refusal.status === 431 ? 'Request Header Fields Too Large' : 'Bad Request';
     socket.end(
-      `HTTP/1.1 ${tooLarge ? '431 Request Header Fields Too Large' : '400 Bad Request'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+      `HTTP/1.1 ${refusal.status} ${reason}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
     );
-    options.onRequest?.('(malformed request)', tooLarge ? 431 : 400, 0, tooLarge ? 'ERR_BODY_TOO_LARGE' : 'ERR_BAD_REQUEST');
+    options.onRequest?.('(malformed request)', refusal.status, 0, refusal.code);
   });
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -105,7 +113,7 @@ export function createApiServer(options: ApiServerOptions): http.Server {
         throw new InputError('ERR_METHOD_NOT_ALLOWED', `${url.pathname} does not accept ${req.method ?? ''}`);
       }
       const grant = route.auth ? checkToken(req.headers) : undefined;
-      const body = req.method === 'POST' ? await readJsonBody(req, route.maxBodyBytes ?? LIMITS.httpBodyMaxBytes) : undefined;
+      const body = req.method === 'POST' ? await readJsonBody(req, route.maxBodyBytes ?? serverMaxBodyBytes) : undefined;
       const result = await route.handle({ requestId, query: url.searchParams, body, signal: abort.signal, ...(grant === undefined ? {} : { grant }) });
       status = result.status ?? 200;
       send(res, status, result.body, result.contentType);

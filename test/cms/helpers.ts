@@ -7,7 +7,7 @@ import { createPrivateKey, generateKeyPairSync, type KeyObject } from 'node:cryp
 import { readFileSync } from 'node:fs';
 import * as asn1js from 'asn1js';
 import { expect } from 'vitest';
-import { DecryptionFailedError, InputError } from '../../shared/errors.js';
+import { DecryptionFailedError, ServiceError } from '../../shared/errors.js';
 
 const VECTORS = new URL('../vectors/kms/', import.meta.url);
 
@@ -110,7 +110,7 @@ export function failureOf(run: () => unknown): 'ERR_CMS_MALFORMED' | 'ERR_DECRYP
   try {
     run();
   } catch (error) {
-    if (error instanceof InputError && error.code === 'ERR_CMS_MALFORMED') return 'ERR_CMS_MALFORMED';
+    if (error instanceof ServiceError && error.code === 'ERR_CMS_MALFORMED') return 'ERR_CMS_MALFORMED';
     if (error instanceof DecryptionFailedError) {
       expect(error.message).toBe(DecryptionFailedError.MESSAGE);
       return 'ERR_DECRYPT_FAILED';

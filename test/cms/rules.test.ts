@@ -7,7 +7,7 @@ import { constants, createCipheriv, createHash, createPublicKey, generateKeyPair
 import * as asn1js from 'asn1js';
 import { describe, expect, it } from 'vitest';
 import { openCiphertextForRecipient, parseCiphertextForRecipient } from '../../enclave/kms/recipient-cms.js';
-import { DecryptionFailedError, InputError } from '../../shared/errors.js';
+import { DecryptionFailedError, ServiceError } from '../../shared/errors.js';
 import { buildCiphertextForRecipient, encodeEnvelopedData } from '../../sim/kms/recipient-cms.js';
 import { childrenAt, editCms, failureOf, hex, nodeAt, oidNode, replaceAt, rsaKeys, VECTOR_3, vector, vector3Key, vector3Spki } from './helpers.js';
 
@@ -20,9 +20,9 @@ function malformedMessage(cms: Uint8Array): string {
   try {
     parseCiphertextForRecipient(cms);
   } catch (error) {
-    expect(error).toBeInstanceOf(InputError);
-    expect((error as InputError).code).toBe('ERR_CMS_MALFORMED');
-    return (error as InputError).message;
+    expect(error).toBeInstanceOf(ServiceError);
+    expect((error as ServiceError).code).toBe('ERR_CMS_MALFORMED');
+    return (error as ServiceError).message;
   }
   throw new Error('parse accepted a malformed CMS');
 }

@@ -83,25 +83,25 @@ describe('keys.load from a rogue parent', () => {
     const producerKey = await stack.kms('client').send(new GenerateDataKeyCommand({ KeyId: stack.keyArn, KeySpec: 'AES_256', EncryptionContext: { purpose: 'card' } }));
     await expect(
       rogue.request('keys.load', { keys: { tokenization: { ciphertextBlob: producerKey.CiphertextBlob, keyId: stack.keyArn, encryptionContext: { purpose: 'card' } } } }),
-    ).rejects.toMatchObject({ code: 'ERR_CONFIG', message: expect.stringContaining('pinned KMS key and encryption context') });
+    ).rejects.toMatchObject({ code: 'ERR_KEY_NOT_PINNED', message: expect.stringContaining('pinned KMS key and encryption context') });
     // Claiming the pinned key and context for the producer's blob does not help: the blob is pinned by hash.
     await expect(
       rogue.request('keys.load', { keys: { tokenization: { ciphertextBlob: producerKey.CiphertextBlob, keyId: stack.internalKeyArn, encryptionContext: context } } }),
-    ).rejects.toMatchObject({ code: 'ERR_CONFIG', message: expect.stringContaining('not the pinned wrapped key') });
+    ).rejects.toMatchObject({ code: 'ERR_KEY_NOT_PINNED', message: expect.stringContaining('not the pinned wrapped key') });
 
     // Another data key made under the right key and context (by the key generator): not the pinned blob.
     const other = await stack.kms('admin').send(new GenerateDataKeyWithoutPlaintextCommand({ KeyId: stack.internalKeyArn, KeySpec: 'AES_256', EncryptionContext: context }));
     await expect(
       rogue.request('keys.load', { keys: { tokenization: { ciphertextBlob: other.CiphertextBlob, keyId: stack.internalKeyArn, encryptionContext: context } } }),
-    ).rejects.toMatchObject({ code: 'ERR_CONFIG' });
+    ).rejects.toMatchObject({ code: 'ERR_KEY_NOT_PINNED' });
     // The real blind-index blob offered as the tokenization key (swapped): refused by its pin.
     const wrapped = JSON.parse(readFileSync(path.join(stack.dir, 'run', 'parent.json'), 'utf8')).wrappedKeys as Record<string, { ciphertextBlob: string }>;
     await expect(
       rogue.request('keys.load', { keys: { tokenization: { ciphertextBlob: Buffer.from(wrapped['blind-index']!.ciphertextBlob, 'base64'), keyId: stack.internalKeyArn, encryptionContext: context } } }),
-    ).rejects.toMatchObject({ code: 'ERR_CONFIG' });
+    ).rejects.toMatchObject({ code: 'ERR_KEY_NOT_PINNED' });
 
     // A name the configuration does not pin.
-    await expect(rogue.request('keys.load', { keys: { extra: { ciphertextBlob: other.CiphertextBlob, keyId: stack.internalKeyArn, encryptionContext: context } } })).rejects.toMatchObject({ code: 'ERR_CONFIG' });
+    await expect(rogue.request('keys.load', { keys: { extra: { ciphertextBlob: other.CiphertextBlob, keyId: stack.internalKeyArn, encryptionContext: context } } })).rejects.toMatchObject({ code: 'ERR_KEY_NOT_PINNED' });
 
     expect(await token()).toBe(before);
     expect((await stack.api('/readyz')).status).toBe(200);

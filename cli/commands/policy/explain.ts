@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { AttestationError } from '../../../shared/errors.js';
 import { parseAttestation, verifyAttestation, type VerifyOptions } from '../../../shared/attestation/index.js';
 import { accountOfArn, attestedPrincipals, explainKeyPolicy, parseKeyPolicy, type ExplainDocument } from '../../../sim/kms/policy/index.js';
-import { UsageError, parseOptions, required, runCli } from '../sim/cli-util.js';
+import { UsageError, parseOptions, required, runCli } from '../../args.js';
 
 const USAGE = `usage: enclavekit policy explain --policy FILE --document ATTESTATION_FILE [--principal ARN]
          [--action kms:Decrypt] [--key ARN] [--at now|document|MS|ISO-8601] [--max-age-ms MS]

@@ -6,7 +6,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { pcrOfString } from '../../../shared/pcr.js';
 import { generateKeyPolicy, type AttestationBinding } from '../../../shared/policy/generate.js';
 import { parsePcrsJson, parsePcrValue } from '../../../shared/policy/pcrs.js';
-import { UsageError, parseOptions, required, runCli } from '../sim/cli-util.js';
+import { UsageError, parseOptions, required, runCli } from '../../args.js';
 
 const USAGE = `usage: enclavekit policy generate --pcrs FILE [--pcr N=VALUE]... --account ID
          --enclave-role ARN --admin ARN [--admin ARN]... [--key card|internal]

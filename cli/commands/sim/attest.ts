@@ -8,7 +8,7 @@ import { ZERO_PCR_HEX } from '../../../shared/pcr.js';
 import { measureEnclave } from '../../../sim/nsm/measure.js';
 import { SimulatedNsm, newModuleId, randomInstanceId } from '../../../sim/nsm/simulated-nsm.js';
 import { loadSimPki } from '../../../sim/state.js';
-import { UsageError, hexOption, parseOptions, required, runCli } from './cli-util.js';
+import { UsageError, hexOption, parseOptions, required, runCli } from '../../args.js';
 
 const USAGE = `usage: enclavekit sim attest --state DIR [--public-key PEM_OR_DER_FILE] [--user-data HEX]
          [--nonce HEX] [--pcr N=HEX]... [--debug] [--bundle FILE] [--role-arn ARN]

@@ -1,6 +1,6 @@
 /** `enclavekit sim init --state DIR [--account ID]`: create or complete a state directory. */
 import { credentialsPath, initSimState, SIM_ROLE_NAMES } from '../../../sim/state.js';
-import { UsageError, parseOptions, required, runCli } from './cli-util.js';
+import { UsageError, parseOptions, required, runCli } from '../../args.js';
 
 const USAGE = `usage: enclavekit sim init --state DIR [--account ID]
 

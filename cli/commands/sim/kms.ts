@@ -5,7 +5,7 @@
 import { FAULTS_PATH, startKmsSimulator, type FaultSettings } from '../../../sim/kms/index.js';
 import { isKmsErrorName } from '../../../sim/kms/errors.js';
 import { credentialsPath } from '../../../sim/state.js';
-import { UsageError, parseOptions, required, runCli } from './cli-util.js';
+import { UsageError, parseOptions, required, runCli } from '../../args.js';
 import { exitWithSupervisor } from '../../../shared/lifecycle/supervised.js';
 import { loadCredentials } from '../../../sim/state.js';
 

@@ -2,7 +2,7 @@
 import { ServiceError } from '../../../shared/errors.js';
 import { readTextIfExists } from '../../../sim/pki/files.js';
 import { simRootPemPath } from '../../../sim/state.js';
-import { parseOptions, required, runCli } from './cli-util.js';
+import { parseOptions, required, runCli } from '../../args.js';
 
 const USAGE = `usage: enclavekit sim root --state DIR
 

@@ -6,38 +6,46 @@
 import { z } from 'zod';
 import { InputError } from '../../../shared/errors.js';
 import { LIMITS } from '../../../shared/limits.js';
+import { describeIssue } from '../../../shared/validation.js';
 import type { EnclaveGateway } from '../../enclave-gateway.js';
 import { requireScope } from '../auth.js';
 import type { Route, RouteContext } from '../server.js';
 
+/** Base64 of at most `max` bytes; the rule is stated in bytes, as docs/api.md gives the limits. */
 const b64 = (max: number) =>
   z
     .string()
-    .max(Math.ceil((max * 4) / 3) + 4)
-    .regex(/^[A-Za-z0-9+/]*={0,2}$/)
+    .max(Math.ceil((max * 4) / 3) + 4, { error: `at most ${max} bytes` })
+    .regex(/^[A-Za-z0-9+/]*={0,2}$/, { error: 'expected standard base64 (A-Z a-z 0-9 + /, = padding)' })
     .transform((s) => new Uint8Array(Buffer.from(s, 'base64')));
 
 const SEALED_MAX_BYTES = 64 * 1024;
 
 /** A sealed input: an AWS Encryption SDK message, or an HPKE envelope to the enclave's key. */
-export const sealedSchema = z.union([
-  z.strictObject({ esdk: b64(SEALED_MAX_BYTES) }),
-  z.strictObject({
-    hpke: z.strictObject({
-      enc: b64(32),
-      ciphertext: b64(SEALED_MAX_BYTES),
-      /** Auth mode: the sender's X25519 public key (base64), checked against the enclave's allowlist. */
-      sender: b64(32).optional(),
+export const sealedSchema = z.union(
+  [
+    z.strictObject({ esdk: b64(SEALED_MAX_BYTES) }),
+    z.strictObject({
+      hpke: z.strictObject({
+        enc: b64(32),
+        ciphertext: b64(SEALED_MAX_BYTES),
+        /** Auth mode: the sender's X25519 public key (base64), checked against the enclave's allowlist. */
+        sender: b64(32).optional(),
+      }),
     }),
-  }),
-]);
+  ],
+  { error: (issue) => (issue.input === undefined ? 'required' : 'expected {"esdk": base64} or {"hpke": {"enc", "ciphertext", "sender"?}}') },
+);
 
 const tokenizeSchema = z.strictObject({ card: sealedSchema });
 const tokenizeBatchSchema = z.strictObject({ cards: z.array(sealedSchema).min(1).max(LIMITS.batchMaxItems) });
-const detokenizeSchema = z.strictObject({ token: z.string().regex(/^\d{12,19}$/), recipient: z.string().min(1).max(64) });
+const detokenizeSchema = z.strictObject({
+  token: z.string().regex(/^\d{12,19}$/, { error: 'expected 12 to 19 digits' }),
+  recipient: z.string().min(1, { error: 'at least 1 character' }).max(64, { error: 'at most 64 characters' }),
+});
 const redactSchema = z.strictObject({ text: sealedSchema });
 const blindIndexSchema = z.strictObject({
-  field: z.enum(['email', 'phone', 'ssn', 'name']),
+  field: z.enum(['email', 'phone', 'ssn', 'name'], { error: 'expected one of email, phone, ssn, name' }),
   values: z.array(sealedSchema).min(1).max(LIMITS.batchMaxItems),
 });
 
@@ -50,9 +58,9 @@ function parse<S extends z.ZodType>(schema: S, body: unknown): z.infer<S> {
   }
   const parsed = schema.safeParse(body);
   if (!parsed.success) {
+    // The field and the rule it breaks, never the value (shared/validation.ts).
     const issue = parsed.error.issues[0];
-    const where = issue === undefined || issue.path.length === 0 ? 'body' : issue.path.join('.');
-    throw new InputError('ERR_BAD_REQUEST', `invalid ${where}`);
+    throw new InputError('ERR_BAD_REQUEST', issue === undefined ? 'body: invalid' : describeIssue(issue));
   }
   return parsed.data;
 }

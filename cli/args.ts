@@ -1,9 +1,11 @@
 /**
- * What every `enclavekit sim …` subcommand shares: strict option parsing (unknown options are
- * usage errors) and one mapping from failures to exit codes: 2 usage, 1 failed.
+ * The one argument convention of every `enclavekit` command and subcommand: node:util parseArgs
+ * in strict mode (unknown options are usage errors), `--help`/`-h` printing the usage on stdout
+ * with exit 0, one usage error, and one mapping from failures to exit codes: 0 ok, 1 failed or
+ * invalid, 2 usage (docs/conventions.md item 13).
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { EnclaveKitError } from '../../../shared/errors.js';
+import { EnclaveKitError } from '../shared/errors.js';
 
 /** A mistake in how the command was called: printed with the usage text, exit code 2. */
 export class UsageError extends Error {
@@ -39,7 +41,7 @@ export function hexOption(value: string, name: string): Uint8Array {
  * Anything else propagates: a bug, not a result.
  */
 export async function runCli(prefix: string, usage: string, args: string[], body: () => Promise<number>): Promise<number> {
-  if (args.includes('--help') || args.includes('-h')) {
+  if (wantsHelp(args)) {
     process.stdout.write(usage);
     return 0;
   }
@@ -61,4 +63,10 @@ export async function runCli(prefix: string, usage: string, args: string[], body
     }
     throw error;
   }
+}
+
+/** `--help` or `-h` anywhere before a `--` ends the options. */
+export function wantsHelp(args: readonly string[]): boolean {
+  const end = args.indexOf('--');
+  return (end < 0 ? args : args.slice(0, end)).some((a) => a === '--help' || a === '-h');
 }

@@ -1,0 +1,94 @@
+/**
+ * Every command of README.md's quick start runs, as written, against `npm start` (`enclavekit
+ * dev`, started here on a free port with its files in a temporary directory): the test replaces
+ * only `http://127.0.0.1:8080`, `.enclavekit/` and the files the commands write. `npm ci`,
+ * `npm start` and `npm test` are what runs this test, so they are not run again. A command
+ * followed by a `# output` comment must print that output (its first 12 characters: tokens and
+ * documents differ per run).
+ */
+import { exec, spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureBuilt, REPO_ROOT } from '../helpers/built.js';
+
+const execAsync = promisify(exec);
+
+interface ReadmeCommand {
+  command: string;
+  expected?: string;
+}
+
+/** The commands of the README's quick start (```sh blocks), each with the output comment after it. */
+export function quickStartCommands(readme: string): ReadmeCommand[] {
+  const section = readme.split(/^## /m).find((s) => s.startsWith('Quick start'));
+  if (section === undefined) throw new Error('README.md has no "## Quick start"');
+  const commands: ReadmeCommand[] = [];
+  for (const block of section.matchAll(/```sh\n([\s\S]*?)```/g)) {
+    for (const raw of block[1]!.split('\n')) {
+      const line = raw.trim();
+      if (line === '') continue;
+      if (line.startsWith('#')) {
+        const last = commands.at(-1);
+        if (last !== undefined && last.expected === undefined) last.expected = line.slice(1).trim();
+        continue;
+      }
+      commands.push({ command: line.replace(/\s+#.*$/, '') });
+    }
+  }
+  return commands;
+}
+
+const readme = readFileSync(path.join(REPO_ROOT, 'README.md'), 'utf8');
+const all = quickStartCommands(readme);
+const runnable = all.filter((c) => !/^npm (ci|start|test)\b/.test(c.command));
+
+let dir = '';
+let dev: { parentUrl: string };
+let child: ReturnType<typeof spawn> | undefined;
+
+beforeAll(async () => {
+  ensureBuilt();
+  dir = await mkdtemp(path.join(tmpdir(), 'ek-readme-'));
+  child = spawn(process.execPath, ['bin/enclavekit.js', 'dev', '--dir', path.join(dir, '.enclavekit'), '--port', '0', '--quiet'], { cwd: REPO_ROOT, stdio: 'ignore' });
+  const devJson = path.join(dir, '.enclavekit', 'dev.json');
+  for (let i = 0; i < 600 && !existsSync(devJson) && child.exitCode === null; i++) await new Promise((r) => setTimeout(r, 100));
+  dev = JSON.parse(readFileSync(devJson, 'utf8')) as { parentUrl: string };
+}, 120_000);
+
+afterAll(async () => {
+  if (child !== undefined && child.exitCode === null) {
+    const exited = new Promise((resolve) => child!.once('exit', resolve));
+    child.kill('SIGINT');
+    await exited;
+  }
+  if (dir !== '') await rm(dir, { recursive: true, force: true });
+});
+
+describe('README quick start', () => {
+  it('lists the commands this test runs (npx enclavekit, how to get doc.b64, the example script)', () => {
+    expect(all.map((c) => c.command)).toEqual(expect.arrayContaining(['npm ci', 'npm start', 'npm test']));
+    expect(runnable.some((c) => c.command.includes('> doc.b64'))).toBe(true);
+    expect(runnable.some((c) => c.command.startsWith('npx enclavekit attest verify doc.b64'))).toBe(true);
+    expect(readme).not.toMatch(/^enclavekit /m);
+  });
+
+  it('runs every command in order, each exits 0 and prints what the README says', async () => {
+    const env = { ...process.env, ENCLAVEKIT_DEV_JSON: path.join(dir, '.enclavekit', 'dev.json') };
+    for (const { command, expected } of runnable) {
+      const local = command
+        .replaceAll('http://127.0.0.1:8080', dev.parentUrl)
+        .replaceAll('./.enclavekit/', `${dir}/.enclavekit/`)
+        .replaceAll(' .enclavekit/', ` ${dir}/.enclavekit/`)
+        .replaceAll('$(cat .enclavekit/', `$(cat ${dir}/.enclavekit/`)
+        .replace(/(["'> ])(doc\.b64|attestation\.json)\b/g, `$1${dir}/$2`);
+      const { stdout } = await execAsync(local, { cwd: REPO_ROOT, env, timeout: 60_000, shell: '/bin/sh' }).catch((error: { stdout?: string; stderr?: string }) => {
+        throw new Error(`README command failed: ${command}\n${error.stderr ?? ''}`);
+      });
+      if (expected !== undefined && stdout !== '') expect(stdout, command).toContain(expected.slice(0, 12));
+    }
+  }, 240_000);
+});
