@@ -18,6 +18,7 @@ import { operationNamed } from './operations/index.js';
 import { PolicyCache, type OpContext } from './operations/context.js';
 import { applyScheduledChanges } from './operations/rotation.js';
 import type { RecipientVerifierOptions } from './recipient.js';
+import type { KeyPolicy } from './policy/index.js';
 import { RequestShape } from './shapes.js';
 import { verifySigV4, type KmsPrincipal, type ReceivedRequest } from './sigv4.js';
 
@@ -34,6 +35,8 @@ export interface HandlerState {
   region: string;
   service: 'kms';
   principals: ReadonlyMap<string, KmsPrincipal>;
+  /** Parsed identity policies by access key id (same keys as `principals`). */
+  identities: ReadonlyMap<string, readonly KeyPolicy[]>;
   store: KeyStore;
   recipient: RecipientVerifierOptions;
   viaService: string | undefined;
@@ -200,7 +203,11 @@ async function dispatch(req: IncomingMessage, url: URL, body: Buffer, state: Han
   const now = state.now();
   await applyScheduledChanges(state.store, now);
   const ctx: OpContext = {
-    caller: { arn: principal.arn, account: accountOfPrincipal(principal.arn) ?? '000000000000' },
+    caller: {
+      arn: principal.arn,
+      account: accountOfPrincipal(principal.arn) ?? '000000000000',
+      identityPolicies: state.identities.get(principal.accessKeyId) ?? [],
+    },
     region: state.region,
     store: state.store,
     now,

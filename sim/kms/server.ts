@@ -17,6 +17,7 @@ import { DEFAULT_FAULTS, mergeFaultSettings, RequestQuota, seededRandom, type Fa
 import { handleKmsRequest, type HandlerState } from './http-handler.js';
 import { KeyStore } from './key-store.js';
 import { PolicyCache } from './operations/context.js';
+import { parseIdentityPolicy, type KeyPolicy } from './policy/index.js';
 import { DEFAULT_ATTESTATION_MAX_AGE_MS } from './recipient.js';
 import type { KmsPrincipal } from './sigv4.js';
 import { ensureTlsMaterial } from './tls.js';
@@ -84,8 +85,9 @@ export function kmsStateDir(stateDir: string): string {
 }
 
 /**
- * DIR/credentials.json through sim/state.ts, plus the optional `sessionToken` of an entry (temporary
- * credentials: the request must then carry it as X-Amz-Security-Token).
+ * DIR/credentials.json through sim/state.ts (with each entry's `identityPolicies`), plus the optional
+ * `sessionToken` of an entry (temporary credentials: the request must then carry it as
+ * X-Amz-Security-Token).
  */
 export async function loadKmsPrincipals(stateDir: string): Promise<KmsPrincipal[]> {
   const principals = await loadCredentials(stateDir);
@@ -112,6 +114,19 @@ function principalMap(principals: readonly KmsPrincipal[]): Map<string, KmsPrinc
   return map;
 }
 
+/** Each principal's identity policies, parsed once at start; a malformed one stops the start. */
+function identityMap(principals: ReadonlyMap<string, KmsPrincipal>): Map<string, readonly KeyPolicy[]> {
+  const map = new Map<string, readonly KeyPolicy[]>();
+  for (const [accessKeyId, p] of principals) {
+    try {
+      map.set(accessKeyId, (p.identityPolicies ?? []).map((doc) => parseIdentityPolicy(doc)));
+    } catch (cause) {
+      throw new ServiceError('ERR_SIM_STATE', `an identity policy of principal ${p.arn} is malformed`, { cause });
+    }
+  }
+  return map;
+}
+
 function endpointHost(host: string): string {
   if (host === '0.0.0.0' || host === '') return '127.0.0.1';
   if (host === '::') return '[::1]';
@@ -133,6 +148,7 @@ export async function startKmsSimulator(options: KmsSimulatorOptions): Promise<K
     region,
     service: 'kms',
     principals,
+    identities: identityMap(principals),
     store,
     recipient: { roots, maxAgeMs: options.attestationMaxAgeMs ?? DEFAULT_ATTESTATION_MAX_AGE_MS },
     viaService: options.viaService,

@@ -16,6 +16,8 @@ export interface KmsPrincipal {
   secretAccessKey: string;
   /** Temporary credentials carry a session token; the request must then send it (X-Amz-Security-Token). */
   sessionToken?: string;
+  /** IAM identity-based policy documents of the principal (none: no IAM permissions). */
+  identityPolicies?: readonly unknown[];
 }
 
 export interface ReceivedRequest {

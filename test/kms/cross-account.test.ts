@@ -11,8 +11,20 @@ import { kmsClient, kmsError, makeStateDir } from './harness.js';
 
 const OWNER = '111122223333';
 const DEST = '444455556666';
-const owner: KmsPrincipal = { arn: `arn:aws:iam::${OWNER}:role/admin`, accessKeyId: 'AKIAOWNER00000000001', secretAccessKey: 'o'.repeat(40) };
-const restore: KmsPrincipal = { arn: `arn:aws:iam::${DEST}:role/rds-restore`, accessKeyId: 'AKIADEST000000000001', secretAccessKey: 'd'.repeat(40) };
+const iamAllow = (action: string | string[], resource: string) =>
+  ({ Version: '2012-10-17', Statement: { Effect: 'Allow', Action: action, Resource: resource } });
+const owner: KmsPrincipal = {
+  arn: `arn:aws:iam::${OWNER}:role/admin`, accessKeyId: 'AKIAOWNER00000000001', secretAccessKey: 'o'.repeat(40),
+  identityPolicies: [iamAllow('kms:*', '*')],
+};
+// Cross-account use needs the destination account's IAM policy too: this one allows the source
+// account's keys (the key ARN is not known before CreateKey) for Decrypt and CreateGrant.
+const restore: KmsPrincipal = {
+  arn: `arn:aws:iam::${DEST}:role/rds-restore`, accessKeyId: 'AKIADEST000000000001', secretAccessKey: 'd'.repeat(40),
+  identityPolicies: [iamAllow(['kms:Decrypt', 'kms:CreateGrant'], `arn:aws:kms:us-west-2:${OWNER}:key/*`), iamAllow('kms:ListKeys', '*')],
+};
+// The same role name without any IAM policy: the key policy admits its account, IAM does not.
+const bare: KmsPrincipal = { arn: `arn:aws:iam::${DEST}:role/no-iam`, accessKeyId: 'AKIADEST000000000002', secretAccessKey: 'b'.repeat(40) };
 const policy = JSON.stringify({
   Version: '2012-10-17',
   Id: 'key-policy-cross-account-snapshot',
@@ -39,7 +51,7 @@ afterAll(async () => {
 
 function start(viaService?: string) {
   return startKmsSimulator({
-    stateDir: dir, region: 'us-west-2', principals: [owner, restore], writeDiscoveryFile: false, silent: true,
+    stateDir: dir, region: 'us-west-2', principals: [owner, restore, bare], writeDiscoveryFile: false, silent: true,
     ...(viaService === undefined ? {} : { viaService }),
   });
 }
@@ -77,6 +89,11 @@ describe('cross-account key use', () => {
       const d = kmsClient(viaRds, restore);
       const out = await d.send(new DecryptCommand({ CiphertextBlob: blob, KeyId: keyArn }));
       expect(Buffer.from(out.Plaintext!).toString()).toBe('snapshot key');
+      const b = kmsClient(viaRds, bare);
+      expect((await kmsError(b.send(new DecryptCommand({ CiphertextBlob: blob, KeyId: keyArn })))).message).toBe(
+        `User: ${bare.arn} is not authorized to perform: kms:Decrypt on resource: ${keyArn} because no identity-based policy allows the kms:Decrypt action`,
+      );
+      b.destroy();
       expect((await kmsError(d.send(new EncryptCommand({ KeyId: keyArn, Plaintext: Buffer.from('x') })))).name).toBe('AccessDeniedException');
       d.destroy();
     } finally {

@@ -142,7 +142,8 @@ describe('SigV4', () => {
 
 describe('temporary credentials (session token)', () => {
   it('require the matching X-Amz-Security-Token', async () => {
-    const temp = { arn: 'arn:aws:sts::111122223333:assumed-role/enclave/i-0123456789abcdef0', accessKeyId: 'ASIATEMPORARY0000001', secretAccessKey: 's'.repeat(40), sessionToken: 'token-abc' };
+    const temp = { arn: 'arn:aws:sts::111122223333:assumed-role/enclave/i-0123456789abcdef0', accessKeyId: 'ASIATEMPORARY0000001', secretAccessKey: 's'.repeat(40), sessionToken: 'token-abc',
+      identityPolicies: [{ Version: '2012-10-17', Statement: { Effect: 'Allow', Action: 'kms:*', Resource: '*' } }] };
     const sim = await startKmsSimulator({ stateDir: h.dir, principals: [temp], writeDiscoveryFile: false, silent: true });
     try {
       const good = kmsClient(sim, { accessKeyId: temp.accessKeyId, secretAccessKey: temp.secretAccessKey, sessionToken: 'token-abc' });

@@ -6,7 +6,8 @@ import { keyArn, aliasArn, parseKeyRef } from '../arn.js';
 import { KmsFault } from '../errors.js';
 import type { KeyRecord, KeyStore } from '../key-store.js';
 import {
-  accessDeniedMessage,
+  accessDeniedText,
+  authorizeRequest,
   callerConditionValues,
   evaluateKeyPolicy,
   parseKeyPolicy,
@@ -20,6 +21,8 @@ import type { RequestShape } from '../shapes.js';
 export interface Caller {
   arn: string;
   account: string;
+  /** The caller's IAM identity policies (credentials.json `identityPolicies`), parsed. */
+  identityPolicies: readonly KeyPolicy[];
 }
 
 export interface OpContext {
@@ -102,19 +105,44 @@ export function decide(ctx: OpContext, key: KeyRecord, action: string, values: R
   });
 }
 
-/** Authorises `action` on `key` through its key policy; AccessDeniedException worded as KMS words it. */
+/**
+ * Authorises `action` on `key` through its key policy and the caller's identity policies
+ * (policy/authorize.ts); AccessDeniedException worded as KMS words each case.
+ */
 export function authorize(
   ctx: OpContext,
   key: KeyRecord,
   action: string,
   values: Readonly<Record<string, ConditionValue>> = {},
 ): void {
-  const decision = decide(ctx, key, action, values);
+  const resource = arnOf(key);
+  const decision = authorizeRequest({
+    principalArn: ctx.caller.arn,
+    action,
+    resource,
+    values: { ...callerValues(ctx), ...values },
+    keyPolicy: ctx.policies.get(key.policy),
+    keyAccount: key.account,
+    identityPolicies: ctx.caller.identityPolicies,
+  });
   if (!decision.allowed) {
-    throw new KmsFault(
-      'AccessDeniedException',
-      accessDeniedMessage({ principalArn: ctx.caller.arn, action, resource: arnOf(key) }, decision),
-    );
+    throw new KmsFault('AccessDeniedException', accessDeniedText({ principalArn: ctx.caller.arn, action, resource }, decision.reason));
+  }
+}
+
+/** Operations on no key (CreateKey, ListKeys, ListAliases, GenerateRandom): identity policies alone. */
+export function authorizeWithoutKey(ctx: OpContext, action: string, values: Readonly<Record<string, ConditionValue>> = {}): void {
+  const decision = authorizeRequest({
+    principalArn: ctx.caller.arn,
+    action,
+    resource: '*',
+    values: { ...callerValues(ctx), ...values },
+    keyPolicy: undefined,
+    keyAccount: undefined,
+    identityPolicies: ctx.caller.identityPolicies,
+  });
+  if (!decision.allowed) {
+    throw new KmsFault('AccessDeniedException', accessDeniedText({ principalArn: ctx.caller.arn, action, resource: '*' }, decision.reason));
   }
 }
 

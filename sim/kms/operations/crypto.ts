@@ -12,7 +12,7 @@ import type { KeyRecord } from '../key-store.js';
 import { encryptionContextConditionValues, type ConditionValue } from '../policy/index.js';
 import { readRecipient, recipientPublicKey, sealForRecipient, type RecipientOutcome } from '../recipient.js';
 import type { RequestShape } from '../shapes.js';
-import { arnOf, authorize, b64, dryRun, keyIdMember, requireEnabled, resolveKey, type OpContext, type Operation } from './context.js';
+import { arnOf, authorize, authorizeWithoutKey, b64, dryRun, keyIdMember, requireEnabled, resolveKey, type OpContext, type Operation } from './context.js';
 
 /** KMS model limits (docs/formats.md 5.5). */
 const PLAINTEXT_MAX = 4096;
@@ -203,9 +203,10 @@ export const generateDataKey: Operation = (shape, ctx) => generateDataKeyCommon(
 export const generateDataKeyWithoutPlaintext: Operation = (shape, ctx) => generateDataKeyCommon(shape, ctx, false);
 
 /**
- * GenerateRandom has no key, hence no key policy: AWS authorises it by IAM policy, which the sim
- * lacks, so every known principal may call it. A Recipient still gets CiphertextForRecipient only
- * for a document that verifies.
+ * GenerateRandom has no key, hence no key policy: identity policies alone authorise it, with the
+ * attestation condition values of a verified Recipient (so an IAM Deny conditioned on
+ * kms:RecipientAttestation:* applies). A Recipient gets CiphertextForRecipient only for a document
+ * that verifies.
  */
 export const generateRandom: Operation = async (shape, ctx) => {
   const length = shape.integer('NumberOfBytes', { min: 1, max: RANDOM_MAX });
@@ -216,6 +217,7 @@ export const generateRandom: Operation = async (shape, ctx) => {
     throw new KmsFault('UnsupportedOperationException', 'The KMS simulator has no custom key stores.');
   }
   const outcome = readRecipient(shape, ctx.now, ctx.recipient);
+  authorizeWithoutKey(ctx, 'kms:GenerateRandom', recipientValues(outcome));
   const spki = outcome.present ? recipientPublicKey(outcome) : undefined;
   const result: Record<string, unknown> = {};
   deliver(result, randomBytes(length), outcome, spki);

@@ -12,6 +12,7 @@ import type { RequestShape } from '../shapes.js';
 import {
   arnOf,
   authorize,
+  authorizeWithoutKey,
   decide,
   epochSeconds,
   keyIdMember,
@@ -72,6 +73,7 @@ function lockoutCheck(ctx: OpContext, shape: RequestShape, key: KeyRecord): void
 export const createKey: Operation = async (shape, ctx) => {
   refuseUnsupported(shape);
   const description = shape.string('Description', { max: 8192 }) ?? '';
+  authorizeWithoutKey(ctx, 'kms:CreateKey');
   const policy = readPolicy(shape, ctx, false) ?? defaultKeyPolicy(ctx.caller.account);
   const keyId = randomUUID();
   const record: KeyRecord = {
@@ -101,6 +103,7 @@ export const listKeys: Operation = async (shape, ctx) => {
   const limit = shape.integer('Limit', { min: 1, max: 1000 }) ?? 100;
   const marker = shape.string('Marker', { min: 1, max: 1024 });
   if (marker !== undefined && !/^[0-9a-f-]{36}$/.test(marker)) throw new KmsFault('InvalidMarkerException', 'The marker is not valid.');
+  authorizeWithoutKey(ctx, 'kms:ListKeys');
   const keys = ctx.store.keysOf(ctx.caller.account).map((k) => k.keyId).sort();
   const rest = marker === undefined ? keys : keys.filter((id) => id > marker);
   const page = rest.slice(0, limit);

@@ -5,6 +5,7 @@
  */
 import type { ConditionValue, PolicyDecision, PolicyRequest } from './types.js';
 import { accountOfArn } from './principal.js';
+import { accessDeniedText } from './authorize.js';
 
 /**
  * `kms:RecipientAttestation:ImageSha384` (= PCR0) and `kms:RecipientAttestation:PCRn`, lower-case hex,
@@ -38,12 +39,9 @@ export function callerConditionValues(principalArn: string, viaService?: string)
 }
 
 /**
- * The message KMS puts in AccessDeniedException (docs/formats.md 5.1, real bodies quoted in
- * aws/aws-nitro-enclaves-sdk-c issues 127 and 157): names principal, action and key.
+ * The AccessDeniedException message for a denial by the key policy alone (authorize.ts words every
+ * case, identity policies included).
  */
 export function accessDeniedMessage(request: Pick<PolicyRequest, 'principalArn' | 'action' | 'resource'>, decision: PolicyDecision): string {
-  const head = `User: ${request.principalArn} is not authorized to perform: ${request.action} on resource: ${request.resource}`;
-  return decision.reason === 'explicit-deny'
-    ? `${head} with an explicit deny in a resource-based policy`
-    : `${head} because no resource-based policy allows the ${request.action} action`;
+  return accessDeniedText(request, decision.reason === 'explicit-deny' ? 'explicit-deny-resource' : 'no-resource-allow');
 }
