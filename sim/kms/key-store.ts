@@ -14,12 +14,15 @@ import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ServiceError } from '../../shared/errors.js';
 import { writeFileAtomic, fsyncDir } from './atomic-file.js';
+import { materialFits } from './asymmetric.js';
+import { isKeySpec, KEY_SPECS, type KeySpec, type KeyUsage } from './key-specs.js';
 
 export type KeyState = 'Enabled' | 'Disabled' | 'PendingDeletion';
 
 export interface KeyVersion {
   /** KMS KeyMaterialId: 64 hex characters. */
   materialId: string;
+  /** AES-256 key (32 bytes), PKCS #8 DER private key, or HMAC key: sim/kms/asymmetric.ts. */
   material: Buffer;
   createdAt: number;
 }
@@ -29,6 +32,10 @@ export interface KeyRecord {
   account: string;
   region: string;
   description: string;
+  /** Absent in files written before other key specs existed: SYMMETRIC_DEFAULT. */
+  keySpec?: KeySpec;
+  /** Absent: ENCRYPT_DECRYPT. */
+  keyUsage?: KeyUsage;
   createdAt: number;
   state: KeyState;
   deletionDate?: number;
@@ -187,11 +194,15 @@ function parseKeyFile(text: string, name: string): KeyRecord {
     f.versions.every((v) => isObject(v) && typeof v.material === 'string' && typeof v.materialId === 'string' && typeof v.createdAt === 'number');
   if (!ok) throw damaged(`keys/${name}`);
   const versions = f.versions.map((v) => ({ materialId: v.materialId, material: Buffer.from(v.material, 'base64'), createdAt: v.createdAt }));
-  if (versions.some((v) => v.material.length !== 32)) throw damaged(`keys/${name}`);
+  const spec = f.keySpec ?? 'SYMMETRIC_DEFAULT';
+  if (!isKeySpec(spec) || (f.keyUsage !== undefined && !KEY_SPECS[spec].usages.includes(f.keyUsage))) throw damaged(`keys/${name}`);
+  if (versions.some((v) => !materialFits(spec, v.material))) throw damaged(`keys/${name}`);
   const record: KeyRecord = {
     keyId: f.keyId, account: f.account, region: f.region, description: f.description, createdAt: f.createdAt,
     state: f.state, rotationEnabled: f.rotationEnabled, policy: f.policy, versions,
   };
+  if (f.keySpec !== undefined) record.keySpec = f.keySpec;
+  if (f.keyUsage !== undefined) record.keyUsage = f.keyUsage;
   if (typeof f.deletionDate === 'number') record.deletionDate = f.deletionDate;
   if (typeof f.pendingWindowInDays === 'number') record.pendingWindowInDays = f.pendingWindowInDays;
   if (typeof f.rotationPeriodInDays === 'number') record.rotationPeriodInDays = f.rotationPeriodInDays;

@@ -5,6 +5,7 @@
 import { keyArn, aliasArn, parseKeyRef } from '../arn.js';
 import { KmsFault } from '../errors.js';
 import type { KeyRecord, KeyStore } from '../key-store.js';
+import { algorithmsOf, KEY_SPECS, type KeyFamily, type KeySpec, type KeyUsage } from '../key-specs.js';
 import {
   accessDeniedText,
   authorizeRequest,
@@ -172,8 +173,27 @@ export function b64(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
 }
 
-/** KeyMetadata as DescribeKey/CreateKey return it for a symmetric AWS_KMS key. */
+export function specOf(key: KeyRecord): KeySpec {
+  return key.keySpec ?? 'SYMMETRIC_DEFAULT';
+}
+
+export function usageOf(key: KeyRecord): KeyUsage {
+  return key.keyUsage ?? 'ENCRYPT_DECRYPT';
+}
+
+/**
+ * Operations that need a key of one family and usage answer InvalidKeyUsageException otherwise
+ * (e.g. Encrypt with an HMAC key, Sign with an encryption key).
+ */
+export function requireUsage(key: KeyRecord, usage: KeyUsage, families: readonly KeyFamily[], operation: string): void {
+  if (usageOf(key) !== usage || !families.includes(KEY_SPECS[specOf(key)].family)) {
+    throw new KmsFault('InvalidKeyUsageException', `${arnOf(key)} key usage is ${usageOf(key)} which is not valid for ${operation}.`);
+  }
+}
+
+/** KeyMetadata as DescribeKey/CreateKey return it for an AWS_KMS key. */
 export function keyMetadata(key: KeyRecord): Record<string, unknown> {
+  const spec = specOf(key);
   const metadata: Record<string, unknown> = {
     AWSAccountId: key.account,
     KeyId: key.keyId,
@@ -181,16 +201,17 @@ export function keyMetadata(key: KeyRecord): Record<string, unknown> {
     CreationDate: epochSeconds(key.createdAt),
     Enabled: key.state === 'Enabled',
     Description: key.description,
-    KeyUsage: 'ENCRYPT_DECRYPT',
+    KeyUsage: usageOf(key),
     KeyState: key.state,
     Origin: 'AWS_KMS',
     KeyManager: 'CUSTOMER',
-    CustomerMasterKeySpec: 'SYMMETRIC_DEFAULT',
-    KeySpec: 'SYMMETRIC_DEFAULT',
-    EncryptionAlgorithms: ['SYMMETRIC_DEFAULT'],
+    CustomerMasterKeySpec: spec,
+    KeySpec: spec,
+    ...algorithmsOf(spec, usageOf(key)),
     MultiRegion: false,
-    CurrentKeyMaterialId: key.versions[key.versions.length - 1]!.materialId,
   };
+  // Key material ids belong to symmetric encryption keys only (DescribeKey API reference).
+  if (spec === 'SYMMETRIC_DEFAULT') metadata['CurrentKeyMaterialId'] = key.versions[key.versions.length - 1]!.materialId;
   if (key.deletionDate !== undefined) metadata['DeletionDate'] = epochSeconds(key.deletionDate);
   if (key.pendingWindowInDays !== undefined) metadata['PendingDeletionWindowInDays'] = key.pendingWindowInDays;
   return metadata;

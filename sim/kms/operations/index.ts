@@ -16,6 +16,8 @@ import {
   putKeyPolicy,
   scheduleKeyDeletion,
 } from './keys.js';
+import { generateMac, getPublicKey, sign, verify, verifyMac } from './asymmetric.js';
+import { generateDataKeyPair, generateDataKeyPairWithoutPlaintext } from './data-key-pair.js';
 import { disableKeyRotation, enableKeyRotation, getKeyRotationStatus, rotateKeyOnDemand } from './rotation.js';
 
 export interface OperationEntry {
@@ -51,6 +53,13 @@ export const OPERATIONS: Readonly<Record<string, OperationEntry>> = Object.freez
   GenerateDataKey: crypto(generateDataKey),
   GenerateDataKeyWithoutPlaintext: crypto(generateDataKeyWithoutPlaintext),
   GenerateRandom: crypto(generateRandom),
+  GenerateDataKeyPair: crypto(generateDataKeyPair),
+  GenerateDataKeyPairWithoutPlaintext: crypto(generateDataKeyPairWithoutPlaintext),
+  GetPublicKey: crypto(getPublicKey),
+  Sign: crypto(sign),
+  Verify: crypto(verify),
+  GenerateMac: crypto(generateMac),
+  VerifyMac: crypto(verifyMac),
 });
 
 export function operationNamed(name: string): OperationEntry | undefined {
