@@ -45,10 +45,32 @@ export interface KeyRecord {
   nextRotationDate?: number;
   /** RotateKeyOnDemand calls so far (KMS allows 10 per key). */
   onDemandRotations?: number;
+  grants?: GrantRecord[];
+  /** TagResource / CreateKey Tags, in the order first set. */
+  tags?: KeyTag[];
   /** The key policy document, as text (GetKeyPolicy returns it verbatim, like KMS). */
   policy: string;
   /** Index = key version in ciphertext blobs; the last one encrypts. */
   versions: KeyVersion[];
+}
+
+/** A grant on a key (CreateGrant API reference: GrantListEntry). */
+export interface GrantRecord {
+  grantId: string;
+  token: string;
+  name?: string;
+  granteePrincipal: string;
+  retiringPrincipal?: string;
+  operations: string[];
+  constraints?: { encryptionContextSubset?: Record<string, string>; encryptionContextEquals?: Record<string, string> };
+  /** The account root ARN of the principal that created the grant. */
+  issuingAccount: string;
+  createdAt: number;
+}
+
+export interface KeyTag {
+  key: string;
+  value: string;
 }
 
 export interface AliasRecord {
@@ -202,6 +224,17 @@ function parseKeyFile(text: string, name: string): KeyRecord {
     state: f.state, rotationEnabled: f.rotationEnabled, policy: f.policy, versions,
   };
   if (f.keySpec !== undefined) record.keySpec = f.keySpec;
+  if (f.grants !== undefined) {
+    if (!Array.isArray(f.grants) || !f.grants.every((g) => isObject(g) && typeof g.grantId === 'string' && typeof g.token === 'string' &&
+      typeof g.granteePrincipal === 'string' && Array.isArray(g.operations) && typeof g.issuingAccount === 'string' && typeof g.createdAt === 'number')) {
+      throw damaged(`keys/${name}`);
+    }
+    record.grants = f.grants;
+  }
+  if (f.tags !== undefined) {
+    if (!Array.isArray(f.tags) || !f.tags.every((t) => isObject(t) && typeof t.key === 'string' && typeof t.value === 'string')) throw damaged(`keys/${name}`);
+    record.tags = f.tags.map((t) => ({ key: t.key, value: t.value }));
+  }
   if (f.keyUsage !== undefined) record.keyUsage = f.keyUsage;
   if (typeof f.deletionDate === 'number') record.deletionDate = f.deletionDate;
   if (typeof f.pendingWindowInDays === 'number') record.pendingWindowInDays = f.pendingWindowInDays;

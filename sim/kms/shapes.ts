@@ -155,6 +155,16 @@ export class RequestShape {
     return value as string[];
   }
 
+  /** A list of structures (e.g. Tags). */
+  structureList(member: string): RequestShape[] {
+    const value = this.raw(member);
+    if (value === undefined) return [];
+    if (!Array.isArray(value) || value.some((v) => typeof v !== 'object' || v === null || Array.isArray(v))) {
+      throw wrongType(member, 'a list of structures');
+    }
+    return value.map((v) => new RequestShape(v as Json));
+  }
+
   structure(member: string): RequestShape | undefined {
     const value = this.raw(member);
     if (value === undefined) return undefined;

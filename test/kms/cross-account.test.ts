@@ -5,7 +5,7 @@
  */
 import { rm } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CreateKeyCommand, DecryptCommand, DescribeKeyCommand, EncryptCommand, ListKeysCommand } from '@aws-sdk/client-kms';
+import { CreateGrantCommand, CreateKeyCommand, DecryptCommand, DescribeKeyCommand, EncryptCommand, ListKeysCommand, RetireGrantCommand } from '@aws-sdk/client-kms';
 import { startKmsSimulator, type KmsPrincipal } from '../../sim/kms/index.js';
 import { kmsClient, kmsError, makeStateDir } from './harness.js';
 
@@ -62,6 +62,7 @@ describe('cross-account key use', () => {
     let keyArn: string;
     let keyId: string;
     let blob: Uint8Array;
+    let grantToken = '';
     try {
       const o = kmsClient(direct, owner);
       const created = await o.send(new CreateKeyCommand({ Policy: policy }));
@@ -78,6 +79,8 @@ describe('cross-account key use', () => {
       // ...and by ARN it is found but the policy grants no DescribeKey.
       expect((await kmsError(d.send(new DescribeKeyCommand({ KeyId: keyArn })))).name).toBe('AccessDeniedException');
       expect((await d.send(new ListKeysCommand({}))).Keys).toEqual([]);
+      // CreateGrant is conditioned on the same service: refused when called directly.
+      expect((await kmsError(d.send(new CreateGrantCommand({ KeyId: keyArn, GranteePrincipal: restore.arn, Operations: ['Decrypt'] })))).name).toBe('AccessDeniedException');
       o.destroy();
       d.destroy();
     } finally {
@@ -89,6 +92,10 @@ describe('cross-account key use', () => {
       const d = kmsClient(viaRds, restore);
       const out = await d.send(new DecryptCommand({ CiphertextBlob: blob, KeyId: keyArn }));
       expect(Buffer.from(out.Plaintext!).toString()).toBe('snapshot key');
+      // Via RDS the destination account may create a grant on the key (as RDS does for a restore).
+      const grant = await d.send(new CreateGrantCommand({ KeyId: keyArn, GranteePrincipal: restore.arn, RetiringPrincipal: restore.arn, Operations: ['Decrypt'] }));
+      expect(grant.GrantId).toMatch(/^[0-9a-f]{64}$/);
+      grantToken = grant.GrantToken!;
       const b = kmsClient(viaRds, bare);
       expect((await kmsError(b.send(new DecryptCommand({ CiphertextBlob: blob, KeyId: keyArn })))).message).toBe(
         `User: ${bare.arn} is not authorized to perform: kms:Decrypt on resource: ${keyArn} because no identity-based policy allows the kms:Decrypt action`,
@@ -102,6 +109,9 @@ describe('cross-account key use', () => {
     const viaEc2 = await start('ec2.us-west-2.amazonaws.com');
     try {
       const d = kmsClient(viaEc2, restore);
+      // The grant is not bound to a service: while it exists, it opens the key from anywhere.
+      expect(Buffer.from((await d.send(new DecryptCommand({ CiphertextBlob: blob, KeyId: keyArn }))).Plaintext!).toString()).toBe('snapshot key');
+      await d.send(new RetireGrantCommand({ GrantToken: grantToken }));
       expect((await kmsError(d.send(new DecryptCommand({ CiphertextBlob: blob })))).name).toBe('AccessDeniedException');
       d.destroy();
     } finally {

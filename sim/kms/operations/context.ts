@@ -5,6 +5,7 @@
 import { keyArn, aliasArn, parseKeyRef } from '../arn.js';
 import { KmsFault } from '../errors.js';
 import type { KeyRecord, KeyStore } from '../key-store.js';
+import { grantFor } from '../grants.js';
 import { algorithmsOf, KEY_SPECS, type KeyFamily, type KeySpec, type KeyUsage } from '../key-specs.js';
 import {
   accessDeniedText,
@@ -126,9 +127,22 @@ export function authorize(
     keyAccount: key.account,
     identityPolicies: ctx.caller.identityPolicies,
   });
-  if (!decision.allowed) {
-    throw new KmsFault('AccessDeniedException', accessDeniedText({ principalArn: ctx.caller.arn, action, resource }, decision.reason));
+  if (decision.allowed) return;
+  // Grants add permissions that the policies do not give, but never override an explicit Deny.
+  const explicit = decision.reason === 'explicit-deny-resource' || decision.reason === 'explicit-deny-identity';
+  if (!explicit && grantFor(key.grants ?? [], ctx.caller.arn, action.slice('kms:'.length), contextOf(values), () => decision.identity.allowed)) return;
+  throw new KmsFault('AccessDeniedException', accessDeniedText({ principalArn: ctx.caller.arn, action, resource }, decision.reason));
+}
+
+const CONTEXT_KEY_PREFIX = 'kms:EncryptionContext:';
+
+/** The encryption context back from its condition values (policy/context.ts builds them). */
+function contextOf(values: Readonly<Record<string, ConditionValue>>): Record<string, string> {
+  const context: Record<string, string> = {};
+  for (const [k, v] of Object.entries(values)) {
+    if (k.startsWith(CONTEXT_KEY_PREFIX) && typeof v === 'string') context[k.slice(CONTEXT_KEY_PREFIX.length)] = v;
   }
+  return context;
 }
 
 /** Operations on no key (CreateKey, ListKeys, ListAliases, GenerateRandom): identity policies alone. */
@@ -215,6 +229,17 @@ export function keyMetadata(key: KeyRecord): Record<string, unknown> {
   if (key.deletionDate !== undefined) metadata['DeletionDate'] = epochSeconds(key.deletionDate);
   if (key.pendingWindowInDays !== undefined) metadata['PendingDeletionWindowInDays'] = key.pendingWindowInDays;
   return metadata;
+}
+
+/** Applies `change` to a copy of the key under the store's write lock, persisting it. */
+export async function updateKey(ctx: OpContext, keyId: string, change: (key: KeyRecord) => KeyRecord): Promise<KeyRecord> {
+  return ctx.store.mutate(async () => {
+    const current = ctx.store.getKey(keyId);
+    if (current === undefined) throw new KmsFault('NotFoundException', `Key '${keyId}' does not exist`);
+    const next = change(current);
+    await ctx.store.putKey(next);
+    return next;
+  });
 }
 
 /** The KeyId member of most operations: required, 1..2048 characters (model KeyIdType). */

@@ -13,6 +13,7 @@ import { encryptionContextConditionValues, type ConditionValue } from '../policy
 import { readRecipient, recipientPublicKey, sealForRecipient, type RecipientOutcome } from '../recipient.js';
 import type { RequestShape } from '../shapes.js';
 import { rsaDecrypt, rsaEncrypt } from '../asymmetric.js';
+import { isGrantToken } from '../grants.js';
 import { algorithmsOf, KEY_SPECS, oaepMaxPlaintext } from '../key-specs.js';
 import {
   arnOf,
@@ -74,8 +75,11 @@ function isRsa(key: KeyRecord): boolean {
   return KEY_SPECS[specOf(key)].family === 'rsa';
 }
 
+/** GrantTokens: at most 10, each a token the simulator could have issued (InvalidGrantTokenException). */
 export function grantTokens(shape: RequestShape): void {
-  shape.stringList('GrantTokens', { maxItems: GRANT_TOKENS_MAX });
+  for (const token of shape.stringList('GrantTokens', { maxItems: GRANT_TOKENS_MAX })) {
+    if (!isGrantToken(token)) throw new KmsFault('InvalidGrantTokenException', 'The grant token is not valid.');
+  }
 }
 
 export function recipientValues(outcome: RecipientOutcome): Record<string, ConditionValue> {

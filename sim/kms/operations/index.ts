@@ -13,9 +13,13 @@ import {
   enableKey,
   getKeyPolicy,
   listKeys,
+  listKeyPolicies,
   putKeyPolicy,
   scheduleKeyDeletion,
+  updateKeyDescription,
 } from './keys.js';
+import { createGrant, listGrants, listRetirableGrants, retireGrant, revokeGrant } from './grants.js';
+import { listResourceTags, tagResource, untagResource } from './tags.js';
 import { generateMac, getPublicKey, sign, verify, verifyMac } from './asymmetric.js';
 import { generateDataKeyPair, generateDataKeyPairWithoutPlaintext } from './data-key-pair.js';
 import { disableKeyRotation, enableKeyRotation, getKeyRotationStatus, rotateKeyOnDemand } from './rotation.js';
@@ -38,6 +42,16 @@ export const OPERATIONS: Readonly<Record<string, OperationEntry>> = Object.freez
   ScheduleKeyDeletion: management(scheduleKeyDeletion),
   CancelKeyDeletion: management(cancelKeyDeletion),
   GetKeyPolicy: management(getKeyPolicy),
+  ListKeyPolicies: management(listKeyPolicies),
+  UpdateKeyDescription: management(updateKeyDescription),
+  TagResource: management(tagResource),
+  UntagResource: management(untagResource),
+  ListResourceTags: management(listResourceTags),
+  CreateGrant: management(createGrant),
+  ListGrants: management(listGrants),
+  ListRetirableGrants: management(listRetirableGrants),
+  RetireGrant: management(retireGrant),
+  RevokeGrant: management(revokeGrant),
   PutKeyPolicy: management(putKeyPolicy),
   CreateAlias: management(createAlias),
   UpdateAlias: management(updateAlias),

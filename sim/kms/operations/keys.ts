@@ -21,9 +21,11 @@ import {
   keyMetadata,
   requireNotPendingDeletion,
   resolveKey,
+  updateKey,
   type OpContext,
   type Operation,
 } from './context.js';
+import { mergeTags, readTags } from './tags.js';
 
 const DAY_MS = 86_400_000;
 /** Model PolicyType: 1..131072 characters (KMS's own quota, 32 KiB, is checked by the parser). */
@@ -83,6 +85,9 @@ export const createKey: Operation = async (shape, ctx) => {
   const { spec, usage } = readKeySpec(shape);
   const description = shape.string('Description', { max: 8192 }) ?? '';
   authorizeWithoutKey(ctx, 'kms:CreateKey');
+  const tags = readTags(shape);
+  // "To use the Tags parameter, you must have kms:TagResource permission in an IAM policy" (CreateKey).
+  if (tags.length > 0) authorizeWithoutKey(ctx, 'kms:TagResource');
   const policy = readPolicy(shape, ctx, false) ?? defaultKeyPolicy(ctx.caller.account);
   const keyId = randomUUID();
   const record: KeyRecord = {
@@ -95,6 +100,7 @@ export const createKey: Operation = async (shape, ctx) => {
     state: 'Enabled',
     rotationEnabled: false,
     policy,
+    ...(tags.length > 0 ? { tags: mergeTags([], tags) } : {}),
     versions: [{ materialId: randomBytes(32).toString('hex'), material: generateMaterial(spec), createdAt: ctx.now }],
   };
   lockoutCheck(ctx, shape, record);
@@ -126,16 +132,6 @@ export const listKeys: Operation = async (shape, ctx) => {
   return result;
 };
 
-/** Applies `change` to a copy of the key under the store's write lock, persisting it. */
-async function updateKey(ctx: OpContext, keyId: string, change: (key: KeyRecord) => KeyRecord): Promise<KeyRecord> {
-  return ctx.store.mutate(async () => {
-    const current = ctx.store.getKey(keyId);
-    if (current === undefined) throw new KmsFault('NotFoundException', `Key '${keyId}' does not exist`);
-    const next = change(current);
-    await ctx.store.putKey(next);
-    return next;
-  });
-}
 
 export const enableKey: Operation = async (shape, ctx) => {
   const key = resolveKey(ctx, keyIdMember(shape), { allowAlias: false });
@@ -200,4 +196,25 @@ export const putKeyPolicy: Operation = async (shape, ctx) => {
   lockoutCheck(ctx, shape, { ...key, policy });
   await updateKey(ctx, key.keyId, (k) => ({ ...k, policy }));
   return {};
+};
+
+export const updateKeyDescription: Operation = async (shape, ctx) => {
+  const key = resolveKey(ctx, keyIdMember(shape), { allowAlias: false });
+  const description = shape.string('Description', { required: true, min: 0, max: 8192 });
+  authorize(ctx, key, 'kms:UpdateKeyDescription');
+  await updateKey(ctx, key.keyId, (k) => {
+    requireNotPendingDeletion(k);
+    return { ...k, description };
+  });
+  return {};
+};
+
+/** A KMS key has one key policy, named `default` (ListKeyPolicies API reference). */
+export const listKeyPolicies: Operation = async (shape, ctx) => {
+  const key = resolveKey(ctx, keyIdMember(shape), { allowAlias: false });
+  shape.integer('Limit', { min: 1, max: 1000 });
+  const marker = shape.string('Marker', { min: 1, max: 1024 });
+  if (marker !== undefined) throw new KmsFault('InvalidMarkerException', 'The marker is not valid.');
+  authorize(ctx, key, 'kms:ListKeyPolicies');
+  return { PolicyNames: ['default'], Truncated: false };
 };
