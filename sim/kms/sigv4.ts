@@ -79,7 +79,7 @@ function toBytes(data: string | ArrayBuffer | ArrayBufferView): Uint8Array {
 }
 
 function incomplete(message: string): KmsFault {
-  return new KmsFault('IncompleteSignature', message);
+  return new KmsFault('IncompleteSignatureException', message);
 }
 
 function parseAuthorization(value: string): { accessKeyId: string; scope: string[]; signedHeaders: string[]; signature: string } {

@@ -77,7 +77,8 @@ export function resolveKey(ctx: OpContext, value: string, options: { allowAlias:
   if (ref.kind === 'id' || ref.kind === 'key-arn') {
     keyId = ref.keyId;
     account = ref.kind === 'id' ? ctx.caller.account : ref.account;
-    if (ref.kind === 'key-arn' && ref.region !== ctx.region) throw notFound(`Key '${value}' does not exist`);
+    // A key ARN of another Region (as AWS answers it: "NotFoundException: Invalid arn").
+    if (ref.kind === 'key-arn' && ref.region !== ctx.region) throw notFound('Invalid arn');
   } else {
     if (!options.allowAlias) throw notFound(`Invalid keyId '${value}': this operation takes a key id or key ARN`);
     account = ref.kind === 'alias' ? ctx.caller.account : ref.account;

@@ -92,7 +92,8 @@ export function currentVersion(key: KeyRecord): { index: number; version: KeyRec
 }
 
 function invalidCiphertext(): KmsFault {
-  return new KmsFault('InvalidCiphertextException', 'The ciphertext is invalid, or was not encrypted under this key, key version or encryption context.');
+  // KMS sends this error without a message.
+  return new KmsFault('InvalidCiphertextException', '');
 }
 
 /** Asymmetric encryption keys take no encryption context (KMS "Asymmetric keys" guide). */
@@ -301,7 +302,8 @@ export const generateDataKeyWithoutPlaintext: Operation = (shape, ctx) => genera
 export const generateRandom: Operation = async (shape, ctx) => {
   const length = shape.integer('NumberOfBytes', { min: 1, max: RANDOM_MAX });
   if (length === undefined) {
-    throw new KmsFault('ValidationException', '1 validation error detected: Value null at \'numberOfBytes\' failed to satisfy constraint: Member must not be null');
+    // The model leaves NumberOfBytes optional; the service itself answers this text.
+    throw new KmsFault('ValidationException', 'NumberOfBytes is required.');
   }
   if (shape.has('CustomKeyStoreId')) {
     throw new KmsFault('UnsupportedOperationException', 'The KMS simulator has no custom key stores.');
