@@ -13,7 +13,7 @@ import { announceSimulator } from '../announce.js';
 import { loadCredentials, loadSimConfig, simRootPemPath } from '../state.js';
 import { accountOfPrincipal } from './arn.js';
 import { writeFileAtomic } from './atomic-file.js';
-import { DEFAULT_FAULTS, mergeFaultSettings, RequestQuota, seededRandom, type FaultSettings } from './faults.js';
+import { DEFAULT_FAULTS, mergeFaultSettings, QuotaSet, seededRandom, type FaultSettings } from './faults.js';
 import { handleKmsRequest, type HandlerState } from './http-handler.js';
 import { KeyStore } from './key-store.js';
 import { PolicyCache } from './operations/context.js';
@@ -155,7 +155,7 @@ export async function startKmsSimulator(options: KmsSimulatorOptions): Promise<K
     now,
     random: seededRandom(options.faultSeed ?? Math.floor(Math.random() * 2 ** 32)),
     faults,
-    quota: new RequestQuota(faults.quotaPerSecond, now()),
+    quotas: new QuotaSet(faults, now()),
     policies: new PolicyCache(),
     onInternalError: options.onInternalError ?? ((error) => {
       process.stderr.write(`kms simulator: internal error: ${error instanceof Error ? error.stack ?? error.message : String(error)}\n`);
@@ -199,7 +199,7 @@ export async function startKmsSimulator(options: KmsSimulatorOptions): Promise<K
     faults: () => ({ ...state.faults, failOperations: [...state.faults.failOperations] }),
     setFaults(update) {
       const next = mergeFaultSettings(state.faults, update);
-      if (next.quotaPerSecond !== state.faults.quotaPerSecond) state.quota.setLimit(next.quotaPerSecond, now());
+      state.quotas.apply(next, now());
       state.faults = next;
       return { ...next, failOperations: [...next.failOperations] };
     },
