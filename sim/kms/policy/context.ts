@@ -20,6 +20,17 @@ export function attestationConditionValues(pcrs: Readonly<Record<number, string>
   return values;
 }
 
+/**
+ * `kms:RecipientAttestation:NitroTPMPCR<n>`, lower-case hex, from a *verified* NitroTPM document
+ * ("Condition keys for NitroTPM", KMS Developer Guide). A NitroTPM document sets none of the enclave
+ * keys (ImageSha384, PCRn), so enclave-bound statements never match it.
+ */
+export function nitroTpmConditionValues(pcrs: Readonly<Record<number, string>>): Record<string, string> {
+  const values: Record<string, string> = {};
+  for (const [index, hex] of Object.entries(pcrs)) values[`kms:RecipientAttestation:NitroTPMPCR${index}`] = hex.toLowerCase();
+  return values;
+}
+
 /** `kms:EncryptionContext:<key>` for each pair and `kms:EncryptionContextKeys` (absent when empty). */
 export function encryptionContextConditionValues(context: Readonly<Record<string, string>> | undefined): Record<string, ConditionValue> {
   const values: Record<string, ConditionValue> = {};

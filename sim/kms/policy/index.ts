@@ -19,6 +19,7 @@ export { principalMatches, principalMatchVia, accountOfArn } from './principal.j
 export { wildcardMatch, actionMatches, resourceMatches, arnLikeMatches, parseArn } from './match.js';
 export {
   attestationConditionValues,
+  nitroTpmConditionValues,
   encryptionContextConditionValues,
   callerConditionValues,
   accessDeniedMessage,

@@ -47,7 +47,7 @@ const CONDITION_KEY_RE = /^[A-Za-z0-9-]+:[^\s]+$/;
 const ACCOUNT_RE = /^\d{12}$/;
 const PRINCIPAL_ARN_RE = /^arn:[a-z0-9-]+:(iam|sts)::\d{12}:[^\s*?]+$/;
 const ATTESTATION_PREFIX = 'kms:recipientattestation:';
-const ATTESTATION_NAME_RE = /^(imagesha384|pcr([0-9]|[12][0-9]|3[01]))$/;
+const ATTESTATION_NAME_RE = /^(imagesha384|pcr([0-9]|[12][0-9]|3[01])|nitrotpmpcr([0-9]|1[0-9]|2[0-3]))$/;
 const HEX384_RE = /^[0-9a-f]{96}$/;
 
 function malformed(message: string): InputError {
@@ -293,7 +293,7 @@ function parseCondition(value: unknown, where: string, effect: PolicyEffect, war
       if (!CONDITION_KEY_RE.test(key)) throw malformed(`${opAt} has invalid condition key ${q(key)}`);
       const keyLower = key.toLowerCase();
       if (keyLower.startsWith(ATTESTATION_PREFIX) && !ATTESTATION_NAME_RE.test(keyLower.slice(ATTESTATION_PREFIX.length))) {
-        throw malformed(`${opAt} has condition key ${q(key)}: kms:RecipientAttestation: takes ImageSha384 or PCR0..PCR31`);
+        throw malformed(`${opAt} has condition key ${q(key)}: kms:RecipientAttestation: takes ImageSha384, PCR0..PCR31 or NitroTPMPCR0..NitroTPMPCR23`);
       }
       const values = conditionValues(block[key], keyAt);
       if (base === 'Bool' || base === 'Null') {
