@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  CreateGrantCommand,
   CreateKeyCommand,
   DecryptCommand,
   DescribeKeyCommand,
@@ -22,6 +23,8 @@ import {
   GenerateMacCommand,
   GetKeyRotationStatusCommand,
   GetPublicKeyCommand,
+  ListGrantsCommand,
+  ListResourceTagsCommand,
   RotateKeyOnDemandCommand,
   SignCommand,
   VerifyCommand,
@@ -269,6 +272,28 @@ describe('GenerateDataKeyPair', () => {
 
     const rsa = await createKey('RSA_2048', 'ENCRYPT_DECRYPT');
     expect((await kmsError(admin.send(new GenerateDataKeyPairCommand({ KeyId: rsa, KeyPairSpec: 'RSA_2048' })))).name).toBe('InvalidKeyUsageException');
+  });
+});
+
+describe('state files', () => {
+  it('keep asymmetric and HMAC key material, grants and tags: a simulator started on the same state uses them', async () => {
+    const rsa = await createKey('RSA_2048', 'SIGN_VERIFY');
+    const hmac = await createKey('HMAC_384', 'GENERATE_VERIFY_MAC');
+    const sym = (await admin.send(new CreateKeyCommand({ Tags: [{ TagKey: 'k', TagValue: 'v' }] }))).KeyMetadata!.Arn!;
+    const grant = await admin.send(new CreateGrantCommand({ KeyId: sym, GranteePrincipal: h.principal('client').arn, Operations: ['Decrypt'] }));
+    const message = Buffer.from('persisted');
+    const { Signature } = await admin.send(new SignCommand({ KeyId: rsa, Message: message, SigningAlgorithm: 'RSASSA_PKCS1_V1_5_SHA_256' }));
+    const { Mac } = await admin.send(new GenerateMacCommand({ KeyId: hmac, Message: message, MacAlgorithm: 'HMAC_SHA_384' }));
+    const second = await startHarness({}, h.dir);
+    try {
+      const a = second.client('admin');
+      expect((await a.send(new VerifyCommand({ KeyId: rsa, Message: message, Signature, SigningAlgorithm: 'RSASSA_PKCS1_V1_5_SHA_256' }))).SignatureValid).toBe(true);
+      expect((await a.send(new VerifyMacCommand({ KeyId: hmac, Message: message, Mac, MacAlgorithm: 'HMAC_SHA_384' }))).MacValid).toBe(true);
+      expect((await a.send(new ListResourceTagsCommand({ KeyId: sym }))).Tags).toEqual([{ TagKey: 'k', TagValue: 'v' }]);
+      expect((await a.send(new ListGrantsCommand({ KeyId: sym }))).Grants!.map((g) => g.GrantId)).toEqual([grant.GrantId]);
+    } finally {
+      await second.close();
+    }
   });
 });
 
