@@ -25,6 +25,8 @@ export interface KeyVersion {
   /** AES-256 key (32 bytes), PKCS #8 DER private key, or HMAC key: sim/kms/asymmetric.ts. */
   material: Buffer;
   createdAt: number;
+  /** How this version came: absent for the first one (and in files written before this field). */
+  rotationType?: 'AUTOMATIC' | 'ON_DEMAND';
 }
 
 export interface KeyRecord {
@@ -87,7 +89,7 @@ const KEY_FILE = /^[0-9a-f-]{36}\.json$/;
 
 interface KeyFile extends Omit<KeyRecord, 'versions'> {
   format: number;
-  versions: { materialId: string; material: string; createdAt: number }[];
+  versions: { materialId: string; material: string; createdAt: number; rotationType?: 'AUTOMATIC' | 'ON_DEMAND' }[];
 }
 
 export class KeyStore {
@@ -184,7 +186,10 @@ function serializeKey(record: KeyRecord): string {
   const file: KeyFile = {
     format: FILE_FORMAT,
     ...record,
-    versions: record.versions.map((v) => ({ materialId: v.materialId, material: v.material.toString('base64'), createdAt: v.createdAt })),
+    versions: record.versions.map((v) => ({
+      materialId: v.materialId, material: v.material.toString('base64'), createdAt: v.createdAt,
+      ...(v.rotationType === undefined ? {} : { rotationType: v.rotationType }),
+    })),
   };
   return JSON.stringify(file, null, 2);
 }
@@ -215,7 +220,10 @@ function parseKeyFile(text: string, name: string): KeyRecord {
     Array.isArray(f.versions) && f.versions.length > 0 &&
     f.versions.every((v) => isObject(v) && typeof v.material === 'string' && typeof v.materialId === 'string' && typeof v.createdAt === 'number');
   if (!ok) throw damaged(`keys/${name}`);
-  const versions = f.versions.map((v) => ({ materialId: v.materialId, material: Buffer.from(v.material, 'base64'), createdAt: v.createdAt }));
+  const versions: KeyVersion[] = f.versions.map((v) => ({
+    materialId: v.materialId, material: Buffer.from(v.material, 'base64'), createdAt: v.createdAt,
+    ...(v.rotationType === 'AUTOMATIC' || v.rotationType === 'ON_DEMAND' ? { rotationType: v.rotationType } : {}),
+  }));
   const spec = f.keySpec ?? 'SYMMETRIC_DEFAULT';
   if (!isKeySpec(spec) || (f.keyUsage !== undefined && !KEY_SPECS[spec].usages.includes(f.keyUsage))) throw damaged(`keys/${name}`);
   if (versions.some((v) => !materialFits(spec, v.material))) throw damaged(`keys/${name}`);

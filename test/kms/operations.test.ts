@@ -28,6 +28,7 @@ import {
   NotFoundException,
   PutKeyPolicyCommand,
   ReEncryptCommand,
+  ListKeyRotationsCommand,
   RotateKeyOnDemandCommand,
   ScheduleKeyDeletionCommand,
   UpdateAliasCommand,
@@ -293,6 +294,9 @@ describe('rotation', () => {
     const current = await admin.send(new DecryptCommand({ CiphertextBlob: after.CiphertextBlob }));
     expect(Buffer.from(current.Plaintext!).toString()).toBe('v2');
     expect(current.KeyMaterialId).toBe(materialAfter);
+    const listed = await admin.send(new ListKeyRotationsCommand({ KeyId: keyId }));
+    expect(listed.Rotations).toEqual([expect.objectContaining({ KeyMaterialId: materialAfter, RotationType: 'ON_DEMAND' })]);
+    expect(listed.Truncated).toBe(false);
   });
 
   it('EnableKeyRotation / GetKeyRotationStatus / DisableKeyRotation', async () => {

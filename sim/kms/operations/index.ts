@@ -22,7 +22,7 @@ import { createGrant, listGrants, listRetirableGrants, retireGrant, revokeGrant 
 import { listResourceTags, tagResource, untagResource } from './tags.js';
 import { generateMac, getPublicKey, sign, verify, verifyMac } from './asymmetric.js';
 import { generateDataKeyPair, generateDataKeyPairWithoutPlaintext } from './data-key-pair.js';
-import { disableKeyRotation, enableKeyRotation, getKeyRotationStatus, rotateKeyOnDemand } from './rotation.js';
+import { disableKeyRotation, enableKeyRotation, getKeyRotationStatus, listKeyRotations, rotateKeyOnDemand } from './rotation.js';
 
 export interface OperationEntry {
   run: Operation;
@@ -63,6 +63,7 @@ export const OPERATIONS: Readonly<Record<string, OperationEntry>> = Object.freez
   DisableKeyRotation: management(disableKeyRotation),
   GetKeyRotationStatus: management(getKeyRotationStatus),
   RotateKeyOnDemand: management(rotateKeyOnDemand),
+  ListKeyRotations: management(listKeyRotations),
   Encrypt: crypto(encrypt),
   Decrypt: crypto(decrypt),
   ReEncrypt: crypto(reEncrypt),

@@ -23,8 +23,8 @@ function requireRotatable(key: KeyRecord): void {
   }
 }
 
-function newVersion(now: number): KeyRecord['versions'][number] {
-  return { materialId: randomBytes(32).toString('hex'), material: randomBytes(32), createdAt: now };
+function newVersion(now: number, rotationType: 'AUTOMATIC' | 'ON_DEMAND'): KeyRecord['versions'][number] {
+  return { materialId: randomBytes(32).toString('hex'), material: randomBytes(32), createdAt: now, rotationType };
 }
 
 export const enableKeyRotation: Operation = async (shape, ctx) => {
@@ -73,9 +73,34 @@ export const rotateKeyOnDemand: Operation = async (shape, ctx) => {
     if (done >= MAX_ON_DEMAND_ROTATIONS) {
       throw new KmsFault('LimitExceededException', `${arnOf(k)} has reached the limit of ${MAX_ON_DEMAND_ROTATIONS} on-demand rotations.`);
     }
-    await ctx.store.putKey({ ...k, onDemandRotations: done + 1, versions: [...k.versions, newVersion(ctx.now)] });
+    await ctx.store.putKey({ ...k, onDemandRotations: done + 1, versions: [...k.versions, newVersion(ctx.now, 'ON_DEMAND')] });
   });
   return { KeyId: arnOf(key) };
+};
+
+/**
+ * The completed rotations of a symmetric key, oldest first (ListKeyRotations API reference): every
+ * key material version after the first. Pages by position; the marker is the next index.
+ */
+export const listKeyRotations: Operation = async (shape, ctx) => {
+  const key = resolveKey(ctx, keyIdMember(shape), { allowAlias: false });
+  const limit = shape.integer('Limit', { min: 1, max: 1000 }) ?? 100;
+  const marker = shape.string('Marker', { min: 1, max: 1024 });
+  authorize(ctx, key, 'kms:ListKeyRotations');
+  requireRotatable(key);
+  const start = marker === undefined ? 0 : Number(marker);
+  if (!Number.isInteger(start) || start < 0 || String(start) !== (marker ?? '0')) throw new KmsFault('InvalidMarkerException', 'The marker is not valid.');
+  const rotations = key.versions.slice(1).map((v) => ({
+    KeyId: arnOf(key),
+    KeyMaterialId: v.materialId,
+    RotationDate: epochSeconds(v.createdAt),
+    RotationType: v.rotationType ?? 'AUTOMATIC',
+  }));
+  const page = rotations.slice(start, start + limit);
+  const truncated = start + page.length < rotations.length;
+  const result: Record<string, unknown> = { Rotations: page, Truncated: truncated };
+  if (truncated) result['NextMarker'] = String(start + page.length);
+  return result;
 };
 
 /**
@@ -98,7 +123,7 @@ export async function applyScheduledChanges(store: KeyStore, now: number): Promi
         const period = (k.rotationPeriodInDays ?? 365) * DAY_MS;
         // One new version even if several periods passed while the simulator was stopped.
         const next = k.nextRotationDate + Math.ceil((now - k.nextRotationDate + 1) / period) * period;
-        await store.putKey({ ...k, nextRotationDate: next, versions: [...k.versions, newVersion(now)] });
+        await store.putKey({ ...k, nextRotationDate: next, versions: [...k.versions, newVersion(now, 'AUTOMATIC')] });
       }
     }
   });
