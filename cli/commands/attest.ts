@@ -176,7 +176,8 @@ export function resultJson(result: VerifiedAttestation): Record<string, unknown>
   for (const [index, value] of Object.entries(result.pcrs)) pcrs[index] = value;
   return {
     valid: true,
-    kind: result.kind,
+    // Only NitroTPM documents (admitted by --nitrotpm) add a field: the enclave output is a contract.
+    ...(result.kind === 'nitrotpm' ? { kind: result.kind } : {}),
     moduleId: result.moduleId,
     timestamp: result.timestamp,
     pcrs,
