@@ -4,7 +4,13 @@
  * and allowed once its IAM policy allows; an IAM Deny wins; without identity policies the key policy
  * alone decides, as before.
  */
-import { describe, expect, it } from 'vitest';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it, vi } from 'vitest';
+import { main } from '../../cli/main.js';
+import { initSimState, simRootPemPath } from '../../sim/state.js';
+import { simulatedNsm } from './harness.js';
 import { explainKeyPolicy, parseIdentityPolicy, parseKeyPolicy, type ExplainDocument } from '../../sim/kms/policy/index.js';
 import { ENCLAVE_ROLE_DENY_UNATTESTED } from '../../sim/iam/default-policies.js';
 
@@ -43,5 +49,44 @@ describe('policy explain with identity policies', () => {
 
   it('refuses an identity policy that names a Principal', () => {
     expect(() => parseIdentityPolicy({ Statement: { Effect: 'Allow', Principal: '*', Action: 'kms:*', Resource: '*' } })).toThrow(/malformed identity policy/);
+  });
+});
+
+describe('enclavekit policy explain --identity-policy', () => {
+  async function cli(argv: string[]): Promise<{ code: number; stdout: string }> {
+    let stdout = '';
+    const out = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      stdout += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8');
+      return true;
+    });
+    const err = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    try {
+      return { code: await main(argv), stdout };
+    } finally {
+      out.mockRestore();
+      err.mockRestore();
+    }
+  }
+
+  it('exits 1 for a role without IAM permission on an account-root policy, 0 once its IAM policy allows', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'ek-explain-iam-'));
+    try {
+      await initSimState(join(dir, 'state'), { now: Date.now() - 86_400_000 });
+      const nsm = await simulatedNsm(join(dir, 'state'), { 0: PCR0, 1: PCR0, 2: PCR0 });
+      await writeFile(join(dir, 'doc.cbor'), await nsm.attest({}));
+      await writeFile(join(dir, 'root.pem'), await readFile(simRootPemPath(join(dir, 'state'))));
+      await writeFile(join(dir, 'policy.json'), JSON.stringify({ Version: '2012-10-17', Statement: [{ Sid: 'Root', Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` }, Action: 'kms:*', Resource: '*' }] }));
+      await writeFile(join(dir, 'none.json'), JSON.stringify({ Version: '2012-10-17', Statement: { Effect: 'Allow', Action: 'kms:Encrypt', Resource: '*' } }));
+      await writeFile(join(dir, 'decrypt.json'), JSON.stringify({ Version: '2012-10-17', Statement: { Effect: 'Allow', Action: 'kms:Decrypt', Resource: '*' } }));
+      const base = ['policy', 'explain', '--policy', join(dir, 'policy.json'), '--document', join(dir, 'doc.cbor'), '--root', join(dir, 'root.pem'), '--principal', ROLE, '--key', KEY];
+      const denied = await cli([...base, '--identity-policy', join(dir, 'none.json')]);
+      expect(denied.code).toBe(1);
+      expect(denied.stdout).toContain('no identity policy allows kms:Decrypt');
+      const allowed = await cli([...base, '--identity-policy', join(dir, 'none.json'), '--identity-policy', join(dir, 'decrypt.json')]);
+      expect(allowed.code).toBe(0);
+      expect(allowed.stdout).toContain('identity policies:');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
