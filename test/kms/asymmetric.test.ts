@@ -169,14 +169,22 @@ describe('signing keys', () => {
     });
   }
 
-  it.skipIf(!OPENSSL)('RSASSA_PKCS1_V1_5 over a precomputed DIGEST verifies with OpenSSL over the message', async () => {
+  it.skipIf(!OPENSSL)('RSASSA over a precomputed DIGEST verifies with OpenSSL over the message, and as DIGEST in the simulator', async () => {
     const keyId = await createKey('RSA_2048', 'SIGN_VERIFY');
     const pub = await publicKeyPem(keyId, 'rsa-digest');
     const message = Buffer.from('digest me');
     const digest = createHash('sha384').update(message).digest();
-    const { Signature } = await admin.send(new SignCommand({ KeyId: keyId, Message: digest, MessageType: 'DIGEST', SigningAlgorithm: 'RSASSA_PKCS1_V1_5_SHA_384' }));
-    expect(await opensslVerifies(pub, 'sha384', message, Signature!, [], 'rsa-digest')).toBe(true);
-    expect((await admin.send(new VerifyCommand({ KeyId: keyId, Message: message, Signature, SigningAlgorithm: 'RSASSA_PKCS1_V1_5_SHA_384' }))).SignatureValid).toBe(true);
+    for (const [algorithm, sigopts] of [['RSASSA_PKCS1_V1_5_SHA_384', []], ['RSASSA_PSS_SHA_384', ['rsa_padding_mode:pss', 'rsa_pss_saltlen:48']]] as const) {
+      const { Signature } = await admin.send(new SignCommand({ KeyId: keyId, Message: digest, MessageType: 'DIGEST', SigningAlgorithm: algorithm }));
+      expect(await opensslVerifies(pub, 'sha384', message, Signature!, [...sigopts], `rsa-digest-${algorithm}`)).toBe(true);
+      expect((await admin.send(new VerifyCommand({ KeyId: keyId, Message: message, Signature, SigningAlgorithm: algorithm }))).SignatureValid).toBe(true);
+      expect((await admin.send(new VerifyCommand({ KeyId: keyId, Message: digest, MessageType: 'DIGEST', Signature, SigningAlgorithm: algorithm }))).SignatureValid).toBe(true);
+      const otherDigest = createHash('sha384').update('other').digest();
+      expect((await kmsError(admin.send(new VerifyCommand({ KeyId: keyId, Message: otherDigest, MessageType: 'DIGEST', Signature, SigningAlgorithm: algorithm })))).name).toBe('KMSInvalidSignatureException');
+    }
+    // A RAW PSS signature verifies as DIGEST of the same message.
+    const raw = await admin.send(new SignCommand({ KeyId: keyId, Message: message, SigningAlgorithm: 'RSASSA_PSS_SHA_384' }));
+    expect((await admin.send(new VerifyCommand({ KeyId: keyId, Message: digest, MessageType: 'DIGEST', Signature: raw.Signature, SigningAlgorithm: 'RSASSA_PSS_SHA_384' }))).SignatureValid).toBe(true);
     const short = await kmsError(admin.send(new SignCommand({ KeyId: keyId, Message: digest.subarray(0, 32), MessageType: 'DIGEST', SigningAlgorithm: 'RSASSA_PKCS1_V1_5_SHA_384' })));
     expect(short.name).toBe('ValidationException');
   });
@@ -204,6 +212,9 @@ describe('signing keys', () => {
       expect((await kmsError(admin.send(new VerifyCommand({ KeyId: keyId, Message: message, Signature: tampered, SigningAlgorithm: algorithm })))).name).toBe('KMSInvalidSignatureException');
       const wrongAlgorithm = await kmsError(admin.send(new SignCommand({ KeyId: keyId, Message: message, SigningAlgorithm: 'RSASSA_PSS_SHA_256' })));
       expect(wrongAlgorithm.name).toBe('InvalidKeyUsageException');
+      // A precomputed digest cannot be signed with ECDSA by the simulator (sim/kms/README.md).
+      const digest = createHash(hash).update(message).digest();
+      expect((await kmsError(admin.send(new SignCommand({ KeyId: keyId, Message: digest, MessageType: 'DIGEST', SigningAlgorithm: algorithm })))).name).toBe('UnsupportedOperationException');
     });
   }
 

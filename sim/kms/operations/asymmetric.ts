@@ -70,8 +70,8 @@ function signingInput(shape: RequestShape, key: KeyRecord, operation: string): {
     if (message.length !== signingDigest(algorithm).bytes) {
       throw new KmsFault('ValidationException', `Digest is invalid length for algorithm ${algorithm}.`);
     }
-    if (!algorithm.startsWith('RSASSA_PKCS1_V1_5_')) {
-      throw new KmsFault('UnsupportedOperationException', `The KMS simulator signs precomputed digests with RSASSA_PKCS1_V1_5 algorithms only, not ${algorithm}.`);
+    if (!algorithm.startsWith('RSASSA_')) {
+      throw new KmsFault('UnsupportedOperationException', `The KMS simulator signs precomputed digests with RSA keys only, not ${algorithm}.`);
     }
   }
   return { message, digest: type === 'DIGEST', algorithm };
