@@ -74,7 +74,10 @@ export function grantFor(
   identityAllows: () => boolean,
 ): GrantRecord | undefined {
   return grants.find((g) => {
-    if (!g.operations.includes(operation) || !constraintsMet(g, context)) return false;
+    if (!g.operations.includes(operation)) return false;
+    // CreateGrant carries no encryption context: a constrained parent grant is checked against the
+    // new grant's constraints instead (operations/grants.ts `narrows`).
+    if (operation !== 'CreateGrant' && !constraintsMet(g, context)) return false;
     const match = granteeMatch(g, callerArn);
     return match === 'direct' || (match === 'account' && identityAllows());
   });

@@ -152,6 +152,31 @@ describe('grants', () => {
     expect((await kmsError(admin.send(new CreateGrantCommand({ KeyId: keyId, GranteePrincipal: 'not a principal', Operations: ['Decrypt'] })))).name).toBe('InvalidArnException');
   });
 
+  it('let a grantee with CreateGrant hand on only what it holds, never more', async () => {
+    const keyId = await defaultKey();
+    const blob = (await admin.send(new EncryptCommand({ KeyId: keyId, Plaintext: Buffer.from('x'), EncryptionContext: { tenant: 'a' } }))).CiphertextBlob!;
+    await admin.send(new CreateGrantCommand({
+      KeyId: keyId, GranteePrincipal: h.principal('client').arn, Operations: ['Decrypt', 'CreateGrant'], Constraints: { EncryptionContextSubset: { tenant: 'a' } },
+    }));
+    const enclaveArn = h.principal('enclave').arn;
+    // Wider operations, or no constraint, or another tenant: refused.
+    for (const attempt of [
+      { Operations: ['Decrypt', 'Encrypt'] as const, Constraints: { EncryptionContextSubset: { tenant: 'a' } } },
+      { Operations: ['Decrypt'] as const },
+      { Operations: ['Decrypt'] as const, Constraints: { EncryptionContextSubset: { tenant: 'b' } } },
+    ]) {
+      const err = await kmsError(client.send(new CreateGrantCommand({ KeyId: keyId, GranteePrincipal: enclaveArn, Operations: [...attempt.Operations], ...(attempt.Constraints === undefined ? {} : { Constraints: attempt.Constraints }) })));
+      expect(err.name).toBe('AccessDeniedException');
+    }
+    // The same or narrower: allowed (CreateGrant carries no context: the new grant's constraint is
+    // checked against the parent's).
+    const child = await client.send(new CreateGrantCommand({
+      KeyId: keyId, GranteePrincipal: h.principal('admin').arn, Operations: ['Decrypt'], Constraints: { EncryptionContextEquals: { tenant: 'a' } },
+    }));
+    expect(child.GrantId).toMatch(/^[0-9a-f]{64}$/);
+    expect(Buffer.from((await client.send(new DecryptCommand({ CiphertextBlob: blob, EncryptionContext: { tenant: 'a' } }))).Plaintext!).toString()).toBe('x');
+  });
+
   it('never beat an explicit Deny: the enclave role with a Decrypt grant is still denied without attestation', async () => {
     const keyId = await defaultKey();
     const blob = (await admin.send(new EncryptCommand({ KeyId: keyId, Plaintext: Buffer.from('x') }))).CiphertextBlob!;

@@ -4,7 +4,7 @@
  */
 import { keyArn, aliasArn, parseKeyRef } from '../arn.js';
 import { KmsFault } from '../errors.js';
-import type { KeyRecord, KeyStore } from '../key-store.js';
+import type { GrantRecord, KeyRecord, KeyStore } from '../key-store.js';
 import { grantFor } from '../grants.js';
 import { algorithmsOf, KEY_SPECS, type KeyFamily, type KeySpec, type KeyUsage } from '../key-specs.js';
 import {
@@ -110,14 +110,15 @@ export function decide(ctx: OpContext, key: KeyRecord, action: string, values: R
 
 /**
  * Authorises `action` on `key` through its key policy and the caller's identity policies
- * (policy/authorize.ts); AccessDeniedException worded as KMS words each case.
+ * (policy/authorize.ts), then its grants; AccessDeniedException worded as KMS words each case.
+ * Returns the grant that allowed the request, or undefined when the policies did.
  */
 export function authorize(
   ctx: OpContext,
   key: KeyRecord,
   action: string,
   values: Readonly<Record<string, ConditionValue>> = {},
-): void {
+): GrantRecord | undefined {
   const resource = arnOf(key);
   const decision = authorizeRequest({
     principalArn: ctx.caller.arn,
@@ -128,10 +129,11 @@ export function authorize(
     keyAccount: key.account,
     identityPolicies: ctx.caller.identityPolicies,
   });
-  if (decision.allowed) return;
+  if (decision.allowed) return undefined;
   // Grants add permissions that the policies do not give, but never override an explicit Deny.
   const explicit = decision.reason === 'explicit-deny-resource' || decision.reason === 'explicit-deny-identity';
-  if (!explicit && grantFor(key.grants ?? [], ctx.caller.arn, action.slice('kms:'.length), contextOf(values), () => decision.identity.allowed)) return;
+  const grant = explicit ? undefined : grantFor(key.grants ?? [], ctx.caller.arn, action.slice('kms:'.length), contextOf(values), () => decision.identity.allowed);
+  if (grant !== undefined) return grant;
   throw new KmsFault('AccessDeniedException', accessDeniedText({ principalArn: ctx.caller.arn, action, resource }, decision.reason));
 }
 

@@ -55,6 +55,21 @@ function readConstraints(shape: RequestShape): GrantRecord['constraints'] | unde
   return { ...(subset === undefined ? {} : { encryptionContextSubset: subset }), ...(equals === undefined ? {} : { encryptionContextEquals: equals }) };
 }
 
+/** Operations a subset of the parent's; the parent's constraint (if any) implied by the new one. */
+function narrows(parent: GrantRecord, operations: readonly string[], constraints: GrantRecord['constraints'] | undefined): boolean {
+  if (!operations.every((op) => parent.operations.includes(op))) return false;
+  const p = parent.constraints;
+  if (p === undefined) return true;
+  if (constraints === undefined) return false;
+  const implied = (required: Readonly<Record<string, string>>, given: Readonly<Record<string, string>> | undefined): boolean =>
+    given !== undefined && Object.entries(required).every(([k, v]) => given[k] === v);
+  if (p.encryptionContextEquals !== undefined) {
+    const e = constraints.encryptionContextEquals;
+    return e !== undefined && JSON.stringify(Object.entries(e).sort()) === JSON.stringify(Object.entries(p.encryptionContextEquals).sort());
+  }
+  return implied(p.encryptionContextSubset ?? {}, constraints.encryptionContextEquals ?? constraints.encryptionContextSubset);
+}
+
 function sameGrant(a: GrantRecord, b: Omit<GrantRecord, 'grantId' | 'token' | 'createdAt' | 'issuingAccount'>): boolean {
   return a.granteePrincipal === b.granteePrincipal && a.retiringPrincipal === b.retiringPrincipal &&
     JSON.stringify([...a.operations].sort()) === JSON.stringify([...b.operations].sort()) &&
@@ -78,7 +93,7 @@ export const createGrant: Operation = async (shape, ctx) => {
   const constraints = readConstraints(shape);
   const name = shape.string('Name', { min: 1, max: 256, pattern: GRANT_NAME_RE });
   grantTokens(shape);
-  authorize(ctx, key, 'kms:CreateGrant', {
+  const parent = authorize(ctx, key, 'kms:CreateGrant', {
     'kms:GranteePrincipal': granteePrincipal,
     ...(retiringPrincipal === undefined ? {} : { 'kms:RetiringPrincipal': retiringPrincipal }),
     'kms:GrantOperations': operations,
@@ -93,6 +108,11 @@ export const createGrant: Operation = async (shape, ctx) => {
   }
   if (constraints !== undefined && !constraintsAllowedFor(operations)) {
     throw new KmsFault('ValidationException', 'Grant constraints are valid only with operations that accept an encryption context.');
+  }
+  if (parent !== undefined && !narrows(parent, operations, constraints)) {
+    // A grantee creating a grant from its own grant cannot widen it ("Grant tokens and CreateGrant", KMS
+    // Developer Guide: the new grant's operations and constraints are at most those of the parent).
+    throw new KmsFault('AccessDeniedException', accessDeniedText({ principalArn: ctx.caller.arn, action: 'kms:CreateGrant', resource: arnOf(key) }, 'no-resource-allow'));
   }
   dryRun(shape);
   const wanted = {
