@@ -25,6 +25,7 @@ import {
   type KeyObject,
 } from 'node:crypto';
 import { KEY_SPECS, signingDigest, type KeySpec } from './key-specs.js';
+import { ecdsaSignDigest, ecdsaVerifyDigest } from './ecdsa-digest.js';
 import { pssSignDigest, pssVerifyDigest } from './rsa-pss.js';
 
 /** New key material for a key spec (see the module comment for the stored form). */
@@ -94,13 +95,14 @@ function rsaOptions(key: KeyObject, algorithm: string): { key: KeyObject; paddin
 }
 
 /**
- * Signs `message` (RAW: the message; DIGEST: its digest, already computed). DIGEST is supported for
- * the RSA algorithms only: Node's OpenSSL binding signs a precomputed digest only through the raw
- * RSA primitive (PKCS #1 v1.5 DigestInfo here, PSS in rsa-pss.ts; see sim/kms/README.md).
+ * Signs `message` (RAW: the message; DIGEST: its digest, already computed). Node's OpenSSL binding
+ * hashes messages itself, so DIGEST goes through the raw RSA primitive (PKCS #1 v1.5 DigestInfo
+ * here, PSS in rsa-pss.ts) or the curve arithmetic of ecdsa-digest.ts.
  */
 export function signMessage(material: Buffer, algorithm: string, message: Uint8Array, digest: boolean): Buffer {
   const key = privateKeyOf(material);
   const { hash } = signingDigest(algorithm);
+  if (digest && algorithm.startsWith('ECDSA_')) return ecdsaSignDigest(key, message);
   if (digest && algorithm.startsWith('RSASSA_PSS_')) return pssSignDigest(key, hash, message);
   if (digest) {
     return privateEncrypt({ key, padding: constants.RSA_PKCS1_PADDING }, Buffer.concat([Buffer.from(DIGEST_INFO[hash]!, 'hex'), message]));
@@ -112,6 +114,7 @@ export function verifySignature(material: Buffer, algorithm: string, message: Ui
   const key = createPublicKey(privateKeyOf(material));
   const { hash } = signingDigest(algorithm);
   try {
+    if (digest && algorithm.startsWith('ECDSA_')) return ecdsaVerifyDigest(key, message, signature);
     if (digest && algorithm.startsWith('RSASSA_PSS_')) return pssVerifyDigest(key, hash, message, signature);
     if (digest) {
       const recovered = publicDecrypt({ key, padding: constants.RSA_PKCS1_PADDING }, signature);

@@ -212,9 +212,14 @@ describe('signing keys', () => {
       expect((await kmsError(admin.send(new VerifyCommand({ KeyId: keyId, Message: message, Signature: tampered, SigningAlgorithm: algorithm })))).name).toBe('KMSInvalidSignatureException');
       const wrongAlgorithm = await kmsError(admin.send(new SignCommand({ KeyId: keyId, Message: message, SigningAlgorithm: 'RSASSA_PSS_SHA_256' })));
       expect(wrongAlgorithm.name).toBe('InvalidKeyUsageException');
-      // A precomputed digest cannot be signed with ECDSA by the simulator (sim/kms/README.md).
+      // DIGEST: the signature over a precomputed digest verifies with OpenSSL over the message, the
+      // RAW signature verifies as DIGEST in the simulator, and another digest does not.
       const digest = createHash(hash).update(message).digest();
-      expect((await kmsError(admin.send(new SignCommand({ KeyId: keyId, Message: digest, MessageType: 'DIGEST', SigningAlgorithm: algorithm })))).name).toBe('UnsupportedOperationException');
+      const overDigest = await admin.send(new SignCommand({ KeyId: keyId, Message: digest, MessageType: 'DIGEST', SigningAlgorithm: algorithm }));
+      expect(await opensslVerifies(pub, hash, message, overDigest.Signature!, [], `${spec}-digest`)).toBe(true);
+      expect((await admin.send(new VerifyCommand({ KeyId: keyId, Message: digest, MessageType: 'DIGEST', Signature, SigningAlgorithm: algorithm }))).SignatureValid).toBe(true);
+      const otherDigest = createHash(hash).update('other').digest();
+      expect((await kmsError(admin.send(new VerifyCommand({ KeyId: keyId, Message: otherDigest, MessageType: 'DIGEST', Signature, SigningAlgorithm: algorithm })))).name).toBe('KMSInvalidSignatureException');
     });
   }
 

@@ -70,9 +70,6 @@ function signingInput(shape: RequestShape, key: KeyRecord, operation: string): {
     if (message.length !== signingDigest(algorithm).bytes) {
       throw new KmsFault('ValidationException', `Digest is invalid length for algorithm ${algorithm}.`);
     }
-    if (!algorithm.startsWith('RSASSA_')) {
-      throw new KmsFault('UnsupportedOperationException', `The KMS simulator signs precomputed digests with RSA keys only, not ${algorithm}.`);
-    }
   }
   return { message, digest: type === 'DIGEST', algorithm };
 }
