@@ -1,6 +1,6 @@
 /**
  * `enclavekit attest verify FILE [--at document|now|MS] [--root PEM_FILE]... [--pcr N=HEX]...
- *  [--any-pcrs] [--allow-debug] [--nonce HEX] [--max-age-ms MS] [--json]`
+ *  [--any-pcrs] [--allow-debug] [--nitrotpm] [--nonce HEX] [--max-age-ms MS] [--json]`
  *
  * The I/O shell around shared/attestation's verifyAttestation: reads the document (binary CBOR,
  * base64 text, or stdin with `-`), the roots and the clock, and maps the verdict to exit codes that
@@ -14,7 +14,7 @@ import { SIM_ROOT_COMMON_NAME } from '../../sim/pki/profile.js';
 import { UsageError, parseOptions, wantsHelp } from '../args.js';
 
 export const USAGE = `usage: enclavekit attest verify FILE [--at document|now|MS] [--root PEM_FILE]...
-         [--pcr N=HEX]... [--any-pcrs] [--allow-debug] [--nonce HEX] [--max-age-ms MS] [--json]
+         [--pcr N=HEX]... [--any-pcrs] [--allow-debug] [--nitrotpm] [--nonce HEX] [--max-age-ms MS] [--json]
 
 Verifies a Nitro Enclaves attestation document: COSE_Sign1 ES384 signature, certificate chain to
 the pinned root (default: AWS Nitro Enclaves Root-G1), validity of every certificate at --at, and
@@ -25,6 +25,7 @@ the expected PCRs. Exit 0 valid, 1 invalid (the error code and message on stderr
   --pcr N=HEX          expected PCR N (0..31), 48 bytes as hex (repeatable)
   --any-pcrs           accept any PCR values (required when no --pcr is given)
   --allow-debug        accept debug-mode documents (PCR0-2 all zero)
+  --nitrotpm           also accept NitroTPM documents (EC2 instances, not enclaves); --pcr then names TPM PCRs 0..23
   --nonce HEX          expected nonce
   --max-age-ms MS      refuse a document whose timestamp is more than MS before --at
   --json               print {"valid": …} as JSON on stdout
@@ -37,6 +38,7 @@ export interface VerifyCommand {
   pcrs: Record<number, string>;
   anyPcrs: boolean;
   allowDebug: boolean;
+  nitroTpm: boolean;
   nonce: Uint8Array | undefined;
   maxAgeMs: number | undefined;
   json: boolean;
@@ -54,6 +56,7 @@ export function parseVerifyArgs(args: string[]): VerifyCommand {
       pcr: { type: 'string', multiple: true },
       'any-pcrs': { type: 'boolean' },
       'allow-debug': { type: 'boolean' },
+      nitrotpm: { type: 'boolean' },
       nonce: { type: 'string' },
       'max-age-ms': { type: 'string' },
       json: { type: 'boolean' },
@@ -99,6 +102,7 @@ export function parseVerifyArgs(args: string[]): VerifyCommand {
     pcrs,
     anyPcrs,
     allowDebug: values['allow-debug'] === true,
+    nitroTpm: values.nitrotpm === true,
     nonce,
     maxAgeMs,
     json: values.json === true,
@@ -172,6 +176,8 @@ export function resultJson(result: VerifiedAttestation): Record<string, unknown>
   for (const [index, value] of Object.entries(result.pcrs)) pcrs[index] = value;
   return {
     valid: true,
+    // Only NitroTPM documents (admitted by --nitrotpm) add a field: the enclave output is a contract.
+    ...(result.kind === 'nitrotpm' ? { kind: result.kind } : {}),
     moduleId: result.moduleId,
     timestamp: result.timestamp,
     pcrs,
@@ -184,6 +190,7 @@ export function resultJson(result: VerifiedAttestation): Record<string, unknown>
 function resultText(result: VerifiedAttestation): string {
   const lines = [
     'valid',
+    ...(result.kind === 'nitrotpm' ? ['kind        NitroTPM (an EC2 instance, not an enclave)'] : []),
     `module_id   ${result.moduleId}`,
     `timestamp   ${result.timestamp} (${new Date(result.timestamp).toISOString()})`,
     `digest      ${result.digest}`,
@@ -204,6 +211,7 @@ async function verifyCommand(args: string[]): Promise<number> {
     at: command.at === 'now' ? Date.now() : command.at,
     anyPcrs: command.anyPcrs,
     allowDebug: command.allowDebug,
+    ...(command.nitroTpm ? { nitroTpm: true } : {}),
     ...(Object.keys(command.pcrs).length > 0 ? { expectedPcrs: command.pcrs } : {}),
     ...(roots.length > 0 ? { roots } : {}),
     ...(command.nonce === undefined ? {} : { nonce: command.nonce }),

@@ -28,6 +28,7 @@ import {
   NotFoundException,
   PutKeyPolicyCommand,
   ReEncryptCommand,
+  ListKeyRotationsCommand,
   RotateKeyOnDemandCommand,
   ScheduleKeyDeletionCommand,
   UpdateAliasCommand,
@@ -104,8 +105,10 @@ describe('CreateKey, DescribeKey, ListKeys', () => {
     expect(missing.name).toBe('NotFoundException');
     expect(missing.status).toBe(400);
     await expect(admin.send(new DescribeKeyCommand({ KeyId: 'alias/nope' }))).rejects.toBeInstanceOf(NotFoundException);
-    const rsa = await kmsError(admin.send(new CreateKeyCommand({ KeySpec: 'RSA_2048', KeyUsage: 'ENCRYPT_DECRYPT' })));
-    expect(rsa.name).toBe('UnsupportedOperationException');
+    const sm2 = await kmsError(admin.send(new CreateKeyCommand({ KeySpec: 'SM2', KeyUsage: 'SIGN_VERIFY' })));
+    expect(sm2.name).toBe('UnsupportedOperationException');
+    const multiRegion = await kmsError(admin.send(new CreateKeyCommand({ MultiRegion: true })));
+    expect(multiRegion.name).toBe('UnsupportedOperationException');
   });
 });
 
@@ -291,6 +294,9 @@ describe('rotation', () => {
     const current = await admin.send(new DecryptCommand({ CiphertextBlob: after.CiphertextBlob }));
     expect(Buffer.from(current.Plaintext!).toString()).toBe('v2');
     expect(current.KeyMaterialId).toBe(materialAfter);
+    const listed = await admin.send(new ListKeyRotationsCommand({ KeyId: keyId }));
+    expect(listed.Rotations).toEqual([expect.objectContaining({ KeyMaterialId: materialAfter, RotationType: 'ON_DEMAND' })]);
+    expect(listed.Truncated).toBe(false);
   });
 
   it('EnableKeyRotation / GetKeyRotationStatus / DisableKeyRotation', async () => {

@@ -7,20 +7,31 @@
 import { randomBytes } from 'node:crypto';
 import { KmsFault } from '../errors.js';
 import type { KeyRecord, KeyStore } from '../key-store.js';
-import { arnOf, authorize, epochSeconds, keyIdMember, requireEnabled, resolveKey, type Operation } from './context.js';
+import { arnOf, authorize, epochSeconds, keyIdMember, requireEnabled, resolveKey, specOf, type Operation } from './context.js';
 
 const DAY_MS = 86_400_000;
 /** RotateKeyOnDemand: at most 10 on-demand rotations per key (KMS quota). */
 const MAX_ON_DEMAND_ROTATIONS = 10;
 
-function newVersion(now: number): KeyRecord['versions'][number] {
-  return { materialId: randomBytes(32).toString('hex'), material: randomBytes(32), createdAt: now };
+/**
+ * Only symmetric encryption keys rotate: "You cannot enable automatic rotation of asymmetric KMS
+ * keys, HMAC KMS keys, ..." (EnableKeyRotation API reference); the same holds for on-demand rotation.
+ */
+function requireRotatable(key: KeyRecord): void {
+  if (specOf(key) !== 'SYMMETRIC_DEFAULT') {
+    throw new KmsFault('UnsupportedOperationException', `${arnOf(key)} key type is not supported for this operation: only symmetric encryption keys rotate.`);
+  }
+}
+
+function newVersion(now: number, rotationType: 'AUTOMATIC' | 'ON_DEMAND'): KeyRecord['versions'][number] {
+  return { materialId: randomBytes(32).toString('hex'), material: randomBytes(32), createdAt: now, rotationType };
 }
 
 export const enableKeyRotation: Operation = async (shape, ctx) => {
   const key = resolveKey(ctx, keyIdMember(shape), { allowAlias: false });
   const period = shape.integer('RotationPeriodInDays', { min: 90, max: 2560 }) ?? 365;
   authorize(ctx, key, 'kms:EnableKeyRotation');
+  requireRotatable(key);
   requireEnabled(key);
   await ctx.store.mutate(async () => {
     const k = ctx.store.getKey(key.keyId) ?? key;
@@ -32,6 +43,7 @@ export const enableKeyRotation: Operation = async (shape, ctx) => {
 export const disableKeyRotation: Operation = async (shape, ctx) => {
   const key = resolveKey(ctx, keyIdMember(shape), { allowAlias: false });
   authorize(ctx, key, 'kms:DisableKeyRotation');
+  requireRotatable(key);
   requireEnabled(key);
   await ctx.store.mutate(async () => {
     const { nextRotationDate: _n, ...k } = ctx.store.getKey(key.keyId) ?? key;
@@ -43,6 +55,7 @@ export const disableKeyRotation: Operation = async (shape, ctx) => {
 export const getKeyRotationStatus: Operation = async (shape, ctx) => {
   const key = resolveKey(ctx, keyIdMember(shape), { allowAlias: false });
   authorize(ctx, key, 'kms:GetKeyRotationStatus');
+  requireRotatable(key);
   const result: Record<string, unknown> = { KeyId: arnOf(key), KeyRotationEnabled: key.rotationEnabled };
   if (key.rotationEnabled && key.rotationPeriodInDays !== undefined) result['RotationPeriodInDays'] = key.rotationPeriodInDays;
   if (key.rotationEnabled && key.nextRotationDate !== undefined) result['NextRotationDate'] = epochSeconds(key.nextRotationDate);
@@ -52,6 +65,7 @@ export const getKeyRotationStatus: Operation = async (shape, ctx) => {
 export const rotateKeyOnDemand: Operation = async (shape, ctx) => {
   const key = resolveKey(ctx, keyIdMember(shape), { allowAlias: false });
   authorize(ctx, key, 'kms:RotateKeyOnDemand');
+  requireRotatable(key);
   requireEnabled(key);
   await ctx.store.mutate(async () => {
     const k = ctx.store.getKey(key.keyId) ?? key;
@@ -59,9 +73,34 @@ export const rotateKeyOnDemand: Operation = async (shape, ctx) => {
     if (done >= MAX_ON_DEMAND_ROTATIONS) {
       throw new KmsFault('LimitExceededException', `${arnOf(k)} has reached the limit of ${MAX_ON_DEMAND_ROTATIONS} on-demand rotations.`);
     }
-    await ctx.store.putKey({ ...k, onDemandRotations: done + 1, versions: [...k.versions, newVersion(ctx.now)] });
+    await ctx.store.putKey({ ...k, onDemandRotations: done + 1, versions: [...k.versions, newVersion(ctx.now, 'ON_DEMAND')] });
   });
   return { KeyId: arnOf(key) };
+};
+
+/**
+ * The completed rotations of a symmetric key, oldest first (ListKeyRotations API reference): every
+ * key material version after the first. Pages by position; the marker is the next index.
+ */
+export const listKeyRotations: Operation = async (shape, ctx) => {
+  const key = resolveKey(ctx, keyIdMember(shape), { allowAlias: false });
+  const limit = shape.integer('Limit', { min: 1, max: 1000 }) ?? 100;
+  const marker = shape.string('Marker', { min: 1, max: 1024 });
+  authorize(ctx, key, 'kms:ListKeyRotations');
+  requireRotatable(key);
+  const start = marker === undefined ? 0 : Number(marker);
+  if (!Number.isInteger(start) || start < 0 || String(start) !== (marker ?? '0')) throw new KmsFault('InvalidMarkerException', 'The marker is not valid.');
+  const rotations = key.versions.slice(1).map((v) => ({
+    KeyId: arnOf(key),
+    KeyMaterialId: v.materialId,
+    RotationDate: epochSeconds(v.createdAt),
+    RotationType: v.rotationType ?? 'AUTOMATIC',
+  }));
+  const page = rotations.slice(start, start + limit);
+  const truncated = start + page.length < rotations.length;
+  const result: Record<string, unknown> = { Rotations: page, Truncated: truncated };
+  if (truncated) result['NextMarker'] = String(start + page.length);
+  return result;
 };
 
 /**
@@ -84,7 +123,7 @@ export async function applyScheduledChanges(store: KeyStore, now: number): Promi
         const period = (k.rotationPeriodInDays ?? 365) * DAY_MS;
         // One new version even if several periods passed while the simulator was stopped.
         const next = k.nextRotationDate + Math.ceil((now - k.nextRotationDate + 1) / period) * period;
-        await store.putKey({ ...k, nextRotationDate: next, versions: [...k.versions, newVersion(now)] });
+        await store.putKey({ ...k, nextRotationDate: next, versions: [...k.versions, newVersion(now, 'AUTOMATIC')] });
       }
     }
   });
