@@ -4,11 +4,12 @@
  *   DIR/sim.json           {"version": 1, "account": "111122223333", "region": "us-east-1"}
  *   DIR/root.pem           the simulated Nitro root certificate (give it to verifiers explicitly)
  *   DIR/pki/…              CA keys and certificates (sim/pki/store.ts), keys 0600
- *   DIR/credentials.json   [{arn, accessKeyId, secretAccessKey}] for role/admin, role/enclave and
- *                          role/client (the KMS simulator verifies SigV4 with them), 0600
+ *   DIR/credentials.json   [{arn, accessKeyId, secretAccessKey, identityPolicies}] for role/admin,
+ *                          role/enclave and role/client (the KMS simulator verifies SigV4 with them
+ *                          and evaluates the IAM identity policies: sim/iam/default-policies.ts), 0600
  *
  * Initialisation is idempotent: an existing root and existing credentials are kept, missing
- * pieces are added.
+ * pieces are added (including the default identity policies of a known role that has none).
  */
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
@@ -17,6 +18,7 @@ import { PUBLIC_FILE_MODE, SECRET_DIR_MODE, SECRET_FILE_MODE, ensureDir, readTex
 import { SimPki } from './pki/index.js';
 import { SIM_REGION_DEFAULT } from './pki/profile.js';
 import { rootCertPath } from './pki/store.js';
+import { DEFAULT_IDENTITY_POLICIES, type PolicyDocument } from './iam/default-policies.js';
 
 /** The account AWS uses in its own documentation examples. */
 export const DEFAULT_ACCOUNT = '111122223333';
@@ -29,6 +31,11 @@ export interface SimPrincipal {
   arn: string;
   accessKeyId: string;
   secretAccessKey: string;
+  /**
+   * IAM identity-based policy documents attached to the principal. Absent or empty: the principal
+   * has no IAM permissions (only key policies that name it directly let it use a key).
+   */
+  identityPolicies?: readonly PolicyDocument[];
 }
 
 export interface SimConfig {
@@ -89,10 +96,15 @@ function newPrincipal(arn: string): SimPrincipal {
   };
 }
 
+function isPolicyDocument(value: unknown): value is PolicyDocument {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
 function isPrincipal(value: unknown): value is SimPrincipal {
   if (typeof value !== 'object' || value === null) return false;
-  const { arn, accessKeyId, secretAccessKey } = value as Record<string, unknown>;
-  return typeof arn === 'string' && typeof accessKeyId === 'string' && typeof secretAccessKey === 'string';
+  const { arn, accessKeyId, secretAccessKey, identityPolicies } = value as Record<string, unknown>;
+  return typeof arn === 'string' && typeof accessKeyId === 'string' && typeof secretAccessKey === 'string' &&
+    (identityPolicies === undefined || (Array.isArray(identityPolicies) && identityPolicies.every(isPolicyDocument)));
 }
 
 function parseCredentials(text: string, dir: string): SimPrincipal[] {
@@ -103,9 +115,10 @@ function parseCredentials(text: string, dir: string): SimPrincipal[] {
     throw new ServiceError('ERR_SIM_STATE', `credentials.json in ${dir} is not JSON`, { cause });
   }
   if (!Array.isArray(parsed) || !parsed.every(isPrincipal)) {
-    throw new ServiceError('ERR_SIM_STATE', `credentials.json in ${dir} is not a list of {arn, accessKeyId, secretAccessKey}`);
+    throw new ServiceError('ERR_SIM_STATE', `credentials.json in ${dir} is not a list of {arn, accessKeyId, secretAccessKey, identityPolicies?}`);
   }
-  return parsed.map(({ arn, accessKeyId, secretAccessKey }) => ({ arn, accessKeyId, secretAccessKey }));
+  return parsed.map(({ arn, accessKeyId, secretAccessKey, identityPolicies }) =>
+    (identityPolicies === undefined ? { arn, accessKeyId, secretAccessKey } : { arn, accessKeyId, secretAccessKey, identityPolicies }));
 }
 
 /** The simulated principals of a state directory. */
@@ -167,9 +180,17 @@ export async function initSimState(dir: string, options: InitSimStateOptions = {
   const missing = SIM_ROLE_NAMES.map((role) => simRoleArn(config.account, role)).filter(
     (arn) => !principals.some((principal) => principal.arn === arn),
   );
-  if (missing.length > 0 || credentialsText === undefined) {
-    principals.push(...missing.map(newPrincipal));
-    await writeFileAtomic(credentialsPath(dir), `${JSON.stringify(principals, null, 2)}\n`, SECRET_FILE_MODE);
+  principals.push(...missing.map(newPrincipal));
+  // States made before identity policies existed get the defaults, so their roles keep working.
+  let completed = missing.length > 0 || credentialsText === undefined;
+  const withPolicies = principals.map((principal) => {
+    const role = SIM_ROLE_NAMES.find((name) => principal.arn === simRoleArn(config.account, name));
+    if (role === undefined || principal.identityPolicies !== undefined) return principal;
+    completed = true;
+    return { ...principal, identityPolicies: DEFAULT_IDENTITY_POLICIES[role] };
+  });
+  if (completed) {
+    await writeFileAtomic(credentialsPath(dir), `${JSON.stringify(withPolicies, null, 2)}\n`, SECRET_FILE_MODE);
   }
   return { createdRoot: created, account: config.account, rootPemPath: simRootPemPath(dir) };
 }

@@ -1,6 +1,6 @@
 /**
  * `enclavekit attest verify FILE [--at document|now|MS] [--root PEM_FILE]... [--pcr N=HEX]...
- *  [--any-pcrs] [--allow-debug] [--nonce HEX] [--json]`
+ *  [--any-pcrs] [--allow-debug] [--nitrotpm] [--nonce HEX] [--json]`
  *
  * The I/O shell around shared/attestation's verifyAttestation: reads the document (binary CBOR,
  * base64 text, or stdin with `-`), the roots and the clock, and maps the verdict to exit codes that
@@ -13,7 +13,7 @@ import { LIMITS } from '../../shared/limits.js';
 import { pemCertificates, verifyAttestation, type VerifiedAttestation, type VerifyOptions } from '../../shared/attestation/index.js';
 
 export const USAGE = `usage: enclavekit attest verify FILE [--at document|now|MS] [--root PEM_FILE]...
-         [--pcr N=HEX]... [--any-pcrs] [--allow-debug] [--nonce HEX] [--json]
+         [--pcr N=HEX]... [--any-pcrs] [--allow-debug] [--nitrotpm] [--nonce HEX] [--json]
 
 Verifies a Nitro Enclaves attestation document: COSE_Sign1 ES384 signature, certificate chain to
 the pinned root (default: AWS Nitro Enclaves Root-G1), validity of every certificate at --at, and
@@ -24,6 +24,7 @@ the expected PCRs. Exit 0 valid, 1 invalid (the error code and message on stderr
   --pcr N=HEX          expected PCR N (0..31), 48 bytes as hex (repeatable)
   --any-pcrs           accept any PCR values (required when no --pcr is given)
   --allow-debug        accept debug-mode documents (PCR0-2 all zero)
+  --nitrotpm           also accept NitroTPM documents (EC2 instances, not enclaves); --pcr then names TPM PCRs 0..23
   --nonce HEX          expected nonce
   --json               print {"valid": …} as JSON on stdout
 `;
@@ -38,6 +39,7 @@ export interface VerifyCommand {
   pcrs: Record<number, string>;
   anyPcrs: boolean;
   allowDebug: boolean;
+  nitroTpm: boolean;
   nonce: Uint8Array | undefined;
   json: boolean;
 }
@@ -58,6 +60,7 @@ export function parseVerifyArgs(args: string[]): VerifyCommand {
         pcr: { type: 'string', multiple: true },
         'any-pcrs': { type: 'boolean' },
         'allow-debug': { type: 'boolean' },
+        nitrotpm: { type: 'boolean' },
         nonce: { type: 'string' },
         json: { type: 'boolean' },
       },
@@ -100,6 +103,7 @@ export function parseVerifyArgs(args: string[]): VerifyCommand {
     pcrs,
     anyPcrs,
     allowDebug: values['allow-debug'] === true,
+    nitroTpm: values.nitrotpm === true,
     nonce,
     json: values.json === true,
   };
@@ -172,6 +176,7 @@ export function resultJson(result: VerifiedAttestation): Record<string, unknown>
   for (const [index, value] of Object.entries(result.pcrs)) pcrs[index] = value;
   return {
     valid: true,
+    kind: result.kind,
     moduleId: result.moduleId,
     timestamp: result.timestamp,
     pcrs,
@@ -184,6 +189,7 @@ export function resultJson(result: VerifiedAttestation): Record<string, unknown>
 function resultText(result: VerifiedAttestation): string {
   const lines = [
     'valid',
+    ...(result.kind === 'nitrotpm' ? ['kind        NitroTPM (an EC2 instance, not an enclave)'] : []),
     `module_id   ${result.moduleId}`,
     `timestamp   ${result.timestamp} (${new Date(result.timestamp).toISOString()})`,
     `digest      ${result.digest}`,
@@ -204,6 +210,7 @@ async function verifyCommand(args: string[]): Promise<number> {
     at: command.at === 'now' ? Date.now() : command.at,
     anyPcrs: command.anyPcrs,
     allowDebug: command.allowDebug,
+    ...(command.nitroTpm ? { nitroTpm: true } : {}),
     ...(Object.keys(command.pcrs).length > 0 ? { expectedPcrs: command.pcrs } : {}),
     ...(roots.length > 0 ? { roots } : {}),
     ...(command.nonce === undefined ? {} : { nonce: command.nonce }),

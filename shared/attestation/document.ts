@@ -12,6 +12,9 @@
  * - certificate and each cabundle entry 1..1024 bytes; cabundle non-empty (its size is bounded).
  * - public_key, user_data, nonce: null or 0..1024 bytes, an empty value read as null (docs/formats.md
  *   section 0 items 4 and 5).
+ * - NitroTPM documents (EC2 instances with NitroTPM, "NitroTPM attestation document" in the EC2 user
+ *   guide) have the same layout with `nitrotpm_pcrs` in place of `pcrs`: TPM registers 0..23 of the
+ *   SHA384 bank. They parse here (`nitroTpm: true`); verify.ts accepts them only when asked.
  */
 import { LIMITS } from '../limits.js';
 import { toSafeNumber } from '../cbor.js';
@@ -24,14 +27,20 @@ export const PAYLOAD_KEYS = ['module_id', 'digest', 'timestamp', 'pcrs', 'certif
 /** PCR registers of the SHA384 bank are 48 bytes. */
 export const PCR_BYTES = 48;
 
+/** The key NitroTPM documents carry in place of `pcrs`, and their register count (TPM 2.0 PCR 0..23). */
+export const NITROTPM_PCRS_KEY = 'nitrotpm_pcrs';
+export const NITROTPM_PCR_COUNT = 24;
+
 /** The decoded payload. Byte fields are views into the document (copy them to keep them). */
 export interface AttestationPayload {
   moduleId: string;
   digest: 'SHA384';
   /** ms since the Unix epoch. */
   timestamp: number;
-  /** PCR index → 48-byte value, in ascending index order. */
+  /** PCR index → 48-byte value, in ascending index order (for NitroTPM: the TPM registers). */
   pcrs: ReadonlyMap<number, Uint8Array>;
+  /** True for a NitroTPM document (`nitrotpm_pcrs`); absent or false for a Nitro Enclaves one. */
+  nitroTpm?: boolean;
   certificate: Uint8Array;
   /** As in the document: `[root, …, issuer of the leaf]`. */
   cabundle: readonly Uint8Array[];
@@ -58,11 +67,16 @@ export function parseAttestationPayload(payload: Uint8Array): AttestationPayload
   if (pairs !== null && pairs !== PAYLOAD_KEYS.length) {
     throw cursor.fail(`payload map must have exactly ${PAYLOAD_KEYS.length} entries, has ${pairs}`);
   }
+  let nitroTpm = false;
   const key = (index: number): void => {
     const expected = PAYLOAD_KEYS[index] as string;
     if (pairs === null && cursor.readBreak()) throw malformed(`payload: missing key '${expected}'`);
     const found = cursor.readText('payload key');
     if (found === expected) return;
+    if (expected === 'pcrs' && found === NITROTPM_PCRS_KEY) {
+      nitroTpm = true;
+      return;
+    }
     throw malformed(
       (PAYLOAD_KEYS as readonly string[]).includes(found)
         ? `payload: key '${found}' is duplicated or out of order (expected '${expected}')`
@@ -80,7 +94,7 @@ export function parseAttestationPayload(payload: Uint8Array): AttestationPayload
   const timestamp = toSafeNumber(cursor.readUint('timestamp'));
   if (timestamp === undefined || timestamp === 0) throw malformed('payload: timestamp must be a positive integer of ms');
   key(3);
-  const pcrs = readPcrs(cursor);
+  const pcrs = readPcrs(cursor, nitroTpm ? NITROTPM_PCR_COUNT : LIMITS.pcrCount);
   key(4);
   const certificate = readCertificate(cursor, 'certificate');
   key(5);
@@ -93,17 +107,17 @@ export function parseAttestationPayload(payload: Uint8Array): AttestationPayload
   const nonce = readOptionalBytes(cursor, 'nonce');
   if (pairs === null && !cursor.readBreak()) throw malformed('payload: unexpected key after nonce');
   if (!cursor.atEnd()) throw cursor.fail('trailing bytes after the payload map');
-  return { moduleId, digest, timestamp, pcrs, certificate, cabundle, publicKey, userData, nonce };
+  return { moduleId, digest, timestamp, pcrs, ...(nitroTpm ? { nitroTpm } : {}), certificate, cabundle, publicKey, userData, nonce };
 }
 
-function readPcrs(cursor: CborCursor): Map<number, Uint8Array> {
+function readPcrs(cursor: CborCursor, registers: number): Map<number, Uint8Array> {
   const count = cursor.readMapStart('pcrs');
   const pcrs = new Map<number, Uint8Array>();
   let previous = -1;
   while (count === null ? !cursor.readBreak() : pcrs.size < count) {
-    if (pcrs.size === LIMITS.pcrCount) throw malformed(`payload: more than ${LIMITS.pcrCount} PCRs`);
+    if (pcrs.size === registers) throw malformed(`payload: more than ${registers} PCRs`);
     const index = cursor.readUint('PCR index');
-    if (typeof index !== 'number' || index >= LIMITS.pcrCount) throw malformed(`payload: PCR index outside 0..${LIMITS.pcrCount - 1}`);
+    if (typeof index !== 'number' || index >= registers) throw malformed(`payload: PCR index outside 0..${registers - 1}`);
     if (index <= previous) throw malformed(`payload: PCR ${index} is duplicated or out of order`);
     previous = index;
     const value = cursor.readBytes(`PCR${index}`);

@@ -13,6 +13,12 @@
  *                                                               ERR_NONCE_MISMATCH, ERR_ATTESTATION_STALE
  * So a re-encoded payload (which breaks the signature) still reports the structural or chain
  * fault it carries, and a policy verdict is only ever given about an authentic document.
+ *
+ * NitroTPM documents (`nitrotpm_pcrs`, from EC2 instances, not enclaves) are refused with
+ * ERR_ATTESTATION_POLICY unless `nitroTpm: true`: their registers measure an instance's boot chain,
+ * and must never pass where an enclave measurement is expected. With the option, `kind` says which
+ * it was, expected PCRs are compared with the TPM registers, and the debug-mode rule (an enclave
+ * notion) does not apply.
  */
 import { AttestationError } from '../errors.js';
 import { LIMITS } from '../limits.js';
@@ -47,6 +53,8 @@ export interface VerifyOptions {
   maxAgeMs?: number;
   /** Validated-chain cache; false to disable; default: a module-level bounded cache. */
   cache?: ChainCache | false;
+  /** Also accept NitroTPM documents (see above). Default false: Nitro Enclaves documents only. */
+  nitroTpm?: boolean;
 }
 
 export interface VerifiedCertificate {
@@ -58,11 +66,13 @@ export interface VerifiedCertificate {
 }
 
 export interface VerifiedAttestation {
+  /** 'nitrotpm' only when the `nitroTpm` option admitted a NitroTPM document. */
+  kind: 'nitro-enclave' | 'nitrotpm';
   moduleId: string;
   /** ms since the epoch. */
   timestamp: number;
   digest: 'SHA384';
-  /** Every PCR of the document, lower-case hex. */
+  /** Every PCR of the document (for NitroTPM: the TPM registers), lower-case hex. */
   pcrs: Record<number, string>;
   /** Copies; an empty value in the document is null. */
   publicKey: Uint8Array | null;
@@ -98,10 +108,14 @@ export function verifyAttestation(doc: Uint8Array, options: VerifyOptions): Veri
     throw new AttestationError('ERR_ATTESTATION_SIGNATURE', 'COSE_Sign1 signature does not verify with the leaf certificate key');
   }
 
+  const nitroTpm = parsed.nitroTpm === true;
+  if (nitroTpm && options.nitroTpm !== true) {
+    throw new AttestationError('ERR_ATTESTATION_POLICY', 'document is a NitroTPM attestation document: accepted only with the nitroTpm option');
+  }
   const pcrs: Record<number, string> = {};
   for (const [index, value] of parsed.pcrs) pcrs[index] = toHex(value);
 
-  if (options.allowDebug !== true && isDebugMode(parsed.pcrs)) {
+  if (!nitroTpm && options.allowDebug !== true && isDebugMode(parsed.pcrs)) {
     throw new AttestationError('ERR_ATTESTATION_DEBUG_MODE', 'document comes from a debug-mode enclave (PCR0, PCR1 and PCR2 are all zero)');
   }
   for (const [index, expected] of expectedPcrs) {
@@ -116,6 +130,7 @@ export function verifyAttestation(doc: Uint8Array, options: VerifyOptions): Veri
   }
 
   return {
+    kind: nitroTpm ? 'nitrotpm' : 'nitro-enclave',
     moduleId: parsed.moduleId,
     timestamp: parsed.timestamp,
     digest: parsed.digest,

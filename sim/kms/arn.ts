@@ -4,7 +4,9 @@
  */
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-const KEY_ARN = /^arn:aws:kms:([a-z0-9-]+):(\d{12}):key\/([0-9a-f-]{36})$/;
+/** Multi-Region key ids: `mrk-` and 32 hex digits (KMS concepts, "Key ID"). The simulator makes none. */
+const MRK_ID = /^mrk-[0-9a-f]{32}$/;
+const KEY_ARN = /^arn:aws:kms:([a-z0-9-]+):(\d{12}):key\/((?:mrk-)?[0-9a-f-]{32,36})$/;
 const ALIAS_ARN = /^arn:aws:kms:([a-z0-9-]+):(\d{12}):(alias\/.+)$/;
 /** CreateAlias: "alias/" followed by letters, digits, '/', '_' and '-' (model pattern ^[a-zA-Z0-9:/_-]+$). */
 export const ALIAS_NAME = /^alias\/[a-zA-Z0-9/_-]+$/;
@@ -17,10 +19,14 @@ export type KeyRef =
   | { kind: 'alias-arn'; region: string; account: string; aliasName: string };
 
 /** Classifies a KeyId member. Returns null when it is none of the four forms. */
+export function isKeyId(value: string): boolean {
+  return UUID.test(value) || MRK_ID.test(value);
+}
+
 export function parseKeyRef(value: string): KeyRef | null {
-  if (UUID.test(value)) return { kind: 'id', keyId: value };
+  if (isKeyId(value)) return { kind: 'id', keyId: value };
   const keyArn = KEY_ARN.exec(value);
-  if (keyArn !== null && UUID.test(keyArn[3]!)) {
+  if (keyArn !== null && isKeyId(keyArn[3]!)) {
     return { kind: 'key-arn', region: keyArn[1]!, account: keyArn[2]!, keyId: keyArn[3]! };
   }
   if (value.startsWith('alias/')) return { kind: 'alias', aliasName: value };

@@ -15,15 +15,19 @@ export const KMS_ERROR_NAMES = [
   'DisabledException',
   'DryRunOperationException',
   'IncorrectKeyException',
-  'IncompleteSignature',
+  'IncompleteSignatureException',
   'InvalidAliasNameException',
   'InvalidArnException',
   'InvalidCiphertextException',
+  'InvalidGrantIdException',
+  'InvalidGrantTokenException',
   'InvalidKeyUsageException',
   'InvalidMarkerException',
   'InvalidSignatureException',
   'KeyUnavailableException',
   'KMSInternalException',
+  'KMSInvalidMacException',
+  'KMSInvalidSignatureException',
   'KMSInvalidStateException',
   'LimitExceededException',
   'MalformedPolicyDocumentException',
@@ -31,6 +35,7 @@ export const KMS_ERROR_NAMES = [
   'NotFoundException',
   'RequestEntityTooLargeException',
   'SerializationException',
+  'TagException',
   'ThrottlingException',
   'UnknownOperationException',
   'UnrecognizedClientException',
@@ -68,22 +73,30 @@ export class KmsFault extends Error {
     this.status = kmsStatusOf(type);
   }
 
-  toWire(): { __type: KmsErrorName; message: string } {
-    return { __type: this.type, message: this.message };
+  /** Some errors carry no message on the wire (KmsFault with an empty message), as AWS sends them. */
+  toWire(): { __type: KmsErrorName; message?: string } {
+    return this.message === '' ? { __type: this.type } : { __type: this.type, message: this.message };
   }
 }
 
 /**
  * Coral-style constraint message, as KMS writes it, e.g. for a 4097-byte Encrypt:
  * "1 validation error detected: Value at 'plaintext' failed to satisfy constraint: Member must
- * have length less than or equal to 4096". Member names are lower camel case in these messages.
+ * have length less than or equal to 4096", and with the offending value for numbers and strings:
+ * "Value '0' at 'numberOfBytes' failed to satisfy constraint: ...". Blobs are never quoted.
+ * Member paths are lower camel case, nested members dotted (`recipient.keyEncryptionAlgorithm`).
  */
-export function constraintViolation(member: string, constraint: string): KmsFault {
-  const field = member.charAt(0).toLowerCase() + member.slice(1);
+export function constraintViolation(path: string, constraint: string, value?: string | number): KmsFault {
+  const shown = value === undefined ? 'Value' : `Value '${value}'`;
   return new KmsFault(
     'ValidationException',
-    `1 validation error detected: Value at '${field}' failed to satisfy constraint: ${constraint}`,
+    `1 validation error detected: ${shown} at '${path}' failed to satisfy constraint: ${constraint}`,
   );
+}
+
+/** `KeyEncryptionAlgorithm` under `Recipient` → `recipient.keyEncryptionAlgorithm`. */
+export function memberPath(prefix: string, member: string): string {
+  return `${prefix}${member.charAt(0).toLowerCase()}${member.slice(1)}`;
 }
 
 export const THROTTLING_MESSAGE =

@@ -1,10 +1,13 @@
 /**
  * Request quota and injected faults, for reliability tests of KMS clients.
  *
- * Quota: KMS shares one per-second request quota among the symmetric cryptographic operations
- * (Encrypt, Decrypt, ReEncrypt, GenerateDataKey*, GenerateRandom; default 5,500/s in most
- * regions: https://docs.aws.amazon.com/kms/latest/developerguide/requests-per-second.html).
- * Modelled as a token bucket of `perSecond` tokens refilled continuously; an empty bucket answers
+ * Quotas: KMS shares one per-second request quota per key type among the cryptographic operations
+ * (https://docs.aws.amazon.com/kms/latest/developerguide/requests-per-second.html):
+ * - symmetric: Encrypt, Decrypt, ReEncrypt, GenerateDataKey(WithoutPlaintext), GenerateRandom, and
+ *   GenerateMac/VerifyMac with HMAC keys; 5,500/s by default (10,000 or 50,000 in some Regions);
+ * - RSA: Encrypt, Decrypt, Sign, Verify with RSA keys; 500/s;
+ * - ECC: Sign, Verify with ECC keys; 300/s.
+ * Each is a token bucket of `perSecond` tokens refilled continuously; an empty bucket answers
  * ThrottlingException. With a pinned clock it never refills, which makes tests exact.
  *
  * Faults: added latency on every KMS request, and an error injected into a fraction of them.
@@ -12,6 +15,11 @@
 import { isKmsErrorName, type KmsErrorName } from './errors.js';
 
 export const DEFAULT_QUOTA_PER_SECOND = 5_500;
+export const DEFAULT_RSA_QUOTA_PER_SECOND = 500;
+export const DEFAULT_ECC_QUOTA_PER_SECOND = 300;
+
+/** The shared quota a metered request draws on. */
+export type QuotaFamily = 'symmetric' | 'rsa' | 'ecc';
 
 export class RequestQuota {
   private tokens: number;
@@ -45,6 +53,31 @@ export class RequestQuota {
   }
 }
 
+/** One bucket per key type, following the limits in FaultSettings. */
+export class QuotaSet {
+  private readonly buckets: Record<QuotaFamily, RequestQuota>;
+
+  constructor(settings: Readonly<FaultSettings>, now: number) {
+    this.buckets = {
+      symmetric: new RequestQuota(settings.quotaPerSecond, now),
+      rsa: new RequestQuota(settings.rsaQuotaPerSecond, now),
+      ecc: new RequestQuota(settings.eccQuotaPerSecond, now),
+    };
+  }
+
+  /** Applies changed limits (a changed bucket starts full). */
+  apply(settings: Readonly<FaultSettings>, now: number): void {
+    const limits: Record<QuotaFamily, number> = { symmetric: settings.quotaPerSecond, rsa: settings.rsaQuotaPerSecond, ecc: settings.eccQuotaPerSecond };
+    for (const family of Object.keys(limits) as QuotaFamily[]) {
+      if (this.buckets[family].limit !== limits[family]) this.buckets[family].setLimit(limits[family], now);
+    }
+  }
+
+  take(family: QuotaFamily, now: number): boolean {
+    return this.buckets[family].take(now);
+  }
+}
+
 export interface FaultSettings {
   /** Added to every KMS request before it is answered, ms. Default 0. */
   latencyMs: number;
@@ -54,8 +87,12 @@ export interface FaultSettings {
   failError: KmsErrorName;
   /** Operations the injected error applies to (e.g. ["Decrypt"]); empty = all. */
   failOperations: string[];
-  /** Shared cryptographic-operation quota, requests per second. Default 5,500. */
+  /** Shared quota of cryptographic operations with symmetric (and HMAC) keys, requests per second. Default 5,500. */
   quotaPerSecond: number;
+  /** Shared quota of cryptographic operations with RSA keys, requests per second. Default 500. */
+  rsaQuotaPerSecond: number;
+  /** Shared quota of cryptographic operations with ECC keys, requests per second. Default 300. */
+  eccQuotaPerSecond: number;
 }
 
 export const DEFAULT_FAULTS: Readonly<FaultSettings> = Object.freeze({
@@ -64,9 +101,12 @@ export const DEFAULT_FAULTS: Readonly<FaultSettings> = Object.freeze({
   failError: 'KMSInternalException',
   failOperations: [],
   quotaPerSecond: DEFAULT_QUOTA_PER_SECOND,
+  rsaQuotaPerSecond: DEFAULT_RSA_QUOTA_PER_SECOND,
+  eccQuotaPerSecond: DEFAULT_ECC_QUOTA_PER_SECOND,
 });
 
-const KNOWN = new Set(['latencyMs', 'failRate', 'failError', 'failOperations', 'quotaPerSecond']);
+const QUOTAS = ['quotaPerSecond', 'rsaQuotaPerSecond', 'eccQuotaPerSecond'] as const;
+const KNOWN = new Set(['latencyMs', 'failRate', 'failError', 'failOperations', ...QUOTAS]);
 
 /**
  * Validates a partial update (from options or POST /__sim/faults) and merges it into `base`.
@@ -99,10 +139,11 @@ export function mergeFaultSettings(base: Readonly<FaultSettings>, update: unknow
     if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) throw new RangeError('failOperations must be a list of operation names');
     next.failOperations = [...(v as string[])];
   }
-  if (u['quotaPerSecond'] !== undefined) {
-    const v = u['quotaPerSecond'];
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > 1_000_000) throw new RangeError('quotaPerSecond must be an integer in 1..1000000');
-    next.quotaPerSecond = v;
+  for (const name of QUOTAS) {
+    const v = u[name];
+    if (v === undefined) continue;
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > 1_000_000) throw new RangeError(`${name} must be an integer in 1..1000000`);
+    next[name] = v;
   }
   return next;
 }

@@ -12,12 +12,14 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { KmsFault, THROTTLING_MESSAGE } from './errors.js';
 import { accountOfPrincipal } from './arn.js';
-import { mergeFaultSettings, type FaultSettings, type RequestQuota } from './faults.js';
+import { mergeFaultSettings, type FaultSettings, type QuotaFamily, type QuotaSet } from './faults.js';
 import type { KeyStore } from './key-store.js';
 import { operationNamed } from './operations/index.js';
-import { PolicyCache, type OpContext } from './operations/context.js';
+import { PolicyCache, resolveKey, specOf, type OpContext } from './operations/context.js';
+import { KEY_SPECS } from './key-specs.js';
 import { applyScheduledChanges } from './operations/rotation.js';
 import type { RecipientVerifierOptions } from './recipient.js';
+import type { KeyPolicy } from './policy/index.js';
 import { RequestShape } from './shapes.js';
 import { verifySigV4, type KmsPrincipal, type ReceivedRequest } from './sigv4.js';
 
@@ -34,13 +36,15 @@ export interface HandlerState {
   region: string;
   service: 'kms';
   principals: ReadonlyMap<string, KmsPrincipal>;
+  /** Parsed identity policies by access key id (same keys as `principals`). */
+  identities: ReadonlyMap<string, readonly KeyPolicy[]>;
   store: KeyStore;
   recipient: RecipientVerifierOptions;
   viaService: string | undefined;
   now: () => number;
   random: () => number;
   faults: FaultSettings;
-  quota: RequestQuota;
+  quotas: QuotaSet;
   policies: PolicyCache;
   /** Unexpected failures (bugs), for local logs. Never given request data. */
   onInternalError: (error: unknown) => void;
@@ -122,7 +126,7 @@ async function handleFaults(req: IncomingMessage, res: ServerResponse, state: Ha
     try {
       const update: unknown = JSON.parse(body.toString('utf8'));
       const next = mergeFaultSettings(state.faults, update);
-      if (next.quotaPerSecond !== state.faults.quotaPerSecond) state.quota.setLimit(next.quotaPerSecond, state.now());
+      state.quotas.apply(next, state.now());
       state.faults = next;
     } catch (error) {
       const message = error instanceof RangeError ? error.message : 'the body must be a JSON object of fault settings';
@@ -167,6 +171,22 @@ export async function handleKmsRequest(req: IncomingMessage, res: ServerResponse
   }
 }
 
+/**
+ * The shared quota a cryptographic request draws on: the key type of its KeyId member (RSA, ECC;
+ * symmetric and HMAC keys share the symmetric quota). A request without a resolvable KeyId
+ * (Decrypt of a symmetric blob, GenerateRandom, an unknown key) counts as symmetric.
+ */
+function quotaFamily(shape: RequestShape, ctx: OpContext): QuotaFamily {
+  try {
+    const value = shape.string('KeyId');
+    if (value === undefined) return 'symmetric';
+    const family = KEY_SPECS[specOf(resolveKey(ctx, value, { allowAlias: true }))].family;
+    return family === 'rsa' || family === 'ecc' ? family : 'symmetric';
+  } catch {
+    return 'symmetric';
+  }
+}
+
 async function dispatch(req: IncomingMessage, url: URL, body: Buffer, state: HandlerState): Promise<Record<string, unknown>> {
   const target = req.headers['x-amz-target'];
   const contentType = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
@@ -192,15 +212,15 @@ async function dispatch(req: IncomingMessage, url: URL, body: Buffer, state: Han
   if (faults.failRate > 0 && (faults.failOperations.length === 0 || faults.failOperations.includes(name)) && state.random() < faults.failRate) {
     throw new KmsFault(faults.failError, `Injected by the KMS simulator (failRate ${faults.failRate}).`);
   }
-  if (operation.cryptographic && !state.quota.take(state.now())) {
-    throw new KmsFault('ThrottlingException', THROTTLING_MESSAGE);
-  }
-
   const shape = RequestShape.parse(body);
   const now = state.now();
   await applyScheduledChanges(state.store, now);
   const ctx: OpContext = {
-    caller: { arn: principal.arn, account: accountOfPrincipal(principal.arn) ?? '000000000000' },
+    caller: {
+      arn: principal.arn,
+      account: accountOfPrincipal(principal.arn) ?? '000000000000',
+      identityPolicies: state.identities.get(principal.accessKeyId) ?? [],
+    },
     region: state.region,
     store: state.store,
     now,
@@ -208,5 +228,8 @@ async function dispatch(req: IncomingMessage, url: URL, body: Buffer, state: Han
     viaService: state.viaService,
     policies: state.policies,
   };
+  if (operation.cryptographic && !state.quotas.take(quotaFamily(shape, ctx), now)) {
+    throw new KmsFault('ThrottlingException', THROTTLING_MESSAGE);
+  }
   return operation.run(shape, ctx);
 }

@@ -14,12 +14,15 @@ import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ServiceError } from '../../shared/errors.js';
 import { writeFileAtomic, fsyncDir } from './atomic-file.js';
+import { materialFits } from './asymmetric.js';
+import { isKeySpec, KEY_SPECS, type KeySpec, type KeyUsage } from './key-specs.js';
 
 export type KeyState = 'Enabled' | 'Disabled' | 'PendingDeletion';
 
 export interface KeyVersion {
   /** KMS KeyMaterialId: 64 hex characters. */
   materialId: string;
+  /** AES-256 key (32 bytes), PKCS #8 DER private key, or HMAC key: sim/kms/asymmetric.ts. */
   material: Buffer;
   createdAt: number;
 }
@@ -29,6 +32,10 @@ export interface KeyRecord {
   account: string;
   region: string;
   description: string;
+  /** Absent in files written before other key specs existed: SYMMETRIC_DEFAULT. */
+  keySpec?: KeySpec;
+  /** Absent: ENCRYPT_DECRYPT. */
+  keyUsage?: KeyUsage;
   createdAt: number;
   state: KeyState;
   deletionDate?: number;
@@ -38,10 +45,32 @@ export interface KeyRecord {
   nextRotationDate?: number;
   /** RotateKeyOnDemand calls so far (KMS allows 10 per key). */
   onDemandRotations?: number;
+  grants?: GrantRecord[];
+  /** TagResource / CreateKey Tags, in the order first set. */
+  tags?: KeyTag[];
   /** The key policy document, as text (GetKeyPolicy returns it verbatim, like KMS). */
   policy: string;
   /** Index = key version in ciphertext blobs; the last one encrypts. */
   versions: KeyVersion[];
+}
+
+/** A grant on a key (CreateGrant API reference: GrantListEntry). */
+export interface GrantRecord {
+  grantId: string;
+  token: string;
+  name?: string;
+  granteePrincipal: string;
+  retiringPrincipal?: string;
+  operations: string[];
+  constraints?: { encryptionContextSubset?: Record<string, string>; encryptionContextEquals?: Record<string, string> };
+  /** The account root ARN of the principal that created the grant. */
+  issuingAccount: string;
+  createdAt: number;
+}
+
+export interface KeyTag {
+  key: string;
+  value: string;
 }
 
 export interface AliasRecord {
@@ -187,11 +216,26 @@ function parseKeyFile(text: string, name: string): KeyRecord {
     f.versions.every((v) => isObject(v) && typeof v.material === 'string' && typeof v.materialId === 'string' && typeof v.createdAt === 'number');
   if (!ok) throw damaged(`keys/${name}`);
   const versions = f.versions.map((v) => ({ materialId: v.materialId, material: Buffer.from(v.material, 'base64'), createdAt: v.createdAt }));
-  if (versions.some((v) => v.material.length !== 32)) throw damaged(`keys/${name}`);
+  const spec = f.keySpec ?? 'SYMMETRIC_DEFAULT';
+  if (!isKeySpec(spec) || (f.keyUsage !== undefined && !KEY_SPECS[spec].usages.includes(f.keyUsage))) throw damaged(`keys/${name}`);
+  if (versions.some((v) => !materialFits(spec, v.material))) throw damaged(`keys/${name}`);
   const record: KeyRecord = {
     keyId: f.keyId, account: f.account, region: f.region, description: f.description, createdAt: f.createdAt,
     state: f.state, rotationEnabled: f.rotationEnabled, policy: f.policy, versions,
   };
+  if (f.keySpec !== undefined) record.keySpec = f.keySpec;
+  if (f.grants !== undefined) {
+    if (!Array.isArray(f.grants) || !f.grants.every((g) => isObject(g) && typeof g.grantId === 'string' && typeof g.token === 'string' &&
+      typeof g.granteePrincipal === 'string' && Array.isArray(g.operations) && typeof g.issuingAccount === 'string' && typeof g.createdAt === 'number')) {
+      throw damaged(`keys/${name}`);
+    }
+    record.grants = f.grants;
+  }
+  if (f.tags !== undefined) {
+    if (!Array.isArray(f.tags) || !f.tags.every((t) => isObject(t) && typeof t.key === 'string' && typeof t.value === 'string')) throw damaged(`keys/${name}`);
+    record.tags = f.tags.map((t) => ({ key: t.key, value: t.value }));
+  }
+  if (f.keyUsage !== undefined) record.keyUsage = f.keyUsage;
   if (typeof f.deletionDate === 'number') record.deletionDate = f.deletionDate;
   if (typeof f.pendingWindowInDays === 'number') record.pendingWindowInDays = f.pendingWindowInDays;
   if (typeof f.rotationPeriodInDays === 'number') record.rotationPeriodInDays = f.rotationPeriodInDays;

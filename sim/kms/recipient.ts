@@ -22,7 +22,7 @@ import { createPublicKey } from 'node:crypto';
 import { verifyAttestation, type VerifiedAttestation } from '../../shared/attestation/index.js';
 import { EnclaveKitError } from '../../shared/errors.js';
 import { KmsFault } from './errors.js';
-import { attestationConditionValues } from './policy/index.js';
+import { attestationConditionValues, nitroTpmConditionValues } from './policy/index.js';
 import { buildCiphertextForRecipient, RECIPIENT_RSA_MAX_BITS, RECIPIENT_RSA_MIN_BITS } from './recipient-cms.js';
 import type { RequestShape } from './shapes.js';
 
@@ -62,12 +62,15 @@ export function readRecipient(
       anyPcrs: true,
       allowDebug: true,
       maxAgeMs: options.maxAgeMs,
+      // KMS takes documents from Nitro Enclaves and from NitroTPM; each sets its own condition keys.
+      nitroTpm: true,
     });
   } catch (error) {
     if (error instanceof EnclaveKitError) return { present: true, valid: false, reason: error.code };
     return { present: true, valid: false, reason: 'ERR_ATTESTATION_MALFORMED' };
   }
-  return { present: true, valid: true, attestation, conditions: attestationConditionValues(attestation.pcrs) };
+  const conditions = attestation.kind === 'nitrotpm' ? nitroTpmConditionValues(attestation.pcrs) : attestationConditionValues(attestation.pcrs);
+  return { present: true, valid: true, attestation, conditions };
 }
 
 /**

@@ -13,10 +13,11 @@ import { announceSimulator } from '../announce.js';
 import { loadCredentials, loadSimConfig, simRootPemPath } from '../state.js';
 import { accountOfPrincipal } from './arn.js';
 import { writeFileAtomic } from './atomic-file.js';
-import { DEFAULT_FAULTS, mergeFaultSettings, RequestQuota, seededRandom, type FaultSettings } from './faults.js';
+import { DEFAULT_FAULTS, mergeFaultSettings, QuotaSet, seededRandom, type FaultSettings } from './faults.js';
 import { handleKmsRequest, type HandlerState } from './http-handler.js';
 import { KeyStore } from './key-store.js';
 import { PolicyCache } from './operations/context.js';
+import { parseIdentityPolicy, type KeyPolicy } from './policy/index.js';
 import { DEFAULT_ATTESTATION_MAX_AGE_MS } from './recipient.js';
 import type { KmsPrincipal } from './sigv4.js';
 import { ensureTlsMaterial } from './tls.js';
@@ -84,8 +85,9 @@ export function kmsStateDir(stateDir: string): string {
 }
 
 /**
- * DIR/credentials.json through sim/state.ts, plus the optional `sessionToken` of an entry (temporary
- * credentials: the request must then carry it as X-Amz-Security-Token).
+ * DIR/credentials.json through sim/state.ts (with each entry's `identityPolicies`), plus the optional
+ * `sessionToken` of an entry (temporary credentials: the request must then carry it as
+ * X-Amz-Security-Token).
  */
 export async function loadKmsPrincipals(stateDir: string): Promise<KmsPrincipal[]> {
   const principals = await loadCredentials(stateDir);
@@ -112,6 +114,19 @@ function principalMap(principals: readonly KmsPrincipal[]): Map<string, KmsPrinc
   return map;
 }
 
+/** Each principal's identity policies, parsed once at start; a malformed one stops the start. */
+function identityMap(principals: ReadonlyMap<string, KmsPrincipal>): Map<string, readonly KeyPolicy[]> {
+  const map = new Map<string, readonly KeyPolicy[]>();
+  for (const [accessKeyId, p] of principals) {
+    try {
+      map.set(accessKeyId, (p.identityPolicies ?? []).map((doc) => parseIdentityPolicy(doc)));
+    } catch (cause) {
+      throw new ServiceError('ERR_SIM_STATE', `an identity policy of principal ${p.arn} is malformed`, { cause });
+    }
+  }
+  return map;
+}
+
 function endpointHost(host: string): string {
   if (host === '0.0.0.0' || host === '') return '127.0.0.1';
   if (host === '::') return '[::1]';
@@ -133,13 +148,14 @@ export async function startKmsSimulator(options: KmsSimulatorOptions): Promise<K
     region,
     service: 'kms',
     principals,
+    identities: identityMap(principals),
     store,
     recipient: { roots, maxAgeMs: options.attestationMaxAgeMs ?? DEFAULT_ATTESTATION_MAX_AGE_MS },
     viaService: options.viaService,
     now,
     random: seededRandom(options.faultSeed ?? Math.floor(Math.random() * 2 ** 32)),
     faults,
-    quota: new RequestQuota(faults.quotaPerSecond, now()),
+    quotas: new QuotaSet(faults, now()),
     policies: new PolicyCache(),
     onInternalError: options.onInternalError ?? ((error) => {
       process.stderr.write(`kms simulator: internal error: ${error instanceof Error ? error.stack ?? error.message : String(error)}\n`);
@@ -183,7 +199,7 @@ export async function startKmsSimulator(options: KmsSimulatorOptions): Promise<K
     faults: () => ({ ...state.faults, failOperations: [...state.faults.failOperations] }),
     setFaults(update) {
       const next = mergeFaultSettings(state.faults, update);
-      if (next.quotaPerSecond !== state.faults.quotaPerSecond) state.quota.setLimit(next.quotaPerSecond, now());
+      state.quotas.apply(next, now());
       state.faults = next;
       return { ...next, failOperations: [...next.failOperations] };
     },

@@ -5,7 +5,7 @@
  * a well-typed value that breaks a constraint (missing, length, range, enum) is a
  * ValidationException with the Coral message text.
  */
-import { constraintViolation, KmsFault } from './errors.js';
+import { constraintViolation, KmsFault, memberPath } from './errors.js';
 
 type Json = Record<string, unknown>;
 
@@ -20,29 +20,36 @@ function wrongType(member: string, expected: string): KmsFault {
 }
 
 /** Coral writes "Value null at 'x'" for a missing required member. */
-function notNull(member: string): KmsFault {
-  const field = member.charAt(0).toLowerCase() + member.slice(1);
+function notNull(path: string): KmsFault {
   return new KmsFault(
     'ValidationException',
-    `1 validation error detected: Value null at '${field}' failed to satisfy constraint: Member must not be null`,
+    `1 validation error detected: Value null at '${path}' failed to satisfy constraint: Member must not be null`,
   );
 }
 
-function checkLength(member: string, length: number, rule: LengthRule): void {
+/** `value`: the offending string, quoted in the message (blobs pass none). */
+function checkLength(path: string, length: number, rule: LengthRule, value?: string): void {
   if (rule.min !== undefined && length < rule.min) {
-    throw constraintViolation(member, `Member must have length greater than or equal to ${rule.min}`);
+    throw constraintViolation(path, `Member must have length greater than or equal to ${rule.min}`, value);
   }
   if (rule.max !== undefined && length > rule.max) {
-    throw constraintViolation(member, `Member must have length less than or equal to ${rule.max}`);
+    throw constraintViolation(path, `Member must have length less than or equal to ${rule.max}`, value);
   }
 }
 
 /** A parsed request body, read member by member. Unknown members are ignored, as KMS does. */
 export class RequestShape {
   private readonly body: Json;
+  /** Path of this structure in Coral messages, e.g. `recipient.` (empty at the top). */
+  private readonly prefix: string;
 
-  constructor(body: Json) {
+  constructor(body: Json, prefix = '') {
     this.body = body;
+    this.prefix = prefix;
+  }
+
+  private path(member: string): string {
+    return memberPath(this.prefix, member);
   }
 
   /** Parses the raw body. An empty body counts as `{}` (the SDK sends `{}` for no members). */
@@ -75,13 +82,13 @@ export class RequestShape {
   string(member: string, rule: StringRule & { required?: boolean } = {}): string | undefined {
     const value = this.raw(member);
     if (value === undefined) {
-      if (rule.required === true) throw notNull(member);
+      if (rule.required === true) throw notNull(this.path(member));
       return undefined;
     }
     if (typeof value !== 'string') throw wrongType(member, 'a string');
-    checkLength(member, value.length, rule);
+    checkLength(this.path(member), value.length, rule, value);
     if (rule.pattern !== undefined && !rule.pattern.test(value)) {
-      throw constraintViolation(member, `Member must satisfy regular expression pattern: ${rule.pattern.source}`);
+      throw constraintViolation(this.path(member), `Member must satisfy regular expression pattern: ${rule.pattern.source}`, value);
     }
     return value;
   }
@@ -92,16 +99,16 @@ export class RequestShape {
   blob(member: string, rule: LengthRule & { required?: boolean } = {}): Buffer | undefined {
     const value = this.raw(member);
     if (value === undefined) {
-      if (rule.required === true) throw notNull(member);
+      if (rule.required === true) throw notNull(this.path(member));
       return undefined;
     }
     if (typeof value !== 'string') throw wrongType(member, 'a base64-encoded string');
     // Decoded length is known before decoding: refuse oversize blobs without allocating them.
     const approx = Math.floor((value.length * 3) / 4);
-    if (rule.max !== undefined && approx > rule.max + 2) checkLength(member, approx, rule);
+    if (rule.max !== undefined && approx > rule.max + 2) checkLength(this.path(member), approx, rule);
     if (!BASE64.test(value)) throw wrongType(member, 'a base64-encoded string');
     const bytes = Buffer.from(value, 'base64');
-    checkLength(member, bytes.length, rule);
+    checkLength(this.path(member), bytes.length, rule);
     return bytes;
   }
 
@@ -109,8 +116,8 @@ export class RequestShape {
     const value = this.raw(member);
     if (value === undefined) return undefined;
     if (typeof value !== 'number' || !Number.isInteger(value)) throw wrongType(member, 'an integer');
-    if (value < rule.min) throw constraintViolation(member, `Member must have value greater than or equal to ${rule.min}`);
-    if (value > rule.max) throw constraintViolation(member, `Member must have value less than or equal to ${rule.max}`);
+    if (value < rule.min) throw constraintViolation(this.path(member), `Member must have value greater than or equal to ${rule.min}`, value);
+    if (value > rule.max) throw constraintViolation(this.path(member), `Member must have value less than or equal to ${rule.max}`, value);
     return value;
   }
 
@@ -125,7 +132,7 @@ export class RequestShape {
     const value = this.string(member);
     if (value === undefined) return undefined;
     if (!(values as readonly string[]).includes(value)) {
-      throw constraintViolation(member, `Member must satisfy enum value set: [${values.join(', ')}]`);
+      throw constraintViolation(this.path(member), `Member must satisfy enum value set: [${values.join(', ')}]`, value);
     }
     return value as T;
   }
@@ -150,15 +157,25 @@ export class RequestShape {
       throw wrongType(member, 'a list of strings');
     }
     if (value.length > rule.maxItems) {
-      throw constraintViolation(member, `Member must have length less than or equal to ${rule.maxItems}`);
+      throw constraintViolation(this.path(member), `Member must have length less than or equal to ${rule.maxItems}`);
     }
     return value as string[];
+  }
+
+  /** A list of structures (e.g. Tags). */
+  structureList(member: string): RequestShape[] {
+    const value = this.raw(member);
+    if (value === undefined) return [];
+    if (!Array.isArray(value) || value.some((v) => typeof v !== 'object' || v === null || Array.isArray(v))) {
+      throw wrongType(member, 'a list of structures');
+    }
+    return value.map((v) => new RequestShape(v as Json, `${this.path(member)}.member.`));
   }
 
   structure(member: string): RequestShape | undefined {
     const value = this.raw(member);
     if (value === undefined) return undefined;
     if (typeof value !== 'object' || Array.isArray(value)) throw wrongType(member, 'a structure');
-    return new RequestShape(value as Json);
+    return new RequestShape(value as Json, `${this.path(member)}.`);
   }
 }

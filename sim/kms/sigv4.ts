@@ -16,6 +16,8 @@ export interface KmsPrincipal {
   secretAccessKey: string;
   /** Temporary credentials carry a session token; the request must then send it (X-Amz-Security-Token). */
   sessionToken?: string;
+  /** IAM identity-based policy documents of the principal (none: no IAM permissions). */
+  identityPolicies?: readonly unknown[];
 }
 
 export interface ReceivedRequest {
@@ -77,7 +79,7 @@ function toBytes(data: string | ArrayBuffer | ArrayBufferView): Uint8Array {
 }
 
 function incomplete(message: string): KmsFault {
-  return new KmsFault('IncompleteSignature', message);
+  return new KmsFault('IncompleteSignatureException', message);
 }
 
 function parseAuthorization(value: string): { accessKeyId: string; scope: string[]; signedHeaders: string[]; signature: string } {

@@ -14,10 +14,12 @@
  * The outer map is indefinite-length (0xbf … 0xff) by default, as current NSMs write it (since
  * about mid-2025: section 0 item 1); 'definite' gives the older 0xa9 form.
  *
+ * NitroTPM-shaped documents (`nitroTpm: true`) write `nitrotpm_pcrs` in place of `pcrs`.
+ *
  * Signing is synchronous (node:crypto), so a document costs one ECDSA signature and no I/O.
  */
 import { sign, type KeyObject } from 'node:crypto';
-import type { AttestationPayload as VerifierPayload } from '../../shared/attestation/document.js';
+import { NITROTPM_PCRS_KEY, type AttestationPayload as VerifierPayload } from '../../shared/attestation/document.js';
 import { encodeCbor } from '../../shared/cbor.js';
 
 /** The protected header bytes of every Nitro document: {1: -35}. */
@@ -57,7 +59,7 @@ export function encodeAttestationPayload(payload: AttestationPayload, encoding: 
     ['module_id', payload.moduleId],
     ['digest', 'SHA384'],
     ['timestamp', BigInt(payload.timestamp)],
-    ['pcrs', pcrs],
+    [payload.nitroTpm === true ? NITROTPM_PCRS_KEY : 'pcrs', pcrs],
     ['certificate', bytes(payload.certificate)],
     ['cabundle', payload.cabundle.map(bytes)],
     ['public_key', payload.publicKey === null ? null : bytes(payload.publicKey)],

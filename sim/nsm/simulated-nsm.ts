@@ -25,6 +25,7 @@ import type { AttestationRequest, Nsm, NsmDescription, PcrDescription } from '..
 import { PCR_LENGTH, extendPcrValue, pcrOfString } from '../../shared/pcr.js';
 import { announceSimulator, type AnnounceOptions } from '../announce.js';
 import { LEAF_MIN_REMAINING_MS, instanceIdOf, type IssuedLeaf, type SimPki } from '../pki/index.js';
+import { NITROTPM_PCR_COUNT } from '../../shared/attestation/document.js';
 import { buildAttestationDocument, type PayloadMapEncoding } from './document.js';
 
 export const SIM_NSM_MAX_PCRS = LIMITS.pcrCount;
@@ -169,6 +170,32 @@ export class SimulatedNsm implements Nsm {
     const pcrs = new Map(this.lockedIndexes().map((index) => [index, Uint8Array.from(this.values[index] as Uint8Array)]));
     return buildAttestationDocument(
       { moduleId: this.moduleId, timestamp: now, pcrs, certificate: leaf.der, cabundle, publicKey, userData, nonce },
+      leaf.privateKey,
+      this.payloadMap,
+    );
+  }
+
+  /**
+   * A NitroTPM-shaped document (`nitrotpm_pcrs` with the given TPM registers 0..23, signed by the
+   * same simulated PKI), as an EC2 instance with NitroTPM obtains one. Not part of the NSM API:
+   * tests use it to check that verifiers and KMS keep NitroTPM and enclave documents apart.
+   */
+  async attestNitroTpm(request: AttestationRequest, tpmPcrs: Readonly<Record<number, string | Uint8Array>>): Promise<Uint8Array> {
+    this.checkOpen();
+    const userData = this.optionalField('user_data', request.userData);
+    const nonce = this.optionalField('nonce', request.nonce);
+    const publicKey = this.optionalField('public_key', request.publicKey);
+    const pcrs = new Map<number, Uint8Array>();
+    for (const [key, value] of Object.entries(tpmPcrs)) {
+      const index = Number(key);
+      if (!Number.isInteger(index) || index < 0 || index >= NITROTPM_PCR_COUNT) throw new RangeError(`NitroTPM PCRs are 0-${NITROTPM_PCR_COUNT - 1}`);
+      pcrs.set(index, toPcrBytes(index, value));
+    }
+    if (pcrs.size === 0) throw new RangeError('a NitroTPM document carries at least one PCR');
+    const now = this.now();
+    const { leaf, cabundle } = await this.currentLeaf(now);
+    return buildAttestationDocument(
+      { moduleId: this.moduleId, timestamp: now, pcrs, nitroTpm: true, certificate: leaf.der, cabundle, publicKey, userData, nonce },
       leaf.privateKey,
       this.payloadMap,
     );

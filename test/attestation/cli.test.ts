@@ -181,6 +181,7 @@ describe('parseVerifyArgs', () => {
       pcrs: { 0: pcr.toLowerCase(), 15: '00'.repeat(48) },
       anyPcrs: false,
       allowDebug: true,
+      nitroTpm: false,
       nonce: Uint8Array.of(0x0a, 0xff),
       json: true,
     });

@@ -5,7 +5,7 @@
  */
 import { request } from 'node:https';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CreateKeyCommand, DecryptCommand, EncryptCommand, GenerateRandomCommand, ListKeysCommand, type KMSClient } from '@aws-sdk/client-kms';
+import { CreateKeyCommand, DecryptCommand, EncryptCommand, GenerateMacCommand, GenerateRandomCommand, ListKeysCommand, SignCommand, type KMSClient } from '@aws-sdk/client-kms';
 import { FAULTS_PATH } from '../../sim/kms/index.js';
 import { kmsError, startHarness, type Harness } from './harness.js';
 
@@ -64,6 +64,29 @@ describe('quota', () => {
     await admin.send(new GenerateRandomCommand({ NumberOfBytes: 8 }));
     await admin.send(new GenerateRandomCommand({ NumberOfBytes: 8 }));
     expect((await kmsError(admin.send(new GenerateRandomCommand({ NumberOfBytes: 8 })))).name).toBe('ThrottlingException');
+  });
+});
+
+describe('per-key-type quotas', () => {
+  it('meter RSA and ECC keys in buckets of their own; HMAC keys share the symmetric one', async () => {
+    h.sim.setFaults({ quotaPerSecond: 2, rsaQuotaPerSecond: 3, eccQuotaPerSecond: 1 });
+    expect(h.sim.faults()).toMatchObject({ quotaPerSecond: 2, rsaQuotaPerSecond: 3, eccQuotaPerSecond: 1 });
+    const rsa = (await admin.send(new CreateKeyCommand({ KeySpec: 'RSA_2048', KeyUsage: 'SIGN_VERIFY' }))).KeyMetadata!.Arn!;
+    const ecc = (await admin.send(new CreateKeyCommand({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' }))).KeyMetadata!.Arn!;
+    const hmac = (await admin.send(new CreateKeyCommand({ KeySpec: 'HMAC_256', KeyUsage: 'GENERATE_VERIFY_MAC' }))).KeyMetadata!.Arn!;
+    const signRsa = () => admin.send(new SignCommand({ KeyId: rsa, Message: Buffer.from('m'), SigningAlgorithm: 'RSASSA_PSS_SHA_256' }));
+    const signEcc = () => admin.send(new SignCommand({ KeyId: ecc, Message: Buffer.from('m'), SigningAlgorithm: 'ECDSA_SHA_256' }));
+    for (let i = 0; i < 3; i++) await signRsa();
+    expect((await kmsError(signRsa())).name).toBe('ThrottlingException');
+    await signEcc();
+    expect((await kmsError(signEcc())).name).toBe('ThrottlingException');
+    // The symmetric bucket is untouched by them, and HMAC draws on it.
+    await admin.send(new GenerateMacCommand({ KeyId: hmac, Message: Buffer.from('m'), MacAlgorithm: 'HMAC_SHA_256' }));
+    await admin.send(new GenerateRandomCommand({ NumberOfBytes: 8 }));
+    expect((await kmsError(admin.send(new GenerateMacCommand({ KeyId: hmac, Message: Buffer.from('m'), MacAlgorithm: 'HMAC_SHA_256' })))).name).toBe('ThrottlingException');
+    clock += 1000;
+    await signEcc();
+    await signRsa();
   });
 });
 

@@ -104,8 +104,10 @@ describe('CreateKey, DescribeKey, ListKeys', () => {
     expect(missing.name).toBe('NotFoundException');
     expect(missing.status).toBe(400);
     await expect(admin.send(new DescribeKeyCommand({ KeyId: 'alias/nope' }))).rejects.toBeInstanceOf(NotFoundException);
-    const rsa = await kmsError(admin.send(new CreateKeyCommand({ KeySpec: 'RSA_2048', KeyUsage: 'ENCRYPT_DECRYPT' })));
-    expect(rsa.name).toBe('UnsupportedOperationException');
+    const sm2 = await kmsError(admin.send(new CreateKeyCommand({ KeySpec: 'SM2', KeyUsage: 'SIGN_VERIFY' })));
+    expect(sm2.name).toBe('UnsupportedOperationException');
+    const multiRegion = await kmsError(admin.send(new CreateKeyCommand({ MultiRegion: true })));
+    expect(multiRegion.name).toBe('UnsupportedOperationException');
   });
 });
 

@@ -142,7 +142,8 @@ describe('SigV4', () => {
 
 describe('temporary credentials (session token)', () => {
   it('require the matching X-Amz-Security-Token', async () => {
-    const temp = { arn: 'arn:aws:sts::111122223333:assumed-role/enclave/i-0123456789abcdef0', accessKeyId: 'ASIATEMPORARY0000001', secretAccessKey: 's'.repeat(40), sessionToken: 'token-abc' };
+    const temp = { arn: 'arn:aws:sts::111122223333:assumed-role/enclave/i-0123456789abcdef0', accessKeyId: 'ASIATEMPORARY0000001', secretAccessKey: 's'.repeat(40), sessionToken: 'token-abc',
+      identityPolicies: [{ Version: '2012-10-17', Statement: { Effect: 'Allow', Action: 'kms:*', Resource: '*' } }] };
     const sim = await startKmsSimulator({ stateDir: h.dir, principals: [temp], writeDiscoveryFile: false, silent: true });
     try {
       const good = kmsClient(sim, { accessKeyId: temp.accessKeyId, secretAccessKey: temp.secretAccessKey, sessionToken: 'token-abc' });
@@ -174,6 +175,35 @@ describe('AWS JSON 1.1 framing', () => {
   it('answers missing required members with the Coral ValidationException text', async () => {
     const res = await raw({ target: 'TrentService.Encrypt', body: '{"Plaintext":"AA=="}', sign: adminCreds() });
     expect(res.body).toEqual({ __type: 'ValidationException', message: "1 validation error detected: Value null at 'keyId' failed to satisfy constraint: Member must not be null" });
+  });
+
+  it('words validation errors as AWS does: the offending value, nested member paths, service-level texts', async () => {
+    const zero = await raw({ target: 'TrentService.GenerateRandom', body: '{"NumberOfBytes":0}', sign: adminCreds() });
+    expect(zero.body).toEqual({ __type: 'ValidationException', message: "1 validation error detected: Value '0' at 'numberOfBytes' failed to satisfy constraint: Member must have value greater than or equal to 1" });
+    const missing = await raw({ target: 'TrentService.GenerateRandom', body: '{}', sign: adminCreds() });
+    expect(missing.body).toEqual({ __type: 'ValidationException', message: 'NumberOfBytes is required.' });
+    const recipient = await raw({ target: 'TrentService.GenerateRandom', body: '{"NumberOfBytes":8,"Recipient":{"KeyEncryptionAlgorithm":"RSA","AttestationDocument":"AA=="}}', sign: adminCreds() });
+    expect(String(recipient.body['message'])).toMatch(/^1 validation error detected: Value 'RSA' at 'recipient\.keyEncryptionAlgorithm' failed to satisfy constraint: Member must satisfy enum value set/);
+    // Blobs are never quoted.
+    const big = await raw({ target: 'TrentService.Encrypt', body: JSON.stringify({ KeyId: 'alias/x', Plaintext: Buffer.alloc(4097).toString('base64') }), sign: adminCreds() });
+    expect(big.body['message']).toBe("1 validation error detected: Value at 'plaintext' failed to satisfy constraint: Member must have length less than or equal to 4096");
+  });
+
+  it('sends InvalidCiphertextException without a message, and an ARN of another Region as "Invalid arn"', async () => {
+    const bad = await raw({ target: 'TrentService.Decrypt', body: JSON.stringify({ CiphertextBlob: Buffer.from('not a blob').toString('base64') }), sign: adminCreds() });
+    expect(bad.body).toEqual({ __type: 'InvalidCiphertextException' });
+    const arn = 'arn:aws:kms:eu-west-1:111122223333:key/00000000-0000-4000-8000-000000000000';
+    const other = await raw({ target: 'TrentService.DescribeKey', body: JSON.stringify({ KeyId: arn }), sign: adminCreds() });
+    expect(other.body).toEqual({ __type: 'NotFoundException', message: 'Invalid arn' });
+    const mrk = `mrk-${'0'.repeat(32)}`;
+    const missingMrk = await raw({ target: 'TrentService.DescribeKey', body: JSON.stringify({ KeyId: mrk }), sign: adminCreds() });
+    expect(missingMrk.body).toEqual({ __type: 'NotFoundException', message: `Key 'arn:aws:kms:${h.sim.region}:111122223333:key/${mrk}' does not exist` });
+  });
+
+  it('answers a malformed Authorization header with IncompleteSignatureException', async () => {
+    const res = await raw({ target: 'TrentService.ListKeys', body: '{}', sign: adminCreds(), mutate: (headers) => { headers['authorization'] = 'AWS4-HMAC-SHA256 SignedHeaders=host, Signature=00'; } });
+    expect(res.status).toBe(400);
+    expect(res.body['__type']).toBe('IncompleteSignatureException');
   });
 
   it('answers unknown operations and a wrong content type with UnknownOperationException', async () => {

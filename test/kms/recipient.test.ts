@@ -98,12 +98,12 @@ describe('Decrypt with Recipient under a PCR0-bound key policy', () => {
     expect(Buffer.from(openCiphertextForRecipient(cms, enclaveKey.privateKey))).toEqual(plaintext);
   });
 
-  it('denies the same role without a Recipient, with the AWS message', async () => {
+  it('denies the same role without a Recipient, with the AWS message (its IAM deny-unattested policy)', async () => {
     const err = await kmsError(enclave.send(new DecryptCommand({ CiphertextBlob: await secretBlob(Buffer.from('x')) })));
     expect(err.name).toBe('AccessDeniedException');
     expect(err.status).toBe(400);
     expect(err.message).toBe(
-      `User: ${h.principal('enclave').arn} is not authorized to perform: kms:Decrypt on resource: ${keyArn} because no resource-based policy allows the kms:Decrypt action`,
+      `User: ${h.principal('enclave').arn} is not authorized to perform: kms:Decrypt on resource: ${keyArn} with an explicit deny in an identity-based policy`,
     );
   });
 
@@ -201,7 +201,10 @@ describe('GenerateRandom with Recipient', () => {
 });
 
 describe('documents that do not verify, under a policy without attestation conditions', () => {
+  // The admin: its IAM policy allows kms:* without attestation conditions (the enclave role's
+  // deny-unattested IAM policy would answer AccessDeniedException first).
   it('are refused with ValidationException: no Plaintext for a Recipient caller, no CMS to an unverified key', async () => {
+    const enclave = admin;
     const open = await admin.send(new CreateKeyCommand({ Description: 'default policy' }));
     const blob = (await admin.send(new EncryptCommand({ KeyId: open.KeyMetadata!.KeyId, Plaintext: Buffer.from('x') }))).CiphertextBlob!;
     const foreign = await simulatedNsm(otherDir, { 0: PCR0, 1: PCR1, 2: PCR2 });

@@ -165,7 +165,7 @@ describe('quota and fault settings', () => {
 
   it('validates updates and refuses unknown settings', () => {
     expect(mergeFaultSettings(DEFAULT_FAULTS, { latencyMs: 10 })).toMatchObject({ latencyMs: 10, quotaPerSecond: 5500, failRate: 0 });
-    for (const bad of [{ failRate: -0.1 }, { failRate: 'x' }, { failError: 'NoSuchError' }, { quotaPerSecond: 0 }, { latencyMs: 1.5 }, { other: 1 }, [], null]) {
+    for (const bad of [{ failRate: -0.1 }, { failRate: 'x' }, { failError: 'NoSuchError' }, { quotaPerSecond: 0 }, { rsaQuotaPerSecond: 0 }, { eccQuotaPerSecond: 2.5 }, { latencyMs: 1.5 }, { other: 1 }, [], null]) {
       expect(() => mergeFaultSettings(DEFAULT_FAULTS, bad)).toThrow(RangeError);
     }
   });

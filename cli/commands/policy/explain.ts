@@ -7,12 +7,13 @@
 import { readFile } from 'node:fs/promises';
 import { AttestationError } from '../../../shared/errors.js';
 import { parseAttestation, verifyAttestation, type VerifyOptions } from '../../../shared/attestation/index.js';
-import { accountOfArn, attestedPrincipals, explainKeyPolicy, parseKeyPolicy, type ExplainDocument } from '../../../sim/kms/policy/index.js';
+import { accountOfArn, attestedPrincipals, explainKeyPolicy, parseIdentityPolicy, parseKeyPolicy, type ExplainDocument } from '../../../sim/kms/policy/index.js';
 import { UsageError, parseOptions, required, runCli } from '../sim/cli-util.js';
 
 const USAGE = `usage: enclavekit policy explain --policy FILE --document ATTESTATION_FILE [--principal ARN]
          [--action kms:Decrypt] [--key ARN] [--at now|document|MS|ISO-8601] [--max-age-ms MS]
          [--root PEM_FILE]... [--encryption-context KEY=VALUE]... [--via-service NAME]
+         [--identity-policy FILE]...
 
 Evaluates the key policy for a KMS request that carries the attestation document as Recipient,
 as KMS would: the document must verify (COSE signature, certificate chain to --root, default the
@@ -26,6 +27,8 @@ next to the document's.
   --at WHEN            verification time: now (default), document (its own timestamp), ms or ISO date
   --max-age-ms MS      freshness window when --at is not 'document' (default 300000, as the KMS simulator)
   --root PEM_FILE      trust anchor (repeatable), e.g. the simulator's: enclavekit sim root --state DIR
+  --identity-policy F  an IAM identity policy of the caller (repeatable); given, the verdict combines
+                       them with the key policy as KMS does (account-root statements delegate to them)
 `;
 
 const DEFAULT_MAX_AGE_MS = 5 * 60_000;
@@ -108,8 +111,13 @@ export function run(args: string[]): Promise<number> {
       root: { type: 'string', multiple: true },
       'encryption-context': { type: 'string', multiple: true },
       'via-service': { type: 'string' },
+      'identity-policy': { type: 'string', multiple: true },
     });
     const policy = parseKeyPolicy(await readFile(required(values.policy, 'policy'), 'utf8'));
+    const identityFiles = values['identity-policy'];
+    const identityPolicies = identityFiles === undefined
+      ? undefined
+      : await Promise.all(identityFiles.map(async (path) => parseIdentityPolicy(await readFile(path, 'utf8'))));
     const document = decodeDocumentFile(new Uint8Array(await readFile(required(values.document, 'document'))));
     const at = parseAt(values.at, Date.now());
     const maxAge = values['max-age-ms'];
@@ -143,6 +151,7 @@ export function run(args: string[]): Promise<number> {
         resource,
         ...(encryptionContext === undefined ? {} : { encryptionContext }),
         ...(values['via-service'] === undefined ? {} : { viaService: values['via-service'] }),
+        ...(identityPolicies === undefined ? {} : { identityPolicies }),
       },
       verification,
     );

@@ -12,7 +12,7 @@ import { loadCredentials } from '../../../sim/state.js';
 export const DEFAULT_KMS_PORT = 4443;
 
 const USAGE = `usage: enclavekit sim kms --state DIR [--port P] [--host 127.0.0.1] [--http] [--region R]
-                        [--quota N] [--latency-ms N] [--fail-rate F] [--fail-error NAME]
+                        [--quota N] [--rsa-quota N] [--ecc-quota N] [--latency-ms N] [--fail-rate F] [--fail-error NAME]
                         [--attestation-max-age-ms N]
 
 Serves the AWS KMS JSON 1.1 protocol (SigV4 with DIR/credentials.json) over HTTPS, with a CA kept
@@ -23,7 +23,9 @@ in DIR/kms/tls/ (trust DIR/kms/tls/ca.pem). Keys persist in DIR/kms/. Writes DIR
   --host H                     bind address (default 127.0.0.1)
   --http                       plain HTTP instead of HTTPS
   --region R                   region of the endpoint (default: the state's region)
-  --quota N                    cryptographic requests per second before ThrottlingException (default 5500)
+  --quota N                    requests per second with symmetric and HMAC keys before ThrottlingException (default 5500)
+  --rsa-quota N                the same for RSA keys (default 500)
+  --ecc-quota N                the same for ECC keys (default 300)
   --latency-ms N               delay added to every request, ms (default 0)
   --fail-rate F                fraction 0..1 of requests answered with --fail-error (default 0)
   --fail-error NAME            injected error (default KMSInternalException)
@@ -47,6 +49,8 @@ export function run(args: string[]): Promise<number> {
       http: { type: 'boolean' },
       region: { type: 'string' },
       quota: { type: 'string' },
+      'rsa-quota': { type: 'string' },
+      'ecc-quota': { type: 'string' },
       'latency-ms': { type: 'string' },
       'fail-rate': { type: 'string' },
       'fail-error': { type: 'string' },
@@ -56,6 +60,10 @@ export function run(args: string[]): Promise<number> {
     const faults: Partial<FaultSettings> = {};
     const quota = integer(values.quota, 'quota', 1, 1_000_000);
     if (quota !== undefined) faults.quotaPerSecond = quota;
+    const rsaQuota = integer(values['rsa-quota'], 'rsa-quota', 1, 1_000_000);
+    if (rsaQuota !== undefined) faults.rsaQuotaPerSecond = rsaQuota;
+    const eccQuota = integer(values['ecc-quota'], 'ecc-quota', 1, 1_000_000);
+    if (eccQuota !== undefined) faults.eccQuotaPerSecond = eccQuota;
     const latency = integer(values['latency-ms'], 'latency-ms', 0, 60_000);
     if (latency !== undefined) faults.latencyMs = latency;
     if (values['fail-rate'] !== undefined) {

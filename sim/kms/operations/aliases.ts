@@ -7,7 +7,7 @@ import { aliasArn, ALIAS_NAME } from '../arn.js';
 import { KmsFault } from '../errors.js';
 import type { AliasRecord } from '../key-store.js';
 import type { RequestShape } from '../shapes.js';
-import { authorize, epochSeconds, keyIdMember, requireNotPendingDeletion, resolveKey, type OpContext, type Operation } from './context.js';
+import { authorize, authorizeWithoutKey, epochSeconds, keyIdMember, requireNotPendingDeletion, resolveKey, type OpContext, type Operation } from './context.js';
 
 /** Model AliasNameType: 1..256, ^[a-zA-Z0-9:/_-]+$. */
 function aliasName(shape: RequestShape): string {
@@ -79,6 +79,7 @@ export const listAliases: Operation = async (shape, ctx) => {
   const marker = shape.string('Marker', { min: 1, max: 1024 });
   if (marker !== undefined && !ALIAS_NAME.test(marker)) throw new KmsFault('InvalidMarkerException', 'The marker is not valid.');
   const keyIdValue = shape.string('KeyId', { min: 1, max: 2048 });
+  authorizeWithoutKey(ctx, 'kms:ListAliases');
   let aliases = ctx.store.aliasesOf(ctx.caller.account);
   if (keyIdValue !== undefined) {
     const key = resolveKey(ctx, keyIdValue, { allowAlias: false });

@@ -5,8 +5,11 @@
 import { keyArn, aliasArn, parseKeyRef } from '../arn.js';
 import { KmsFault } from '../errors.js';
 import type { KeyRecord, KeyStore } from '../key-store.js';
+import { grantFor } from '../grants.js';
+import { algorithmsOf, KEY_SPECS, type KeyFamily, type KeySpec, type KeyUsage } from '../key-specs.js';
 import {
-  accessDeniedMessage,
+  accessDeniedText,
+  authorizeRequest,
   callerConditionValues,
   evaluateKeyPolicy,
   parseKeyPolicy,
@@ -20,6 +23,8 @@ import type { RequestShape } from '../shapes.js';
 export interface Caller {
   arn: string;
   account: string;
+  /** The caller's IAM identity policies (credentials.json `identityPolicies`), parsed. */
+  identityPolicies: readonly KeyPolicy[];
 }
 
 export interface OpContext {
@@ -72,7 +77,8 @@ export function resolveKey(ctx: OpContext, value: string, options: { allowAlias:
   if (ref.kind === 'id' || ref.kind === 'key-arn') {
     keyId = ref.keyId;
     account = ref.kind === 'id' ? ctx.caller.account : ref.account;
-    if (ref.kind === 'key-arn' && ref.region !== ctx.region) throw notFound(`Key '${value}' does not exist`);
+    // A key ARN of another Region (as AWS answers it: "NotFoundException: Invalid arn").
+    if (ref.kind === 'key-arn' && ref.region !== ctx.region) throw notFound('Invalid arn');
   } else {
     if (!options.allowAlias) throw notFound(`Invalid keyId '${value}': this operation takes a key id or key ARN`);
     account = ref.kind === 'alias' ? ctx.caller.account : ref.account;
@@ -102,19 +108,57 @@ export function decide(ctx: OpContext, key: KeyRecord, action: string, values: R
   });
 }
 
-/** Authorises `action` on `key` through its key policy; AccessDeniedException worded as KMS words it. */
+/**
+ * Authorises `action` on `key` through its key policy and the caller's identity policies
+ * (policy/authorize.ts); AccessDeniedException worded as KMS words each case.
+ */
 export function authorize(
   ctx: OpContext,
   key: KeyRecord,
   action: string,
   values: Readonly<Record<string, ConditionValue>> = {},
 ): void {
-  const decision = decide(ctx, key, action, values);
+  const resource = arnOf(key);
+  const decision = authorizeRequest({
+    principalArn: ctx.caller.arn,
+    action,
+    resource,
+    values: { ...callerValues(ctx), ...values },
+    keyPolicy: ctx.policies.get(key.policy),
+    keyAccount: key.account,
+    identityPolicies: ctx.caller.identityPolicies,
+  });
+  if (decision.allowed) return;
+  // Grants add permissions that the policies do not give, but never override an explicit Deny.
+  const explicit = decision.reason === 'explicit-deny-resource' || decision.reason === 'explicit-deny-identity';
+  if (!explicit && grantFor(key.grants ?? [], ctx.caller.arn, action.slice('kms:'.length), contextOf(values), () => decision.identity.allowed)) return;
+  throw new KmsFault('AccessDeniedException', accessDeniedText({ principalArn: ctx.caller.arn, action, resource }, decision.reason));
+}
+
+const CONTEXT_KEY_PREFIX = 'kms:EncryptionContext:';
+
+/** The encryption context back from its condition values (policy/context.ts builds them). */
+function contextOf(values: Readonly<Record<string, ConditionValue>>): Record<string, string> {
+  const context: Record<string, string> = {};
+  for (const [k, v] of Object.entries(values)) {
+    if (k.startsWith(CONTEXT_KEY_PREFIX) && typeof v === 'string') context[k.slice(CONTEXT_KEY_PREFIX.length)] = v;
+  }
+  return context;
+}
+
+/** Operations on no key (CreateKey, ListKeys, ListAliases, GenerateRandom): identity policies alone. */
+export function authorizeWithoutKey(ctx: OpContext, action: string, values: Readonly<Record<string, ConditionValue>> = {}): void {
+  const decision = authorizeRequest({
+    principalArn: ctx.caller.arn,
+    action,
+    resource: '*',
+    values: { ...callerValues(ctx), ...values },
+    keyPolicy: undefined,
+    keyAccount: undefined,
+    identityPolicies: ctx.caller.identityPolicies,
+  });
   if (!decision.allowed) {
-    throw new KmsFault(
-      'AccessDeniedException',
-      accessDeniedMessage({ principalArn: ctx.caller.arn, action, resource: arnOf(key) }, decision),
-    );
+    throw new KmsFault('AccessDeniedException', accessDeniedText({ principalArn: ctx.caller.arn, action, resource: '*' }, decision.reason));
   }
 }
 
@@ -144,8 +188,27 @@ export function b64(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
 }
 
-/** KeyMetadata as DescribeKey/CreateKey return it for a symmetric AWS_KMS key. */
+export function specOf(key: KeyRecord): KeySpec {
+  return key.keySpec ?? 'SYMMETRIC_DEFAULT';
+}
+
+export function usageOf(key: KeyRecord): KeyUsage {
+  return key.keyUsage ?? 'ENCRYPT_DECRYPT';
+}
+
+/**
+ * Operations that need a key of one family and usage answer InvalidKeyUsageException otherwise
+ * (e.g. Encrypt with an HMAC key, Sign with an encryption key).
+ */
+export function requireUsage(key: KeyRecord, usage: KeyUsage, families: readonly KeyFamily[], operation: string): void {
+  if (usageOf(key) !== usage || !families.includes(KEY_SPECS[specOf(key)].family)) {
+    throw new KmsFault('InvalidKeyUsageException', `${arnOf(key)} key usage is ${usageOf(key)} which is not valid for ${operation}.`);
+  }
+}
+
+/** KeyMetadata as DescribeKey/CreateKey return it for an AWS_KMS key. */
 export function keyMetadata(key: KeyRecord): Record<string, unknown> {
+  const spec = specOf(key);
   const metadata: Record<string, unknown> = {
     AWSAccountId: key.account,
     KeyId: key.keyId,
@@ -153,19 +216,31 @@ export function keyMetadata(key: KeyRecord): Record<string, unknown> {
     CreationDate: epochSeconds(key.createdAt),
     Enabled: key.state === 'Enabled',
     Description: key.description,
-    KeyUsage: 'ENCRYPT_DECRYPT',
+    KeyUsage: usageOf(key),
     KeyState: key.state,
     Origin: 'AWS_KMS',
     KeyManager: 'CUSTOMER',
-    CustomerMasterKeySpec: 'SYMMETRIC_DEFAULT',
-    KeySpec: 'SYMMETRIC_DEFAULT',
-    EncryptionAlgorithms: ['SYMMETRIC_DEFAULT'],
+    CustomerMasterKeySpec: spec,
+    KeySpec: spec,
+    ...algorithmsOf(spec, usageOf(key)),
     MultiRegion: false,
-    CurrentKeyMaterialId: key.versions[key.versions.length - 1]!.materialId,
   };
+  // Key material ids belong to symmetric encryption keys only (DescribeKey API reference).
+  if (spec === 'SYMMETRIC_DEFAULT') metadata['CurrentKeyMaterialId'] = key.versions[key.versions.length - 1]!.materialId;
   if (key.deletionDate !== undefined) metadata['DeletionDate'] = epochSeconds(key.deletionDate);
   if (key.pendingWindowInDays !== undefined) metadata['PendingDeletionWindowInDays'] = key.pendingWindowInDays;
   return metadata;
+}
+
+/** Applies `change` to a copy of the key under the store's write lock, persisting it. */
+export async function updateKey(ctx: OpContext, keyId: string, change: (key: KeyRecord) => KeyRecord): Promise<KeyRecord> {
+  return ctx.store.mutate(async () => {
+    const current = ctx.store.getKey(keyId);
+    if (current === undefined) throw new KmsFault('NotFoundException', `Key '${keyId}' does not exist`);
+    const next = change(current);
+    await ctx.store.putKey(next);
+    return next;
+  });
 }
 
 /** The KeyId member of most operations: required, 1..2048 characters (model KeyIdType). */

@@ -12,7 +12,24 @@ import type { KeyRecord } from '../key-store.js';
 import { encryptionContextConditionValues, type ConditionValue } from '../policy/index.js';
 import { readRecipient, recipientPublicKey, sealForRecipient, type RecipientOutcome } from '../recipient.js';
 import type { RequestShape } from '../shapes.js';
-import { arnOf, authorize, b64, dryRun, keyIdMember, requireEnabled, resolveKey, type OpContext, type Operation } from './context.js';
+import { rsaDecrypt, rsaEncrypt } from '../asymmetric.js';
+import { isGrantToken } from '../grants.js';
+import { algorithmsOf, KEY_SPECS, oaepMaxPlaintext } from '../key-specs.js';
+import {
+  arnOf,
+  authorize,
+  authorizeWithoutKey,
+  b64,
+  dryRun,
+  keyIdMember,
+  requireEnabled,
+  requireUsage,
+  resolveKey,
+  specOf,
+  usageOf,
+  type OpContext,
+  type Operation,
+} from './context.js';
 
 /** KMS model limits (docs/formats.md 5.5). */
 const PLAINTEXT_MAX = 4096;
@@ -26,7 +43,7 @@ const GRANT_TOKENS_MAX = 10;
 const CONTEXT_MAX_BYTES = 8192;
 const ALGORITHMS = ['SYMMETRIC_DEFAULT', 'RSAES_OAEP_SHA_1', 'RSAES_OAEP_SHA_256', 'SM2PKE'] as const;
 
-function encryptionContext(shape: RequestShape, member = 'EncryptionContext'): Record<string, string> {
+export function encryptionContext(shape: RequestShape, member = 'EncryptionContext'): Record<string, string> {
   const context = shape.stringMap(member);
   let bytes = 0;
   for (const [k, v] of Object.entries(context)) bytes += Buffer.byteLength(k) + Buffer.byteLength(v);
@@ -34,29 +51,68 @@ function encryptionContext(shape: RequestShape, member = 'EncryptionContext'): R
   return context;
 }
 
-/** Symmetric keys only take SYMMETRIC_DEFAULT; an RSA/SM2 algorithm is a key-usage error in KMS. */
-function symmetricAlgorithm(shape: RequestShape, member: string): void {
-  const algorithm = shape.enumOf(member, ALGORITHMS);
-  if (algorithm !== undefined && algorithm !== 'SYMMETRIC_DEFAULT') {
-    throw new KmsFault('InvalidKeyUsageException', `The key does not support the ${algorithm} encryption algorithm.`);
+type EncryptionAlgorithm = (typeof ALGORITHMS)[number];
+
+function readAlgorithm(shape: RequestShape, member: string): EncryptionAlgorithm | undefined {
+  return shape.enumOf(member, ALGORITHMS);
+}
+
+/**
+ * The encryption algorithm a key takes: SYMMETRIC_DEFAULT (the default) for symmetric keys,
+ * RSAES_OAEP_SHA_1/256 for RSA ENCRYPT_DECRYPT keys; anything else, or a key of another usage, is a
+ * key-usage error in KMS.
+ */
+function checkAlgorithm(key: KeyRecord, algorithm: EncryptionAlgorithm | undefined): EncryptionAlgorithm {
+  const chosen = algorithm ?? 'SYMMETRIC_DEFAULT';
+  const allowed = usageOf(key) === 'ENCRYPT_DECRYPT' ? algorithmsOf(specOf(key), 'ENCRYPT_DECRYPT').EncryptionAlgorithms ?? [] : [];
+  if (!allowed.includes(chosen)) {
+    throw new KmsFault('InvalidKeyUsageException', `${arnOf(key)} does not support the ${chosen} encryption algorithm.`);
+  }
+  return chosen;
+}
+
+function isRsa(key: KeyRecord): boolean {
+  return KEY_SPECS[specOf(key)].family === 'rsa';
+}
+
+/** GrantTokens: at most 10, each a token the simulator could have issued (InvalidGrantTokenException). */
+export function grantTokens(shape: RequestShape): void {
+  for (const token of shape.stringList('GrantTokens', { maxItems: GRANT_TOKENS_MAX })) {
+    if (!isGrantToken(token)) throw new KmsFault('InvalidGrantTokenException', 'The grant token is not valid.');
   }
 }
 
-function grantTokens(shape: RequestShape): void {
-  shape.stringList('GrantTokens', { maxItems: GRANT_TOKENS_MAX });
-}
-
-function recipientValues(outcome: RecipientOutcome): Record<string, ConditionValue> {
+export function recipientValues(outcome: RecipientOutcome): Record<string, ConditionValue> {
   return outcome.present && outcome.valid ? outcome.conditions : {};
 }
 
-function currentVersion(key: KeyRecord): { index: number; version: KeyRecord['versions'][number] } {
+export function currentVersion(key: KeyRecord): { index: number; version: KeyRecord['versions'][number] } {
   const index = key.versions.length - 1;
   return { index, version: key.versions[index]! };
 }
 
 function invalidCiphertext(): KmsFault {
-  return new KmsFault('InvalidCiphertextException', 'The ciphertext is invalid, or was not encrypted under this key, key version or encryption context.');
+  // KMS sends this error without a message.
+  return new KmsFault('InvalidCiphertextException', '');
+}
+
+/** Asymmetric encryption keys take no encryption context (KMS "Asymmetric keys" guide). */
+function refuseContext(context: Record<string, string>, key: KeyRecord): void {
+  if (Object.keys(context).length > 0) {
+    throw new KmsFault('InvalidKeyUsageException', `${arnOf(key)} is an asymmetric key, which does not support an encryption context.`);
+  }
+}
+
+/** RSAES-OAEP under the key's public key; the plaintext limit depends on modulus and hash. */
+function rsaEncryptFor(key: KeyRecord, algorithm: EncryptionAlgorithm, plaintext: Buffer): Record<string, unknown> {
+  const max = oaepMaxPlaintext(KEY_SPECS[specOf(key)].modulusBits!, algorithm as 'RSAES_OAEP_SHA_1' | 'RSAES_OAEP_SHA_256');
+  if (plaintext.length > max) {
+    plaintext.fill(0);
+    throw new KmsFault('ValidationException', `Plaintext of ${specOf(key)} key with ${algorithm} must be at most ${max} bytes.`);
+  }
+  const ciphertext = rsaEncrypt(currentVersion(key).version.material, algorithm, plaintext);
+  plaintext.fill(0);
+  return { CiphertextBlob: b64(ciphertext), KeyId: arnOf(key), EncryptionAlgorithm: algorithm };
 }
 
 /** Opens a blob after authorisation; every failure is the same InvalidCiphertextException. */
@@ -84,7 +140,7 @@ function keyOfBlob(ctx: OpContext, blob: Uint8Array, keyIdValue: string | undefi
 }
 
 /** Puts `plaintext` into the response as Plaintext, or as CiphertextForRecipient for a Recipient. */
-function deliver(result: Record<string, unknown>, plaintext: Buffer, outcome: RecipientOutcome, spki: Uint8Array | undefined): void {
+export function deliver(result: Record<string, unknown>, plaintext: Buffer, outcome: RecipientOutcome, spki: Uint8Array | undefined): void {
   try {
     if (outcome.present) result['CiphertextForRecipient'] = b64(sealForRecipient(plaintext, spki!));
     else result['Plaintext'] = b64(plaintext);
@@ -98,11 +154,14 @@ export const encrypt: Operation = async (shape, ctx) => {
   const plaintext = shape.blob('Plaintext', { required: true, min: 1, max: PLAINTEXT_MAX });
   const context = encryptionContext(shape);
   grantTokens(shape);
-  symmetricAlgorithm(shape, 'EncryptionAlgorithm');
+  const requested = readAlgorithm(shape, 'EncryptionAlgorithm');
   const key = resolveKey(ctx, keyIdValue, { allowAlias: true });
   authorize(ctx, key, 'kms:Encrypt', encryptionContextConditionValues(context));
   requireEnabled(key);
+  const algorithm = checkAlgorithm(key, requested);
+  if (isRsa(key)) refuseContext(context, key);
   dryRun(shape);
+  if (isRsa(key)) return rsaEncryptFor(key, algorithm, plaintext);
   const { index, version } = currentVersion(key);
   const blob = sealBlob(version.material, { keyId: key.keyId, keyVersion: index }, context, plaintext);
   plaintext.fill(0);
@@ -113,10 +172,14 @@ export const decrypt: Operation = async (shape, ctx) => {
   const blob = shape.blob('CiphertextBlob', { required: true, min: 1, max: CIPHERTEXT_MAX });
   const context = encryptionContext(shape);
   grantTokens(shape);
-  symmetricAlgorithm(shape, 'EncryptionAlgorithm');
+  const requested = readAlgorithm(shape, 'EncryptionAlgorithm');
   const keyIdValue = shape.string('KeyId', { min: 1, max: 2048 });
   const outcome = readRecipient(shape, ctx.now, ctx.recipient);
+  // Asymmetric ciphertexts carry no key id: KMS needs the KeyId member to decrypt them.
+  const named = keyIdValue === undefined ? undefined : resolveKey(ctx, keyIdValue, { allowAlias: true });
+  if (named !== undefined && isRsa(named)) return rsaDecryptFor(ctx, shape, named, requested, blob, context, outcome);
   const { key, versionIndex } = keyOfBlob(ctx, blob, keyIdValue);
+  checkAlgorithm(key, requested);
   authorize(ctx, key, 'kms:Decrypt', { ...encryptionContextConditionValues(context), ...recipientValues(outcome) });
   requireEnabled(key);
   const spki = outcome.present ? recipientPublicKey(outcome) : undefined;
@@ -127,17 +190,44 @@ export const decrypt: Operation = async (shape, ctx) => {
   return result;
 };
 
+/** Decrypt with an RSA key: RSAES-OAEP, Plaintext or (for a Recipient) CiphertextForRecipient. */
+function rsaDecryptFor(
+  ctx: OpContext,
+  shape: RequestShape,
+  key: KeyRecord,
+  requested: EncryptionAlgorithm | undefined,
+  blob: Buffer,
+  context: Record<string, string>,
+  outcome: RecipientOutcome,
+): Record<string, unknown> {
+  authorize(ctx, key, 'kms:Decrypt', { ...encryptionContextConditionValues(context), ...recipientValues(outcome) });
+  requireEnabled(key);
+  const algorithm = checkAlgorithm(key, requested);
+  refuseContext(context, key);
+  const spki = outcome.present ? recipientPublicKey(outcome) : undefined;
+  dryRun(shape);
+  const plaintext = rsaDecrypt(currentVersion(key).version.material, algorithm, blob);
+  if (plaintext === null) throw invalidCiphertext();
+  const result: Record<string, unknown> = { KeyId: arnOf(key), EncryptionAlgorithm: algorithm };
+  deliver(result, plaintext, outcome, spki);
+  return result;
+}
+
 export const reEncrypt: Operation = async (shape, ctx) => {
   const blob = shape.blob('CiphertextBlob', { required: true, min: 1, max: CIPHERTEXT_MAX });
   const sourceContext = encryptionContext(shape, 'SourceEncryptionContext');
   const sourceKeyIdValue = shape.string('SourceKeyId', { min: 1, max: 2048 });
   const destinationKeyIdValue = keyIdMember(shape, 'DestinationKeyId');
   const destinationContext = encryptionContext(shape, 'DestinationEncryptionContext');
-  symmetricAlgorithm(shape, 'SourceEncryptionAlgorithm');
-  symmetricAlgorithm(shape, 'DestinationEncryptionAlgorithm');
+  const sourceAlgorithm = readAlgorithm(shape, 'SourceEncryptionAlgorithm');
+  const destinationAlgorithm = readAlgorithm(shape, 'DestinationEncryptionAlgorithm');
   grantTokens(shape);
   const { key: source, versionIndex } = keyOfBlob(ctx, blob, sourceKeyIdValue);
   const destination = resolveKey(ctx, destinationKeyIdValue, { allowAlias: true });
+  // The simulator re-encrypts between symmetric keys only (see sim/kms/README.md).
+  checkAlgorithm(source, sourceAlgorithm);
+  checkAlgorithm(destination, destinationAlgorithm);
+  if (isRsa(destination)) throw new KmsFault('UnsupportedOperationException', 'The KMS simulator re-encrypts under symmetric keys only.');
   const sameKey = source.keyId === destination.keyId;
   authorize(ctx, source, 'kms:ReEncryptFrom', { ...encryptionContextConditionValues(sourceContext), 'kms:ReEncryptOnSameKey': sameKey });
   authorize(ctx, destination, 'kms:ReEncryptTo', { ...encryptionContextConditionValues(destinationContext), 'kms:ReEncryptOnSameKey': sameKey });
@@ -185,6 +275,7 @@ async function generateDataKeyCommon(shape: RequestShape, ctx: OpContext, withPl
   const action = withPlaintext ? 'kms:GenerateDataKey' : 'kms:GenerateDataKeyWithoutPlaintext';
   authorize(ctx, key, action, { ...encryptionContextConditionValues(context), ...recipientValues(outcome) });
   requireEnabled(key);
+  requireUsage(key, 'ENCRYPT_DECRYPT', ['symmetric'], withPlaintext ? 'GenerateDataKey' : 'GenerateDataKeyWithoutPlaintext');
   const spki = outcome.present ? recipientPublicKey(outcome) : undefined;
   dryRun(shape);
   const dataKey = randomBytes(length);
@@ -203,19 +294,22 @@ export const generateDataKey: Operation = (shape, ctx) => generateDataKeyCommon(
 export const generateDataKeyWithoutPlaintext: Operation = (shape, ctx) => generateDataKeyCommon(shape, ctx, false);
 
 /**
- * GenerateRandom has no key, hence no key policy: AWS authorises it by IAM policy, which the sim
- * lacks, so every known principal may call it. A Recipient still gets CiphertextForRecipient only
- * for a document that verifies.
+ * GenerateRandom has no key, hence no key policy: identity policies alone authorise it, with the
+ * attestation condition values of a verified Recipient (so an IAM Deny conditioned on
+ * kms:RecipientAttestation:* applies). A Recipient gets CiphertextForRecipient only for a document
+ * that verifies.
  */
 export const generateRandom: Operation = async (shape, ctx) => {
   const length = shape.integer('NumberOfBytes', { min: 1, max: RANDOM_MAX });
   if (length === undefined) {
-    throw new KmsFault('ValidationException', '1 validation error detected: Value null at \'numberOfBytes\' failed to satisfy constraint: Member must not be null');
+    // The model leaves NumberOfBytes optional; the service itself answers this text.
+    throw new KmsFault('ValidationException', 'NumberOfBytes is required.');
   }
   if (shape.has('CustomKeyStoreId')) {
     throw new KmsFault('UnsupportedOperationException', 'The KMS simulator has no custom key stores.');
   }
   const outcome = readRecipient(shape, ctx.now, ctx.recipient);
+  authorizeWithoutKey(ctx, 'kms:GenerateRandom', recipientValues(outcome));
   const spki = outcome.present ? recipientPublicKey(outcome) : undefined;
   const result: Record<string, unknown> = {};
   deliver(result, randomBytes(length), outcome, spki);

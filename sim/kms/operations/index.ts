@@ -13,19 +13,27 @@ import {
   enableKey,
   getKeyPolicy,
   listKeys,
+  listKeyPolicies,
   putKeyPolicy,
   scheduleKeyDeletion,
+  updateKeyDescription,
 } from './keys.js';
+import { createGrant, listGrants, listRetirableGrants, retireGrant, revokeGrant } from './grants.js';
+import { listResourceTags, tagResource, untagResource } from './tags.js';
+import { generateMac, getPublicKey, sign, verify, verifyMac } from './asymmetric.js';
+import { generateDataKeyPair, generateDataKeyPairWithoutPlaintext } from './data-key-pair.js';
 import { disableKeyRotation, enableKeyRotation, getKeyRotationStatus, rotateKeyOnDemand } from './rotation.js';
 
 export interface OperationEntry {
   run: Operation;
-  /** Counts against the shared per-second quota of cryptographic operations. */
+  /** Counts against the shared per-second quota of its key type (faults.ts). */
   cryptographic: boolean;
 }
 
 const crypto = (run: Operation): OperationEntry => ({ run, cryptographic: true });
 const management = (run: Operation): OperationEntry => ({ run, cryptographic: false });
+/** Cryptographic, but with a per-operation quota of its own in KMS, which the simulator does not meter. */
+const ownQuota = (run: Operation): OperationEntry => ({ run, cryptographic: false });
 
 export const OPERATIONS: Readonly<Record<string, OperationEntry>> = Object.freeze({
   CreateKey: management(createKey),
@@ -36,6 +44,16 @@ export const OPERATIONS: Readonly<Record<string, OperationEntry>> = Object.freez
   ScheduleKeyDeletion: management(scheduleKeyDeletion),
   CancelKeyDeletion: management(cancelKeyDeletion),
   GetKeyPolicy: management(getKeyPolicy),
+  ListKeyPolicies: management(listKeyPolicies),
+  UpdateKeyDescription: management(updateKeyDescription),
+  TagResource: management(tagResource),
+  UntagResource: management(untagResource),
+  ListResourceTags: management(listResourceTags),
+  CreateGrant: management(createGrant),
+  ListGrants: management(listGrants),
+  ListRetirableGrants: management(listRetirableGrants),
+  RetireGrant: management(retireGrant),
+  RevokeGrant: management(revokeGrant),
   PutKeyPolicy: management(putKeyPolicy),
   CreateAlias: management(createAlias),
   UpdateAlias: management(updateAlias),
@@ -51,6 +69,13 @@ export const OPERATIONS: Readonly<Record<string, OperationEntry>> = Object.freez
   GenerateDataKey: crypto(generateDataKey),
   GenerateDataKeyWithoutPlaintext: crypto(generateDataKeyWithoutPlaintext),
   GenerateRandom: crypto(generateRandom),
+  GenerateDataKeyPair: ownQuota(generateDataKeyPair),
+  GenerateDataKeyPairWithoutPlaintext: ownQuota(generateDataKeyPairWithoutPlaintext),
+  GetPublicKey: ownQuota(getPublicKey),
+  Sign: crypto(sign),
+  Verify: crypto(verify),
+  GenerateMac: crypto(generateMac),
+  VerifyMac: crypto(verifyMac),
 });
 
 export function operationNamed(name: string): OperationEntry | undefined {

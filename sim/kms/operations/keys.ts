@@ -5,45 +5,57 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { EnclaveKitError } from '../../../shared/errors.js';
+import { generateMaterial } from '../asymmetric.js';
 import { defaultKeyPolicy } from '../default-policy.js';
+import { isKeySpec, KEY_SPECS, MODEL_KEY_SPECS, MODEL_KEY_USAGES, type KeySpec, type KeyUsage } from '../key-specs.js';
 import { KmsFault } from '../errors.js';
 import type { KeyRecord } from '../key-store.js';
 import type { RequestShape } from '../shapes.js';
 import {
   arnOf,
   authorize,
+  authorizeWithoutKey,
   decide,
   epochSeconds,
   keyIdMember,
   keyMetadata,
   requireNotPendingDeletion,
   resolveKey,
+  updateKey,
   type OpContext,
   type Operation,
 } from './context.js';
+import { mergeTags, readTags } from './tags.js';
 
 const DAY_MS = 86_400_000;
 /** Model PolicyType: 1..131072 characters (KMS's own quota, 32 KiB, is checked by the parser). */
 const POLICY_RULE = { min: 1, max: 131_072 } as const;
 const POLICY_NAME = /^[\w]+$/;
 
-/** The simulator makes symmetric AES-256-GCM keys only. */
-function refuseUnsupported(shape: RequestShape): void {
-  const spec = shape.enumOf('KeySpec', ['RSA_2048', 'RSA_3072', 'RSA_4096', 'ECC_NIST_P256', 'ECC_NIST_P384', 'ECC_NIST_P521', 'ECC_SECG_P256K1', 'SYMMETRIC_DEFAULT', 'HMAC_224', 'HMAC_256', 'HMAC_384', 'HMAC_512', 'SM2', 'ML_DSA_44', 'ML_DSA_65', 'ML_DSA_87', 'ECC_NIST_EDWARDS25519']);
-  const legacy = shape.string('CustomerMasterKeySpec');
-  const usage = shape.enumOf('KeyUsage', ['SIGN_VERIFY', 'ENCRYPT_DECRYPT', 'GENERATE_VERIFY_MAC', 'KEY_AGREEMENT']);
+/**
+ * KeySpec (or the deprecated CustomerMasterKeySpec) and KeyUsage of a new key, checked against what
+ * each spec allows (key-specs.ts). Specs and origins the simulator does not make answer
+ * UnsupportedOperationException.
+ */
+function readKeySpec(shape: RequestShape): { spec: KeySpec; usage: KeyUsage } {
+  const spec = shape.enumOf('KeySpec', MODEL_KEY_SPECS);
+  const legacy = shape.enumOf('CustomerMasterKeySpec', MODEL_KEY_SPECS.filter((s) => !s.startsWith('ML_DSA') && s !== 'ECC_NIST_EDWARDS25519'));
+  const usage = shape.enumOf('KeyUsage', MODEL_KEY_USAGES) ?? 'ENCRYPT_DECRYPT';
   const origin = shape.enumOf('Origin', ['AWS_KMS', 'EXTERNAL', 'AWS_CLOUDHSM', 'EXTERNAL_KEY_STORE']);
-  const unsupported =
-    (spec !== undefined && spec !== 'SYMMETRIC_DEFAULT') ||
-    (legacy !== undefined && legacy !== 'SYMMETRIC_DEFAULT') ||
-    (usage !== undefined && usage !== 'ENCRYPT_DECRYPT') ||
-    (origin !== undefined && origin !== 'AWS_KMS') ||
-    shape.boolean('MultiRegion') === true ||
-    shape.has('CustomKeyStoreId') ||
-    shape.has('XksKeyId');
-  if (unsupported) {
-    throw new KmsFault('UnsupportedOperationException', 'The KMS simulator supports only SYMMETRIC_DEFAULT ENCRYPT_DECRYPT keys with AWS_KMS origin in a single region.');
+  if (spec !== undefined && legacy !== undefined) {
+    throw new KmsFault('ValidationException', 'You cannot specify KeySpec and CustomerMasterKeySpec in the same request. CustomerMasterKeySpec parameter is deprecated.');
   }
+  const chosen = spec ?? legacy ?? 'SYMMETRIC_DEFAULT';
+  if ((origin !== undefined && origin !== 'AWS_KMS') || shape.boolean('MultiRegion') === true || shape.has('CustomKeyStoreId') || shape.has('XksKeyId')) {
+    throw new KmsFault('UnsupportedOperationException', 'The KMS simulator makes keys with AWS_KMS origin in a single region only.');
+  }
+  if (!isKeySpec(chosen) || usage === 'KEY_AGREEMENT') {
+    throw new KmsFault('UnsupportedOperationException', `The KMS simulator does not make ${usage === 'KEY_AGREEMENT' ? 'KEY_AGREEMENT' : chosen} keys.`);
+  }
+  if (!KEY_SPECS[chosen].usages.includes(usage)) {
+    throw new KmsFault('ValidationException', `KeyUsage ${usage} is not compatible with KeySpec ${chosen}`);
+  }
+  return { spec: chosen, usage };
 }
 
 function readPolicy(shape: RequestShape, ctx: OpContext, required: boolean): string | undefined {
@@ -70,8 +82,12 @@ function lockoutCheck(ctx: OpContext, shape: RequestShape, key: KeyRecord): void
 }
 
 export const createKey: Operation = async (shape, ctx) => {
-  refuseUnsupported(shape);
+  const { spec, usage } = readKeySpec(shape);
   const description = shape.string('Description', { max: 8192 }) ?? '';
+  authorizeWithoutKey(ctx, 'kms:CreateKey');
+  const tags = readTags(shape);
+  // "To use the Tags parameter, you must have kms:TagResource permission in an IAM policy" (CreateKey).
+  if (tags.length > 0) authorizeWithoutKey(ctx, 'kms:TagResource');
   const policy = readPolicy(shape, ctx, false) ?? defaultKeyPolicy(ctx.caller.account);
   const keyId = randomUUID();
   const record: KeyRecord = {
@@ -79,11 +95,13 @@ export const createKey: Operation = async (shape, ctx) => {
     account: ctx.caller.account,
     region: ctx.region,
     description,
+    ...(spec === 'SYMMETRIC_DEFAULT' ? {} : { keySpec: spec, keyUsage: usage }),
     createdAt: ctx.now,
     state: 'Enabled',
     rotationEnabled: false,
     policy,
-    versions: [{ materialId: randomBytes(32).toString('hex'), material: randomBytes(32), createdAt: ctx.now }],
+    ...(tags.length > 0 ? { tags: mergeTags([], tags) } : {}),
+    versions: [{ materialId: randomBytes(32).toString('hex'), material: generateMaterial(spec), createdAt: ctx.now }],
   };
   lockoutCheck(ctx, shape, record);
   await ctx.store.mutate(() => ctx.store.putKey(record));
@@ -101,6 +119,7 @@ export const listKeys: Operation = async (shape, ctx) => {
   const limit = shape.integer('Limit', { min: 1, max: 1000 }) ?? 100;
   const marker = shape.string('Marker', { min: 1, max: 1024 });
   if (marker !== undefined && !/^[0-9a-f-]{36}$/.test(marker)) throw new KmsFault('InvalidMarkerException', 'The marker is not valid.');
+  authorizeWithoutKey(ctx, 'kms:ListKeys');
   const keys = ctx.store.keysOf(ctx.caller.account).map((k) => k.keyId).sort();
   const rest = marker === undefined ? keys : keys.filter((id) => id > marker);
   const page = rest.slice(0, limit);
@@ -113,16 +132,6 @@ export const listKeys: Operation = async (shape, ctx) => {
   return result;
 };
 
-/** Applies `change` to a copy of the key under the store's write lock, persisting it. */
-async function updateKey(ctx: OpContext, keyId: string, change: (key: KeyRecord) => KeyRecord): Promise<KeyRecord> {
-  return ctx.store.mutate(async () => {
-    const current = ctx.store.getKey(keyId);
-    if (current === undefined) throw new KmsFault('NotFoundException', `Key '${keyId}' does not exist`);
-    const next = change(current);
-    await ctx.store.putKey(next);
-    return next;
-  });
-}
 
 export const enableKey: Operation = async (shape, ctx) => {
   const key = resolveKey(ctx, keyIdMember(shape), { allowAlias: false });
@@ -187,4 +196,25 @@ export const putKeyPolicy: Operation = async (shape, ctx) => {
   lockoutCheck(ctx, shape, { ...key, policy });
   await updateKey(ctx, key.keyId, (k) => ({ ...k, policy }));
   return {};
+};
+
+export const updateKeyDescription: Operation = async (shape, ctx) => {
+  const key = resolveKey(ctx, keyIdMember(shape), { allowAlias: false });
+  const description = shape.string('Description', { required: true, min: 0, max: 8192 });
+  authorize(ctx, key, 'kms:UpdateKeyDescription');
+  await updateKey(ctx, key.keyId, (k) => {
+    requireNotPendingDeletion(k);
+    return { ...k, description };
+  });
+  return {};
+};
+
+/** A KMS key has one key policy, named `default` (ListKeyPolicies API reference). */
+export const listKeyPolicies: Operation = async (shape, ctx) => {
+  const key = resolveKey(ctx, keyIdMember(shape), { allowAlias: false });
+  shape.integer('Limit', { min: 1, max: 1000 });
+  const marker = shape.string('Marker', { min: 1, max: 1024 });
+  if (marker !== undefined) throw new KmsFault('InvalidMarkerException', 'The marker is not valid.');
+  authorize(ctx, key, 'kms:ListKeyPolicies');
+  return { PolicyNames: ['default'], Truncated: false };
 };

@@ -7,11 +7,21 @@
 import { randomBytes } from 'node:crypto';
 import { KmsFault } from '../errors.js';
 import type { KeyRecord, KeyStore } from '../key-store.js';
-import { arnOf, authorize, epochSeconds, keyIdMember, requireEnabled, resolveKey, type Operation } from './context.js';
+import { arnOf, authorize, epochSeconds, keyIdMember, requireEnabled, resolveKey, specOf, type Operation } from './context.js';
 
 const DAY_MS = 86_400_000;
 /** RotateKeyOnDemand: at most 10 on-demand rotations per key (KMS quota). */
 const MAX_ON_DEMAND_ROTATIONS = 10;
+
+/**
+ * Only symmetric encryption keys rotate: "You cannot enable automatic rotation of asymmetric KMS
+ * keys, HMAC KMS keys, ..." (EnableKeyRotation API reference); the same holds for on-demand rotation.
+ */
+function requireRotatable(key: KeyRecord): void {
+  if (specOf(key) !== 'SYMMETRIC_DEFAULT') {
+    throw new KmsFault('UnsupportedOperationException', `${arnOf(key)} key type is not supported for this operation: only symmetric encryption keys rotate.`);
+  }
+}
 
 function newVersion(now: number): KeyRecord['versions'][number] {
   return { materialId: randomBytes(32).toString('hex'), material: randomBytes(32), createdAt: now };
@@ -21,6 +31,7 @@ export const enableKeyRotation: Operation = async (shape, ctx) => {
   const key = resolveKey(ctx, keyIdMember(shape), { allowAlias: false });
   const period = shape.integer('RotationPeriodInDays', { min: 90, max: 2560 }) ?? 365;
   authorize(ctx, key, 'kms:EnableKeyRotation');
+  requireRotatable(key);
   requireEnabled(key);
   await ctx.store.mutate(async () => {
     const k = ctx.store.getKey(key.keyId) ?? key;
@@ -32,6 +43,7 @@ export const enableKeyRotation: Operation = async (shape, ctx) => {
 export const disableKeyRotation: Operation = async (shape, ctx) => {
   const key = resolveKey(ctx, keyIdMember(shape), { allowAlias: false });
   authorize(ctx, key, 'kms:DisableKeyRotation');
+  requireRotatable(key);
   requireEnabled(key);
   await ctx.store.mutate(async () => {
     const { nextRotationDate: _n, ...k } = ctx.store.getKey(key.keyId) ?? key;
@@ -43,6 +55,7 @@ export const disableKeyRotation: Operation = async (shape, ctx) => {
 export const getKeyRotationStatus: Operation = async (shape, ctx) => {
   const key = resolveKey(ctx, keyIdMember(shape), { allowAlias: false });
   authorize(ctx, key, 'kms:GetKeyRotationStatus');
+  requireRotatable(key);
   const result: Record<string, unknown> = { KeyId: arnOf(key), KeyRotationEnabled: key.rotationEnabled };
   if (key.rotationEnabled && key.rotationPeriodInDays !== undefined) result['RotationPeriodInDays'] = key.rotationPeriodInDays;
   if (key.rotationEnabled && key.nextRotationDate !== undefined) result['NextRotationDate'] = epochSeconds(key.nextRotationDate);
@@ -52,6 +65,7 @@ export const getKeyRotationStatus: Operation = async (shape, ctx) => {
 export const rotateKeyOnDemand: Operation = async (shape, ctx) => {
   const key = resolveKey(ctx, keyIdMember(shape), { allowAlias: false });
   authorize(ctx, key, 'kms:RotateKeyOnDemand');
+  requireRotatable(key);
   requireEnabled(key);
   await ctx.store.mutate(async () => {
     const k = ctx.store.getKey(key.keyId) ?? key;

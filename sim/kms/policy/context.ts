@@ -5,6 +5,7 @@
  */
 import type { ConditionValue, PolicyDecision, PolicyRequest } from './types.js';
 import { accountOfArn } from './principal.js';
+import { accessDeniedText } from './authorize.js';
 
 /**
  * `kms:RecipientAttestation:ImageSha384` (= PCR0) and `kms:RecipientAttestation:PCRn`, lower-case hex,
@@ -16,6 +17,17 @@ export function attestationConditionValues(pcrs: Readonly<Record<number, string>
   for (const [index, hex] of Object.entries(pcrs)) values[`kms:RecipientAttestation:PCR${index}`] = hex.toLowerCase();
   const pcr0 = pcrs[0];
   if (pcr0 !== undefined) values['kms:RecipientAttestation:ImageSha384'] = pcr0.toLowerCase();
+  return values;
+}
+
+/**
+ * `kms:RecipientAttestation:NitroTPMPCR<n>`, lower-case hex, from a *verified* NitroTPM document
+ * ("Condition keys for NitroTPM", KMS Developer Guide). A NitroTPM document sets none of the enclave
+ * keys (ImageSha384, PCRn), so enclave-bound statements never match it.
+ */
+export function nitroTpmConditionValues(pcrs: Readonly<Record<number, string>>): Record<string, string> {
+  const values: Record<string, string> = {};
+  for (const [index, hex] of Object.entries(pcrs)) values[`kms:RecipientAttestation:NitroTPMPCR${index}`] = hex.toLowerCase();
   return values;
 }
 
@@ -38,12 +50,9 @@ export function callerConditionValues(principalArn: string, viaService?: string)
 }
 
 /**
- * The message KMS puts in AccessDeniedException (docs/formats.md 5.1, real bodies quoted in
- * aws/aws-nitro-enclaves-sdk-c issues 127 and 157): names principal, action and key.
+ * The AccessDeniedException message for a denial by the key policy alone (authorize.ts words every
+ * case, identity policies included).
  */
 export function accessDeniedMessage(request: Pick<PolicyRequest, 'principalArn' | 'action' | 'resource'>, decision: PolicyDecision): string {
-  const head = `User: ${request.principalArn} is not authorized to perform: ${request.action} on resource: ${request.resource}`;
-  return decision.reason === 'explicit-deny'
-    ? `${head} with an explicit deny in a resource-based policy`
-    : `${head} because no resource-based policy allows the ${request.action} action`;
+  return accessDeniedText(request, decision.reason === 'explicit-deny' ? 'explicit-deny-resource' : 'no-resource-allow');
 }

@@ -2,14 +2,14 @@
  * Key-policy evaluation, KMS style ("Policy evaluation logic", IAM User Guide; "Key policies in AWS
  * KMS"): a statement applies when its principal, action, resource and every condition match; an
  * applying Deny wins over any Allow; with no applying Allow the request is implicitly denied.
- * The key policy is the only policy here (no IAM identity policies, grants or SCPs: see principal.ts
- * for how account-root principals are read).
+ * This evaluates one policy; sim/kms/policy/authorize.ts combines a key policy with the caller's
+ * identity policies (account-root principals delegate to them: principal.ts).
  *
  * Never throws for a parsed policy and a well-typed request.
  */
 import { actionMatches, resourceMatches } from './match.js';
 import { evaluateConditions, requestContext } from './conditions.js';
-import { principalMatches } from './principal.js';
+import { principalMatchVia } from './principal.js';
 import type { ConditionFailure, KeyPolicy, PatternBlock, PolicyDecision, PolicyRequest, StatementTrace } from './types.js';
 
 function blockMatches(block: PatternBlock, value: string, match: (pattern: string, value: string) => boolean): boolean {
@@ -20,7 +20,8 @@ function blockMatches(block: PatternBlock, value: string, match: (pattern: strin
 export function evaluateKeyPolicy(policy: KeyPolicy, request: PolicyRequest): PolicyDecision {
   const context = requestContext(request.values);
   const traces: StatementTrace[] = policy.statements.map((s) => {
-    const principalMatched = principalMatches(s.principal, request.principalArn);
+    const principalVia = principalMatchVia(s.principal, request.principalArn);
+    const principalMatched = principalVia !== undefined;
     const actionMatched = blockMatches(s.action, request.action, actionMatches);
     const resourceMatched = blockMatches(s.resource, request.resource, resourceMatches);
     const scoped = principalMatched && actionMatched && resourceMatched;
@@ -29,6 +30,7 @@ export function evaluateKeyPolicy(policy: KeyPolicy, request: PolicyRequest): Po
       statement: s.label,
       effect: s.effect,
       principalMatched,
+      principalVia,
       actionMatched,
       resourceMatched,
       conditionsMatched: scoped ? failures.length === 0 : undefined,

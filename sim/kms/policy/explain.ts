@@ -8,8 +8,10 @@
  * policy says: the verdict is computed without attestation values, and a second evaluation with the
  * document's unverified PCRs is shown only as a diagnosis.
  */
+import { authorizeRequest, type AccessDecision } from './authorize.js';
 import { attestationConditionValues, callerConditionValues, encryptionContextConditionValues } from './context.js';
 import { evaluateKeyPolicy } from './evaluate.js';
+import { accountOfArn } from './principal.js';
 import type { ConditionFailure, ConditionValue, KeyPolicy, PolicyDecision } from './types.js';
 
 export type ExplainDocument =
@@ -22,6 +24,12 @@ export interface ExplainRequest {
   resource: string;
   encryptionContext?: Readonly<Record<string, string>>;
   viaService?: string;
+  /**
+   * The caller's IAM identity policies. Given: the verdict is KMS's combined decision (authorize.ts:
+   * account-root statements delegate to these). Absent: the key policy alone decides, and an
+   * account-root statement counts as allowing (as if IAM allowed).
+   */
+  identityPolicies?: readonly KeyPolicy[];
 }
 
 export interface ExplainResult {
@@ -93,6 +101,34 @@ function verdictLine(decision: PolicyDecision, action: string): string {
   return `verdict: DENY (no statement allows ${action}${failed.length > 0 ? `; failed: ${failed.join(', ')}` : ''})`;
 }
 
+function accessVerdictLine(access: AccessDecision, action: string): string {
+  switch (access.reason) {
+    case 'key-policy-allow': return `verdict: ALLOW (the key policy names the caller: statement ${access.keyPolicy?.statementSid})`;
+    case 'identity-policy-allow': return `verdict: ALLOW (the key policy admits the account; an identity policy allows ${action})`;
+    case 'explicit-deny-resource': return `verdict: DENY (explicit deny in the key policy, statement ${access.keyPolicy?.statementSid})`;
+    case 'explicit-deny-identity': return `verdict: DENY (explicit deny in an identity policy, statement ${access.identity.statementSid})`;
+    case 'no-resource-allow': return `verdict: DENY (no key-policy statement allows ${action})`;
+    case 'no-identity-allow': return `verdict: DENY (the key policy delegates to the account, but no identity policy allows ${action})`;
+  }
+}
+
+/** With identity policies: their statements and the combined verdict replace the key-policy verdict. */
+function withIdentity(policy: KeyPolicy, request: ExplainRequest, values: Record<string, ConditionValue>, lines: string[]): boolean {
+  const access = authorizeRequest({
+    principalArn: request.principalArn,
+    action: request.action,
+    resource: request.resource,
+    values,
+    keyPolicy: policy,
+    keyAccount: accountOfArn(request.resource),
+    identityPolicies: request.identityPolicies ?? [],
+  });
+  lines.pop();
+  lines.push('identity policies:', ...(access.identity.statements.length === 0 ? ['  (none: the caller has no IAM permissions)'] : statementLines(access.identity)));
+  lines.push(accessVerdictLine(access, request.action));
+  return access.allowed;
+}
+
 export function explainKeyPolicy(policy: KeyPolicy, request: ExplainRequest, document: ExplainDocument): ExplainResult {
   const base: Record<string, ConditionValue> = {
     ...callerConditionValues(request.principalArn, request.viaService),
@@ -108,9 +144,11 @@ export function explainKeyPolicy(policy: KeyPolicy, request: ExplainRequest, doc
   if (document.verified) {
     lines.push(`document: verified (module ${document.moduleId}, timestamp ${new Date(document.timestamp).toISOString()}${document.rootSha256 ? `, root sha256 ${document.rootSha256}` : ''})`);
     if (isDebug(document.pcrs)) lines.push('warning: the document comes from a debug-mode enclave (PCR0-2 all zero): it proves nothing about the code');
-    const decision = evaluate({ ...base, ...attestationConditionValues(document.pcrs) });
+    const values = { ...base, ...attestationConditionValues(document.pcrs) };
+    const decision = evaluate(values);
     lines.push('statements:', ...statementLines(decision), verdictLine(decision, request.action));
-    return { allowed: decision.allowed, decision, lines };
+    const allowed = request.identityPolicies === undefined ? decision.allowed : withIdentity(policy, request, values, lines);
+    return { allowed, decision, lines };
   }
 
   lines.push(`document: NOT VERIFIED (${document.error.code}: ${document.error.message})`);

@@ -47,7 +47,7 @@ const CONDITION_KEY_RE = /^[A-Za-z0-9-]+:[^\s]+$/;
 const ACCOUNT_RE = /^\d{12}$/;
 const PRINCIPAL_ARN_RE = /^arn:[a-z0-9-]+:(iam|sts)::\d{12}:[^\s*?]+$/;
 const ATTESTATION_PREFIX = 'kms:recipientattestation:';
-const ATTESTATION_NAME_RE = /^(imagesha384|pcr([0-9]|[12][0-9]|3[01]))$/;
+const ATTESTATION_NAME_RE = /^(imagesha384|pcr([0-9]|[12][0-9]|3[01])|nitrotpmpcr([0-9]|1[0-9]|2[0-3]))$/;
 const HEX384_RE = /^[0-9a-f]{96}$/;
 
 function malformed(message: string): InputError {
@@ -82,7 +82,32 @@ function stringList(value: unknown, path: string): string[] {
   throw malformed(`${path} must be a string or a list of strings, not ${typeName(value)}`);
 }
 
+/**
+ * Which kind of policy a document is. Key policies are resource-based: every statement names its
+ * principals. Identity-based (IAM) policies are attached to a principal and must not name one
+ * ("IAM JSON policy elements: Principal": "You cannot use the Principal element in an identity-based
+ * policy"); their statements apply to the principal they are attached to.
+ */
+export type PolicyKind = 'key' | 'identity';
+
 export function parseKeyPolicy(json: string | unknown): KeyPolicy {
+  return parsePolicy(json, 'key');
+}
+
+/** An IAM identity-based policy document, parsed into the same form (every statement's principal is "any"). */
+export function parseIdentityPolicy(json: string | unknown): KeyPolicy {
+  try {
+    return parsePolicy(json, 'identity');
+  } catch (error) {
+    // The element checks are shared with key policies; only the noun of the message differs.
+    if (error instanceof InputError && error.message.startsWith('malformed key policy')) {
+      throw new InputError('ERR_POLICY_MALFORMED', error.message.replace('malformed key policy', 'malformed identity policy'), { cause: error });
+    }
+    throw error;
+  }
+}
+
+function parsePolicy(json: string | unknown, kind: PolicyKind): KeyPolicy {
   let doc: unknown = json;
   if (typeof json === 'string') {
     if (Buffer.byteLength(json, 'utf8') > KEY_POLICY_MAX_BYTES) {
@@ -112,7 +137,7 @@ export function parseKeyPolicy(json: string | unknown): KeyPolicy {
   if (list.length === 0) throw malformed('Statement is an empty list');
 
   const warnings: string[] = [];
-  const statements = list.map((raw, i) => parseStatement(raw, i, warnings));
+  const statements = list.map((raw, i) => parseStatement(raw, i, warnings, kind));
   return Object.freeze({
     version: version as string | undefined,
     id: id as string | undefined,
@@ -121,7 +146,7 @@ export function parseKeyPolicy(json: string | unknown): KeyPolicy {
   });
 }
 
-function parseStatement(raw: unknown, index: number, warnings: string[]): PolicyStatement {
+function parseStatement(raw: unknown, index: number, warnings: string[], kind: PolicyKind): PolicyStatement {
   const path = `Statement[${index}]`;
   if (!isObject(raw)) throw malformed(`${path} must be an object, not ${typeName(raw)}`);
   const names = Object.keys(raw);
@@ -139,7 +164,7 @@ function parseStatement(raw: unknown, index: number, warnings: string[]): Policy
   if (effect === undefined) throw malformed(`${where}.Effect is missing`);
   if (effect !== 'Allow' && effect !== 'Deny') throw malformed(`${where}.Effect must be "Allow" or "Deny"`);
 
-  const principal = parsePrincipal(raw, where);
+  const principal = kind === 'key' ? parsePrincipal(raw, where) : identityPrincipal(raw, where);
   const action = parsePatterns(raw, where, 'Action', 'NotAction', (p, at) => {
     if (p !== '*' && !ACTION_RE.test(p)) throw malformed(`${at} ${q(p)} is not an action ("service:Name", wildcards * and ?)`);
   });
@@ -197,6 +222,15 @@ function parsePrincipal(raw: Record<string, unknown>, where: string): PrincipalB
     }
   }
   return Object.freeze({ negated, any, entries: Object.freeze(entries) });
+}
+
+const ANY_PRINCIPAL: PrincipalBlock = Object.freeze({ negated: false, any: true, entries: Object.freeze([]) });
+
+function identityPrincipal(raw: Record<string, unknown>, where: string): PrincipalBlock {
+  for (const name of ['Principal', 'NotPrincipal']) {
+    if (raw[name] !== undefined) throw malformed(`${where} has ${name}, which an identity-based policy cannot have`);
+  }
+  return ANY_PRINCIPAL;
 }
 
 function parsePatterns(
@@ -259,7 +293,7 @@ function parseCondition(value: unknown, where: string, effect: PolicyEffect, war
       if (!CONDITION_KEY_RE.test(key)) throw malformed(`${opAt} has invalid condition key ${q(key)}`);
       const keyLower = key.toLowerCase();
       if (keyLower.startsWith(ATTESTATION_PREFIX) && !ATTESTATION_NAME_RE.test(keyLower.slice(ATTESTATION_PREFIX.length))) {
-        throw malformed(`${opAt} has condition key ${q(key)}: kms:RecipientAttestation: takes ImageSha384 or PCR0..PCR31`);
+        throw malformed(`${opAt} has condition key ${q(key)}: kms:RecipientAttestation: takes ImageSha384, PCR0..PCR31 or NitroTPMPCR0..NitroTPMPCR23`);
       }
       const values = conditionValues(block[key], keyAt);
       if (base === 'Bool' || base === 'Null') {

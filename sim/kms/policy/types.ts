@@ -116,6 +116,8 @@ export interface StatementTrace {
   statement: string;
   effect: PolicyEffect;
   principalMatched: boolean;
+  /** 'account': matched only through an account-root principal (delegation to IAM policies). */
+  principalVia: 'direct' | 'account' | undefined;
   actionMatched: boolean;
   resourceMatched: boolean;
   /** Only evaluated when principal, action and resource matched; otherwise undefined. */
