@@ -1,0 +1,143 @@
+/**
+ * One HTTP exchange of a simulated AWS JSON 1.1 service (`POST /`, `X-Amz-Target: <Prefix>.<Op>`,
+ * `Content-Type: application/x-amz-json-1.1`), the same protocol steps as the KMS simulator
+ * (sim/kms/http-handler.ts): bounded body, SigV4 with the state's principals (sim/kms/sigv4.ts),
+ * then the operation. Every failure is answered as AWS answers it: `{"__type", "message"}` with the
+ * name also in `x-amzn-errortype`.
+ */
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { KmsFault } from '../kms/errors.js';
+import type { KeyPolicy } from '../kms/policy/index.js';
+import { RequestShape } from '../kms/shapes.js';
+import { verifySigV4, type KmsPrincipal } from '../kms/sigv4.js';
+import { accountOfPrincipal } from '../kms/arn.js';
+import { AwsFault, fromKmsFault } from './fault.js';
+import type { ServiceCaller } from './caller.js';
+
+/** Secrets Manager values reach 65,536 bytes (base64 grows a SecretBinary by 4/3); 1 MiB bounds memory. */
+export const MAX_REQUEST_BODY_BYTES = 1024 * 1024;
+const JSON_11 = 'application/x-amz-json-1.1';
+
+export type JsonOperation = (shape: RequestShape, caller: ServiceCaller, now: number) => Promise<Record<string, unknown>>;
+
+export interface JsonServiceState {
+  /** e.g. "SSM": used in messages. */
+  label: string;
+  /** X-Amz-Target prefix including the dot, e.g. `AmazonSSM.`. */
+  targetPrefix: string;
+  /** SigV4 signing name, e.g. `ssm`. */
+  signingName: string;
+  region: string;
+  principals: ReadonlyMap<string, KmsPrincipal>;
+  identities: ReadonlyMap<string, readonly KeyPolicy[]>;
+  operations: Readonly<Record<string, JsonOperation>>;
+  now: () => number;
+  onInternalError: (error: unknown) => void;
+}
+
+function send(res: ServerResponse, status: number, body: unknown, extra: Record<string, string> = {}): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': JSON_11, 'content-length': Buffer.byteLength(text), 'x-amzn-requestid': randomUUID(), ...extra });
+  res.end(text);
+}
+
+function sendFault(res: ServerResponse, fault: AwsFault, extra: Record<string, string> = {}): void {
+  send(res, fault.status, fault.toWire(), { 'x-amzn-errortype': fault.type, ...extra });
+}
+
+class BodyTooLarge extends Error {}
+
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(req.headers['content-length'] ?? '0');
+    if (Number.isFinite(declared) && declared > limit) {
+      reject(new BodyTooLarge());
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        req.removeAllListeners('data');
+        reject(new BodyTooLarge());
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+function headersOf(req: IncomingMessage): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const [name, values] of Object.entries(req.headersDistinct)) {
+    if (values !== undefined) headers[name] = values.join(',');
+  }
+  return headers;
+}
+
+function queryOf(url: URL): Record<string, string | string[]> {
+  const query: Record<string, string | string[]> = {};
+  for (const key of new Set(url.searchParams.keys())) {
+    const all = url.searchParams.getAll(key);
+    query[key] = all.length === 1 ? all[0]! : all;
+  }
+  return query;
+}
+
+/** Handles one request; never throws (every failure becomes an AWS-shaped answer). */
+export async function handleJsonRequest(req: IncomingMessage, res: ServerResponse, state: JsonServiceState): Promise<void> {
+  let body: Buffer;
+  try {
+    body = await readBody(req, MAX_REQUEST_BODY_BYTES);
+  } catch (error) {
+    if (error instanceof BodyTooLarge) {
+      sendFault(res, new AwsFault('RequestEntityTooLargeException', `The request body exceeds ${MAX_REQUEST_BODY_BYTES} bytes.`), { connection: 'close' });
+      req.socket.end();
+      return;
+    }
+    res.destroy();
+    return;
+  }
+  try {
+    send(res, 200, await dispatch(req, body, state));
+  } catch (error) {
+    if (error instanceof AwsFault) {
+      sendFault(res, error);
+      return;
+    }
+    if (error instanceof KmsFault) {
+      sendFault(res, fromKmsFault(error));
+      return;
+    }
+    state.onInternalError(error);
+    sendFault(res, new AwsFault('InternalServerError', `The request failed because of an internal error in the ${state.label} simulator.`));
+  }
+}
+
+async function dispatch(req: IncomingMessage, body: Buffer, state: JsonServiceState): Promise<Record<string, unknown>> {
+  const url = new URL(req.url ?? '/', 'http://sim.invalid');
+  const target = req.headers['x-amz-target'];
+  const contentType = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  if (req.method !== 'POST' || url.pathname !== '/' || typeof target !== 'string' || !target.startsWith(state.targetPrefix)) {
+    throw new AwsFault('UnknownOperationException', `The request is not an AWS JSON 1.1 ${state.label} operation.`);
+  }
+  const name = target.slice(state.targetPrefix.length);
+  const operation = Object.hasOwn(state.operations, name) ? state.operations[name] : undefined;
+  if (operation === undefined) throw new AwsFault('UnknownOperationException', `Operation ${name} is not supported by the ${state.label} simulator.`);
+  if (contentType !== JSON_11) throw new AwsFault('UnknownOperationException', `Content-Type must be ${JSON_11}.`);
+  const now = state.now();
+  const principal = await verifySigV4(
+    { method: req.method, path: url.pathname, query: queryOf(url), headers: headersOf(req), body },
+    { principals: state.principals, region: state.region, service: state.signingName, now },
+  );
+  const caller: ServiceCaller = {
+    arn: principal.arn,
+    account: accountOfPrincipal(principal.arn) ?? '000000000000',
+    identityPolicies: state.identities.get(principal.accessKeyId) ?? [],
+  };
+  return operation(RequestShape.parse(body), caller, now);
+}
