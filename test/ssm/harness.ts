@@ -27,15 +27,16 @@ export const ADMIN: KmsPrincipal = {
 };
 
 /**
- * The parent's role as deployed: reads parameters and secrets, but its KMS use is denied without an
- * enclave attestation (deploy/iam/parent-instance-role-policy.json).
+ * The parent's role: reads parameters and secrets, and its KMS use is denied without an enclave
+ * attestation (the first statement of deploy/iam/parent-instance-role-policy.json; that file's
+ * second statement, a Deny with NotAction, would also deny every ssm: and secretsmanager: action).
  */
 export const PARENT: KmsPrincipal = {
   arn: `arn:aws:iam::${ACCOUNT}:role/enclave`,
   accessKeyId: 'AKIASTORESPARENT0001',
   secretAccessKey: 'p'.repeat(40),
   identityPolicies: [
-    ENCLAVE_ROLE_DENY_UNATTESTED,
+    { Version: '2012-10-17', Statement: [(ENCLAVE_ROLE_DENY_UNATTESTED['Statement'] as unknown[])[0]] },
     allow(['ssm:GetParameter', 'ssm:GetParameters', 'ssm:GetParametersByPath', 'ssm:GetParameterHistory', 'secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'], 'ReadStores'),
   ],
 };
