@@ -36,14 +36,15 @@ export interface JsonServiceState {
   onInternalError: (error: unknown) => void;
 }
 
-function send(res: ServerResponse, status: number, body: unknown, extra: Record<string, string> = {}): void {
+/** The Date header carries the simulator's clock: the SDK corrects its own clock skew from it. */
+function send(res: ServerResponse, status: number, body: unknown, now: number, extra: Record<string, string> = {}): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': JSON_11, 'content-length': Buffer.byteLength(text), 'x-amzn-requestid': randomUUID(), ...extra });
+  res.writeHead(status, { 'content-type': JSON_11, 'content-length': Buffer.byteLength(text), 'x-amzn-requestid': randomUUID(), date: new Date(now).toUTCString(), ...extra });
   res.end(text);
 }
 
-function sendFault(res: ServerResponse, fault: AwsFault, extra: Record<string, string> = {}): void {
-  send(res, fault.status, fault.toWire(), { 'x-amzn-errortype': fault.type, ...extra });
+function sendFault(res: ServerResponse, fault: AwsFault, now: number, extra: Record<string, string> = {}): void {
+  send(res, fault.status, fault.toWire(), now, { 'x-amzn-errortype': fault.type, ...extra });
 }
 
 class BodyTooLarge extends Error {}
@@ -95,7 +96,7 @@ export async function handleJsonRequest(req: IncomingMessage, res: ServerRespons
     body = await readBody(req, MAX_REQUEST_BODY_BYTES);
   } catch (error) {
     if (error instanceof BodyTooLarge) {
-      sendFault(res, new AwsFault('RequestEntityTooLargeException', `The request body exceeds ${MAX_REQUEST_BODY_BYTES} bytes.`), { connection: 'close' });
+      sendFault(res, new AwsFault('RequestEntityTooLargeException', `The request body exceeds ${MAX_REQUEST_BODY_BYTES} bytes.`), state.now(), { connection: 'close' });
       req.socket.end();
       return;
     }
@@ -103,18 +104,19 @@ export async function handleJsonRequest(req: IncomingMessage, res: ServerRespons
     return;
   }
   try {
-    send(res, 200, await dispatch(req, body, state));
+    const result = await dispatch(req, body, state);
+    send(res, 200, result, state.now());
   } catch (error) {
     if (error instanceof AwsFault) {
-      sendFault(res, error);
+      sendFault(res, error, state.now());
       return;
     }
     if (error instanceof KmsFault) {
-      sendFault(res, fromKmsFault(error));
+      sendFault(res, fromKmsFault(error), state.now());
       return;
     }
     state.onInternalError(error);
-    sendFault(res, new AwsFault('InternalServerError', `The request failed because of an internal error in the ${state.label} simulator.`));
+    sendFault(res, new AwsFault('InternalServerError', `The request failed because of an internal error in the ${state.label} simulator.`), state.now());
   }
 }
 

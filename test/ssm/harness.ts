@@ -13,7 +13,7 @@ import { ENCLAVE_ROLE_DENY_UNATTESTED } from '../../sim/iam/default-policies.js'
 import { startKmsSimulator, type KmsPrincipal, type KmsSimulator } from '../../sim/kms/index.js';
 import { startSecretsManagerSimulator, type SecretsManagerSimulator } from '../../sim/secrets-manager/index.js';
 import { startSsmSimulator, type SsmSimulator } from '../../sim/ssm/index.js';
-import { kmsClient, makeStateDir } from '../kms/harness.js';
+import { makeStateDir } from '../kms/harness.js';
 
 export const ACCOUNT = '111122223333';
 const allow = (actions: string[], sid: string) => ({ Version: '2012-10-17', Statement: [{ Sid: sid, Effect: 'Allow', Action: actions, Resource: '*' }] });
@@ -64,6 +64,7 @@ function handler(caPem: string | null): NodeHttpHandler {
 }
 
 export async function startStores(options: { now?: () => number } = {}): Promise<StoresHarness> {
+  const offset = (): number => (options.now === undefined ? 0 : options.now() - Date.now());
   const dir = await makeStateDir('ek-stores-');
   const common = { stateDir: dir, principals: PRINCIPALS, silent: true, ...(options.now === undefined ? {} : { now: options.now }) };
   const clients: { destroy(): void }[] = [];
@@ -79,17 +80,17 @@ export async function startStores(options: { now?: () => number } = {}): Promise
     get ssm() { return sims.ssm; },
     get sm() { return sims.sm; },
     kmsClient(p = ADMIN) {
-      const c = kmsClient(sims.kms, p);
+      const c = new KMSClient({ endpoint: sims.kms.endpoint, region: sims.kms.region, credentials: p, maxAttempts: 1, systemClockOffset: offset(), requestHandler: handler(sims.kms.caPem) });
       clients.push(c);
       return c;
     },
     ssmClient(p = ADMIN) {
-      const c = new SSMClient({ endpoint: sims.ssm.endpoint, region: sims.ssm.region, credentials: p, maxAttempts: 1, requestHandler: handler(sims.ssm.caPem) });
+      const c = new SSMClient({ endpoint: sims.ssm.endpoint, region: sims.ssm.region, credentials: p, maxAttempts: 1, systemClockOffset: offset(), requestHandler: handler(sims.ssm.caPem) });
       clients.push(c);
       return c;
     },
     smClient(p = ADMIN) {
-      const c = new SecretsManagerClient({ endpoint: sims.sm.endpoint, region: sims.sm.region, credentials: p, maxAttempts: 1, requestHandler: handler(sims.sm.caPem) });
+      const c = new SecretsManagerClient({ endpoint: sims.sm.endpoint, region: sims.sm.region, credentials: p, maxAttempts: 1, systemClockOffset: offset(), requestHandler: handler(sims.sm.caPem) });
       clients.push(c);
       return c;
     },
