@@ -4,6 +4,7 @@
  * (`X-Amz-Target: secretsmanager.<Op>`), SigV4 signing name `secretsmanager`, its own port, the KMS
  * simulator's CA; writes DIR/secretsmanager.json {"endpoint", "region", "caFile"}.
  */
+import type { JsonOperation } from '../json-service/handler.js';
 import { startJsonService, type JsonService, type JsonServiceOptions } from '../json-service/server.js';
 import { loadSimConfig } from '../state.js';
 import type { SecretsContext } from './context.js';
@@ -24,16 +25,21 @@ export async function startSecretsManagerSimulator(options: SecretsManagerSimula
     targetPrefix: 'secretsmanager.',
     signingName: 'secretsmanager',
     discoveryName: SECRETS_MANAGER_DISCOVERY,
-    operations: {
-      CreateSecret: createSecret(ctx),
-      PutSecretValue: putSecretValue(ctx),
-      GetSecretValue: getSecretValue(ctx),
-      DescribeSecret: describeSecretOperation(ctx),
-      ListSecrets: listSecrets(ctx),
-      UpdateSecretVersionStage: updateSecretVersionStage(ctx),
-      DeleteSecret: deleteSecret(ctx),
-      RestoreSecret: restoreSecret(ctx),
-    },
+    operations: secretsManagerOperations(ctx),
     onClose: () => ctx.state.settle(),
   });
+}
+
+/** The operations the simulator answers, by X-Amz-Target name (the README's table lists the same). */
+export function secretsManagerOperations(ctx: SecretsContext): Record<string, JsonOperation> {
+  return {
+    CreateSecret: createSecret(ctx),
+    PutSecretValue: putSecretValue(ctx),
+    GetSecretValue: getSecretValue(ctx),
+    DescribeSecret: describeSecretOperation(ctx),
+    ListSecrets: listSecrets(ctx),
+    UpdateSecretVersionStage: updateSecretVersionStage(ctx),
+    DeleteSecret: deleteSecret(ctx),
+    RestoreSecret: restoreSecret(ctx),
+  };
 }

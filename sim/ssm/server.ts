@@ -4,6 +4,7 @@
  * SigV4 signing name `ssm`, its own port, the KMS simulator's CA; writes DIR/ssm.json
  * {"endpoint", "region", "caFile"}.
  */
+import type { JsonOperation } from '../json-service/handler.js';
 import { startJsonService, type JsonService, type JsonServiceOptions } from '../json-service/server.js';
 import { loadSimConfig } from '../state.js';
 import type { SsmContext } from './context.js';
@@ -24,16 +25,21 @@ export async function startSsmSimulator(options: SsmSimulatorOptions): Promise<S
     targetPrefix: 'AmazonSSM.',
     signingName: 'ssm',
     discoveryName: SSM_DISCOVERY,
-    operations: {
-      PutParameter: putParameter(ctx),
-      GetParameter: getParameter(ctx),
-      GetParameters: getParameters(ctx),
-      GetParametersByPath: getParametersByPath(ctx),
-      GetParameterHistory: getParameterHistory(ctx),
-      DeleteParameter: deleteParameter(ctx),
-      DeleteParameters: deleteParameters(ctx),
-      LabelParameterVersion: labelParameterVersion(ctx),
-    },
+    operations: ssmOperations(ctx),
     onClose: () => ctx.state.settle(),
   });
+}
+
+/** The operations the simulator answers, by X-Amz-Target name (the README's table lists the same). */
+export function ssmOperations(ctx: SsmContext): Record<string, JsonOperation> {
+  return {
+    PutParameter: putParameter(ctx),
+    GetParameter: getParameter(ctx),
+    GetParameters: getParameters(ctx),
+    GetParametersByPath: getParametersByPath(ctx),
+    GetParameterHistory: getParameterHistory(ctx),
+    DeleteParameter: deleteParameter(ctx),
+    DeleteParameters: deleteParameters(ctx),
+    LabelParameterVersion: labelParameterVersion(ctx),
+  };
 }
