@@ -30,6 +30,15 @@ function tierFor(requested: (typeof TIERS)[number] | undefined, previous: Tier |
   return previous ?? 'Standard';
 }
 
+/** AllowedPattern is a regular expression; one that does not compile is the caller's error. */
+function patternOf(source: string): RegExp {
+  try {
+    return new RegExp(source);
+  } catch {
+    throw new AwsFault('ValidationException', 'AllowedPattern is not a valid regular expression.');
+  }
+}
+
 function readTags(shape: RequestShape): { Key: string; Value: string }[] {
   return shape.structureList('Tags').map((t) => ({ Key: t.string('Key', { required: true, min: 1, max: 128 }), Value: t.string('Value', { required: true, min: 0, max: 256 }) }));
 }
@@ -54,9 +63,7 @@ export function putParameter(ctx: SsmContext): JsonOperation {
       throw new AwsFault('ValidationException', 'Invalid request: tags and overwrite can\'t be used together. To create a parameter with tags, please remove overwrite flag. To update tags for an existing parameter, please use AddTagsToResource or RemoveTagsFromResource.');
     }
     if (dataType !== 'text') throw new AwsFault('ValidationException', `The following data type is not supported by the simulator: ${dataType}. Use text.`);
-    if (allowedPattern !== undefined && !new RegExp(allowedPattern).test(value)) {
-      throw new AwsFault('ParameterPatternMismatchException', `Parameter value, cannot be validated against allowedPattern: ${allowedPattern}`);
-    }
+    if (allowedPattern !== undefined) patternOf(allowedPattern);
     return ctx.state.mutate(async (draft) => {
       const key = recordKey(caller.account, name);
       const existing = draft.parameters[key];
@@ -83,8 +90,14 @@ export function putParameter(ctx: SsmContext): JsonOperation {
       };
       const keptDescription = description ?? latest?.description;
       if (keptDescription !== undefined) next.description = keptDescription;
+      // The pattern stays with the parameter, so an overwrite without one is checked against it.
       const keptPattern = allowedPattern ?? latest?.allowedPattern;
-      if (keptPattern !== undefined) next.allowedPattern = keptPattern;
+      if (keptPattern !== undefined) {
+        if (!patternOf(keptPattern).test(value)) {
+          throw new AwsFault('ParameterPatternMismatchException', `Parameter value, cannot be validated against allowedPattern: ${keptPattern}`);
+        }
+        next.allowedPattern = keptPattern;
+      }
       if (type === 'SecureString') {
         const keyId = keyIdMember ?? (latest?.type === 'SecureString' ? latest.keyId : undefined) ?? AWS_MANAGED_SSM_KEY;
         next.keyId = keyId;

@@ -75,6 +75,28 @@ describe('PutParameter and GetParameter', () => {
     expect((await failure(ssm.send(new PutParameterCommand({ Name: deep, Value: 'v', Type: 'String' })))).name).toBe('HierarchyLevelLimitExceededException');
   });
 
+  it('checks AllowedPattern, and refuses a pattern that does not compile', async () => {
+    const ssm = h.ssmClient();
+    const mismatch = await failure(ssm.send(new PutParameterCommand({ Name: '/pat/port', Value: 'eighty', Type: 'String', AllowedPattern: '^\\d+$' })));
+    expect(mismatch.name).toBe('ParameterPatternMismatchException');
+    expect((await ssm.send(new PutParameterCommand({ Name: '/pat/port', Value: '80', Type: 'String', AllowedPattern: '^\\d+$' }))).Version).toBe(1);
+    // The pattern stays with the parameter: a later overwrite is checked against it.
+    expect((await failure(ssm.send(new PutParameterCommand({ Name: '/pat/port', Value: 'x', Overwrite: true })))).name).toBe('ParameterPatternMismatchException');
+    expect((await failure(ssm.send(new PutParameterCommand({ Name: '/pat/bad', Value: 'x', Type: 'String', AllowedPattern: '(' })))).name).toBe('ValidationException');
+  });
+
+  it('keeps 100 versions, dropping the oldest unless it carries a label', async () => {
+    const ssm = h.ssmClient();
+    for (let i = 1; i <= 100; i++) await ssm.send(new PutParameterCommand({ Name: '/many/p', Value: `v${i}`, Type: 'String', Overwrite: true }));
+    await ssm.send(new LabelParameterVersionCommand({ Name: '/many/p', ParameterVersion: 1, Labels: ['first'] }));
+    const blocked = await failure(ssm.send(new PutParameterCommand({ Name: '/many/p', Value: 'v101', Overwrite: true })));
+    expect(blocked.name).toBe('ParameterMaxVersionLimitExceeded');
+    await ssm.send(new LabelParameterVersionCommand({ Name: '/many/p', ParameterVersion: 2, Labels: ['first'] }));
+    expect((await ssm.send(new PutParameterCommand({ Name: '/many/p', Value: 'v101', Overwrite: true }))).Version).toBe(101);
+    expect((await failure(ssm.send(new GetParameterCommand({ Name: '/many/p:1' })))).name).toBe('ParameterVersionNotFound');
+    expect((await ssm.send(new GetParameterCommand({ Name: '/many/p:first' }))).Parameter!.Value).toBe('v2');
+  });
+
   it('answers ParameterNotFound for a missing name', async () => {
     expect((await failure(h.ssmClient().send(new GetParameterCommand({ Name: '/nope' })))).name).toBe('ParameterNotFound');
   });
