@@ -2,12 +2,13 @@
  * One HTTP exchange of a simulated AWS JSON 1.1 service (`POST /`, `X-Amz-Target: <Prefix>.<Op>`,
  * `Content-Type: application/x-amz-json-1.1`), the same protocol steps as the KMS simulator
  * (sim/kms/http-handler.ts): bounded body, SigV4 with the state's principals (sim/kms/sigv4.ts),
- * then the operation. Every failure is answered as AWS answers it: `{"__type", "message"}` with the
+ * then the operation (body reading and header/query canonical forms are the KMS handler's). Every failure is answered as AWS answers it: `{"__type", "message"}` with the
  * name also in `x-amzn-errortype`.
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { KmsFault } from '../kms/errors.js';
+import { BodyTooLarge, headersOf, queryOf, readBody } from '../kms/http-handler.js';
 import type { KeyPolicy } from '../kms/policy/index.js';
 import { RequestShape } from '../kms/shapes.js';
 import { verifySigV4, type KmsPrincipal } from '../kms/sigv4.js';
@@ -45,48 +46,6 @@ function send(res: ServerResponse, status: number, body: unknown, now: number, e
 
 function sendFault(res: ServerResponse, fault: AwsFault, now: number, extra: Record<string, string> = {}): void {
   send(res, fault.status, fault.toWire(), now, { 'x-amzn-errortype': fault.type, ...extra });
-}
-
-class BodyTooLarge extends Error {}
-
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const declared = Number(req.headers['content-length'] ?? '0');
-    if (Number.isFinite(declared) && declared > limit) {
-      reject(new BodyTooLarge());
-      return;
-    }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) {
-        req.removeAllListeners('data');
-        reject(new BodyTooLarge());
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
-}
-
-function headersOf(req: IncomingMessage): Record<string, string> {
-  const headers: Record<string, string> = {};
-  for (const [name, values] of Object.entries(req.headersDistinct)) {
-    if (values !== undefined) headers[name] = values.join(',');
-  }
-  return headers;
-}
-
-function queryOf(url: URL): Record<string, string | string[]> {
-  const query: Record<string, string | string[]> = {};
-  for (const key of new Set(url.searchParams.keys())) {
-    const all = url.searchParams.getAll(key);
-    query[key] = all.length === 1 ? all[0]! : all;
-  }
-  return query;
 }
 
 /** Handles one request; never throws (every failure becomes an AWS-shaped answer). */

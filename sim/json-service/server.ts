@@ -8,13 +8,10 @@ import { createServer as createHttpServer, type IncomingMessage, type Server, ty
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { join } from 'node:path';
-import { ServiceError } from '../../shared/errors.js';
 import { announceSimulator } from '../announce.js';
 import { loadSimConfig } from '../state.js';
-import { accountOfPrincipal } from '../kms/arn.js';
 import { writeFileAtomic } from '../kms/atomic-file.js';
-import { parseIdentityPolicy, type KeyPolicy } from '../kms/policy/index.js';
-import { kmsStateDir, loadKmsPrincipals } from '../kms/server.js';
+import { endpointHost, identityMap, kmsStateDir, loadKmsPrincipals, principalMap } from '../kms/server.js';
 import type { KmsPrincipal } from '../kms/sigv4.js';
 import { ensureTlsMaterial } from '../kms/tls.js';
 import { handleJsonRequest, type JsonOperation } from './handler.js';
@@ -72,34 +69,12 @@ export function discoveryPath(stateDir: string, name: string): string {
   return join(stateDir, `${name}.json`);
 }
 
-function parsePrincipals(principals: readonly KmsPrincipal[]): { byKey: Map<string, KmsPrincipal>; identities: Map<string, readonly KeyPolicy[]> } {
-  const byKey = new Map<string, KmsPrincipal>();
-  const identities = new Map<string, readonly KeyPolicy[]>();
-  for (const p of principals) {
-    if (accountOfPrincipal(p.arn) === null) {
-      throw new ServiceError('ERR_SIM_STATE', `principal ${p.arn} is not an arn:aws:iam:: or arn:aws:sts:: ARN with an account`);
-    }
-    try {
-      identities.set(p.accessKeyId, (p.identityPolicies ?? []).map((doc) => parseIdentityPolicy(doc)));
-    } catch (cause) {
-      throw new ServiceError('ERR_SIM_STATE', `an identity policy of principal ${p.arn} is malformed`, { cause });
-    }
-    byKey.set(p.accessKeyId, p);
-  }
-  return { byKey, identities };
-}
-
-function endpointHost(host: string): string {
-  if (host === '0.0.0.0' || host === '') return '127.0.0.1';
-  if (host === '::') return '[::1]';
-  return host.includes(':') ? `[${host}]` : host;
-}
-
 export async function startJsonService(options: JsonServiceOptions, spec: JsonServiceSpec): Promise<JsonService> {
   const now = options.now ?? Date.now;
   const host = options.host ?? '127.0.0.1';
   const region = options.region ?? (await loadSimConfig(options.stateDir)).region;
-  const { byKey, identities } = parsePrincipals(options.principals ?? (await loadKmsPrincipals(options.stateDir)));
+  const byKey = principalMap(options.principals ?? (await loadKmsPrincipals(options.stateDir)));
+  const identities = identityMap(byKey);
   const tls = options.http === true ? null : await ensureTlsMaterial(kmsStateDir(options.stateDir), host, now());
   const state = {
     label: spec.label,
