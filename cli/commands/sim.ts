@@ -10,6 +10,8 @@ const SUBCOMMANDS: Record<string, Subcommand> = {
   root: { summary: 'print the simulated root certificate (PEM)', load: () => import('./sim/root.js') },
   attest: { summary: 'write an attestation document signed by the simulated PKI', load: () => import('./sim/attest.js') },
   kms: { summary: 'serve the KMS simulator (AWS JSON 1.1 over HTTPS, SigV4, key policies, Recipient)', load: () => import('./sim/kms.js') },
+  ssm: { summary: 'serve the SSM Parameter Store simulator (own port, KMS-sealed SecureStrings)', load: () => import('./sim/ssm.js') },
+  secretsmanager: { summary: 'serve the Secrets Manager simulator (own port, versions and staging labels)', load: () => import('./sim/secretsmanager.js') },
 };
 
 export function run(args: string[]): Promise<number> {

@@ -3,7 +3,8 @@
  * delegate to the account (the default key policy's root statement) behave as in AWS: a role gets
  * only what its IAM policies allow.
  *
- * - role/admin: an account administrator for KMS (`kms:*` on every key).
+ * - role/admin: an account administrator for KMS (`kms:*` on every key), Parameter Store (`ssm:*`)
+ *   and Secrets Manager (`secretsmanager:*`).
  * - role/enclave: the parent instance's role, whose credentials the parent holds. It carries the
  *   deny-unattested policy of deploy/iam/parent-instance-role-policy.json (a test keeps the two
  *   equal), plus an Allow for kms:GenerateRandom, which has no key policy to allow it.
@@ -38,7 +39,7 @@ const allow = (sid: string, actions: readonly string[]): PolicyDocument =>
   Object.freeze({ Version: '2012-10-17', Statement: [{ Sid: sid, Effect: 'Allow', Action: [...actions], Resource: '*' }] });
 
 export const DEFAULT_IDENTITY_POLICIES: Readonly<Record<SimRoleName, readonly PolicyDocument[]>> = Object.freeze({
-  admin: [allow('KmsAdministrator', ['kms:*'])],
+  admin: [allow('KmsAdministrator', ['kms:*']), allow('ParameterAndSecretAdministrator', ['ssm:*', 'secretsmanager:*'])],
   enclave: [ENCLAVE_ROLE_DENY_UNATTESTED, allow('AttestedRandom', ['kms:GenerateRandom'])],
   client: [allow('Producer', ['kms:Encrypt', 'kms:GenerateDataKey', 'kms:GenerateDataKeyWithoutPlaintext', 'kms:DescribeKey', 'kms:GenerateRandom'])],
 });

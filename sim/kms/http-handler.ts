@@ -66,9 +66,9 @@ function sendFault(res: ServerResponse, fault: KmsFault, extra: Record<string, s
   send(res, fault.status, fault.toWire(), { 'x-amzn-errortype': fault.type, ...extra });
 }
 
-class BodyTooLarge extends Error {}
+export class BodyTooLarge extends Error {}
 
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const declared = Number(req.headers['content-length'] ?? '0');
     if (Number.isFinite(declared) && declared > limit) {
@@ -91,7 +91,7 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   });
 }
 
-function headersOf(req: IncomingMessage): Record<string, string> {
+export function headersOf(req: IncomingMessage): Record<string, string> {
   const headers: Record<string, string> = {};
   for (const [name, values] of Object.entries(req.headersDistinct)) {
     if (values !== undefined) headers[name] = values.join(',');
@@ -99,7 +99,7 @@ function headersOf(req: IncomingMessage): Record<string, string> {
   return headers;
 }
 
-function queryOf(url: URL): Record<string, string | string[]> {
+export function queryOf(url: URL): Record<string, string | string[]> {
   const query: Record<string, string | string[]> = {};
   for (const key of new Set(url.searchParams.keys())) {
     const all = url.searchParams.getAll(key);

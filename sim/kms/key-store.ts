@@ -202,7 +202,7 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-function parseKeyFile(text: string, name: string): KeyRecord {
+export function parseKeyFile(text: string, name: string): KeyRecord {
   let raw: unknown;
   try {
     raw = JSON.parse(text);
@@ -252,7 +252,7 @@ function parseKeyFile(text: string, name: string): KeyRecord {
   return record;
 }
 
-async function readAliases(path: string): Promise<AliasRecord[]> {
+export async function readAliases(path: string): Promise<AliasRecord[]> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');

@@ -103,7 +103,7 @@ export async function loadKmsPrincipals(stateDir: string): Promise<KmsPrincipal[
   });
 }
 
-function principalMap(principals: readonly KmsPrincipal[]): Map<string, KmsPrincipal> {
+export function principalMap(principals: readonly KmsPrincipal[]): Map<string, KmsPrincipal> {
   const map = new Map<string, KmsPrincipal>();
   for (const p of principals) {
     if (accountOfPrincipal(p.arn) === null) {
@@ -115,7 +115,7 @@ function principalMap(principals: readonly KmsPrincipal[]): Map<string, KmsPrinc
 }
 
 /** Each principal's identity policies, parsed once at start; a malformed one stops the start. */
-function identityMap(principals: ReadonlyMap<string, KmsPrincipal>): Map<string, readonly KeyPolicy[]> {
+export function identityMap(principals: ReadonlyMap<string, KmsPrincipal>): Map<string, readonly KeyPolicy[]> {
   const map = new Map<string, readonly KeyPolicy[]>();
   for (const [accessKeyId, p] of principals) {
     try {
@@ -127,7 +127,7 @@ function identityMap(principals: ReadonlyMap<string, KmsPrincipal>): Map<string,
   return map;
 }
 
-function endpointHost(host: string): string {
+export function endpointHost(host: string): string {
   if (host === '0.0.0.0' || host === '') return '127.0.0.1';
   if (host === '::') return '[::1]';
   return host.includes(':') ? `[${host}]` : host;

@@ -1,0 +1,2 @@
+export { startSecretsManagerSimulator, SECRETS_MANAGER_DISCOVERY, type SecretsManagerSimulator, type SecretsManagerSimulatorOptions } from './server.js';
+export { secretsStatePath } from './store.js';

@@ -1,0 +1,2 @@
+export { startSsmSimulator, SSM_DISCOVERY, type SsmSimulator, type SsmSimulatorOptions } from './server.js';
+export { ssmStatePath } from './store.js';
