@@ -6,7 +6,7 @@
 import type { JsonService, JsonServiceOptions } from '../../../sim/json-service/server.js';
 import { credentialsPath, loadCredentials } from '../../../sim/state.js';
 import { exitWithSupervisor } from '../../../shared/lifecycle/supervised.js';
-import { UsageError, parseOptions, required, runCli } from './cli-util.js';
+import { UsageError, parseOptions, required, runCli } from '../../args.js';
 
 export interface StoreCommand {
   /** e.g. `ssm`: the subcommand and the discovery file name. */
