@@ -79,7 +79,9 @@ export async function sealForEnclave(plaintext: Uint8Array, target: SealTarget, 
  * - a verification time of the client's own (`at: 'document'` checks the chain at the time the
  *   document claims, so an old document, and the old key in it, is good forever);
  * - a freshness bound (`maxAgeMs`) or the client's own nonce;
- * - no `anyPcrs`, no `allowDebug` (debug-mode enclaves can be inspected by the parent).
+ * - no `anyPcrs`, no `allowDebug` (debug-mode enclaves can be inspected by the parent);
+ * - no `nitroTpm`: a NitroTPM document is signed by the same AWS root but comes from an EC2
+ *   instance, which a compromised host may be, with a `user_data` of its choosing.
  */
 export function checkStrictVerifyOptions(verify: VerifyOptions): void {
   if (verify.anyPcrs === true || verify.expectedPcrs === undefined || Object.keys(verify.expectedPcrs).length === 0) {
@@ -93,6 +95,9 @@ export function checkStrictVerifyOptions(verify: VerifyOptions): void {
   }
   if (verify.allowDebug === true) {
     throw new AttestationError('ERR_ATTESTATION_POLICY', 'allowDebug is refused: a debug-mode enclave is readable by its host');
+  }
+  if (verify.nitroTpm === true) {
+    throw new AttestationError('ERR_ATTESTATION_POLICY', 'nitroTpm is refused: only a Nitro Enclave document may vouch for an enclave key');
   }
   // The parent hands out the document: without a freshness bound (or a nonce of the client's own)
   // it could replay an old one, and the client would trust a key no running enclave holds.

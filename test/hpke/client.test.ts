@@ -87,6 +87,19 @@ describe('sealCardForEnclave: verify the attestation, then seal to the key in us
     expect(await codeOf(sealCardForEnclave(CARD, { attestationDocument: doc, verify: { ...verify(), expectedPcrs: { 0: PCRS[0] } } }))).toBe('ok');
   });
 
+  it('refuses a NitroTPM document carrying a host-chosen key, even when asked to accept NitroTPM', async () => {
+    // A compromised host that is a NitroTPM instance gets a document signed by the same root, with
+    // the user_data (an HPKE key of its own) and TPM registers it names: PCR0 here is the enclave's.
+    const attacker = await HpkeRecipient.generate();
+    const host = new SimulatedNsm({ pki, pcrs: PCRS, now: () => T0, silent: true });
+    const tpmDoc = await host.attestNitroTpm({ userData: encodeHpkeUserData(attacker.publicKey) }, { 0: PCRS[0] });
+    expect(await codeOf(sealCardForEnclave(CARD, { attestationDocument: tpmDoc, verify: { ...verify(), expectedPcrs: { 0: PCRS[0] }, nitroTpm: true } }))).toBe('ERR_ATTESTATION_POLICY');
+    // Without the option the verifier refuses the kind itself; the enclave document still passes.
+    expect(await codeOf(sealCardForEnclave(CARD, { attestationDocument: tpmDoc, verify: { ...verify(), expectedPcrs: { 0: PCRS[0] } } }))).toBe('ERR_ATTESTATION_POLICY');
+    expect(await codeOf(sealCardForEnclave(CARD, { attestationDocument: doc, verify: { ...verify(), nitroTpm: true } }))).toBe('ERR_ATTESTATION_POLICY');
+    expect(await codeOf(sealCardForEnclave(CARD, { attestationDocument: doc, verify: verify() }))).toBe('ok');
+  });
+
   it('refuses without expected PCRs, or with anyPcrs, before looking at the document', async () => {
     const { expectedPcrs: _omit, ...noPcrs } = verify();
     expect(await codeOf(sealCardForEnclave(CARD, { attestationDocument: doc, verify: noPcrs }))).toBe('ERR_ATTESTATION_POLICY');

@@ -79,6 +79,7 @@ describe('openDetokenized', () => {
     expect(await codeOf(openDetokenized(answer, { token, recipient: processor, verify: verify(T0 + 10 * 60_000) }))).toBe('ERR_ATTESTATION_STALE');
     expect(await codeOf(openDetokenized(answer, { token, recipient: processor, verify: { ...verify(), at: 'document' } }))).toBe('ERR_ATTESTATION_POLICY');
     expect(await codeOf(openDetokenized(answer, { token, recipient: processor, verify: { ...verify(), expectedPcrs: { 1: PCRS[1] } } }))).toBe('ERR_ATTESTATION_POLICY');
+    expect(await codeOf(openDetokenized(answer, { token, recipient: processor, verify: { ...verify(), nitroTpm: true } }))).toBe('ERR_ATTESTATION_POLICY');
     expect(await codeOf(openDetokenized(answer, { token: '4000000000000002', recipient: processor, verify: verify() }))).toBe('ERR_DECRYPT_FAILED');
   });
 });
