@@ -4,7 +4,7 @@
  * the link before it exited). Exit 0 ready, 1 not ready or unreachable, 2 usage.
  */
 import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
+import { parseOptions, runCli } from '../args.js';
 
 const USAGE = `usage: enclavekit status [--url http://127.0.0.1:8080] [--dev-json .enclavekit/dev.json]
 
@@ -15,20 +15,16 @@ error). With neither option, the dev stack's dev.json names the parent.
 `;
 
 export async function run(args: string[]): Promise<number> {
-  let values: { url?: string | undefined; 'dev-json'?: string | undefined; help?: boolean | undefined };
-  try {
-    ({ values } = parseArgs({ args, options: { url: { type: 'string' }, 'dev-json': { type: 'string' }, help: { type: 'boolean' } }, strict: true }));
-  } catch (error) {
-    process.stderr.write(`enclavekit status: ${(error as Error).message}\n${USAGE}`);
-    return 2;
-  }
-  if (values.help === true) {
-    process.stdout.write(USAGE);
-    return 0;
-  }
-  let url = values.url;
+  return runCli('enclavekit status', USAGE, args, async () => {
+    const { values } = parseOptions(args, { url: { type: 'string' }, 'dev-json': { type: 'string' }, help: { type: 'boolean', short: 'h' } });
+    return await report(values.url, values['dev-json']);
+  });
+}
+
+async function report(urlOption: string | undefined, devJson: string | undefined): Promise<number> {
+  let url = urlOption;
   if (url === undefined) {
-    const file = values['dev-json'] ?? '.enclavekit/dev.json';
+    const file = devJson ?? '.enclavekit/dev.json';
     try {
       url = (JSON.parse(readFileSync(file, 'utf8')) as { parentUrl?: unknown }).parentUrl as string | undefined;
     } catch {
