@@ -52,6 +52,15 @@ export async function run(args: string[]): Promise<number> {
     process.once('SIGINT', () => resolve(undefined));
   });
   exitWithSupervisor(() => fatal?.('the supervising process is gone'));
+  // SIGHUP's default action ends the process: a reload sent while the parent starts or stops
+  // (systemd's ExecReload, an operator's kill -HUP) must never do that. Until the parent is up,
+  // the latest one waits and is applied once it is.
+  let hangupBeforeStart = false;
+  let onHangup = (): void => {
+    hangupBeforeStart = true;
+  };
+  const hangup = (): void => onHangup();
+  process.on('SIGHUP', hangup);
   try {
     const { config } = loadConfigFile(configFile, 'parent config', parseParentConfig);
     const parent = await startParent({
@@ -62,7 +71,7 @@ export async function run(args: string[]): Promise<number> {
       onFatal: (error, what) => fatal?.(`${what} failed: ${describe(error)}`),
     });
     if (values['url-file'] !== undefined) await writeFile(values['url-file'], `${parent.url}\n`);
-    const onHangup = (): void => {
+    onHangup = (): void => {
       try {
         const { config: next } = loadConfigFile(configFile, 'parent config', parseParentConfig);
         parent.logger.info('config-reload', { enclaves: next.enclaves.join(','), note: 'only the enclaves list is applied without a restart' });
@@ -75,9 +84,9 @@ export async function run(args: string[]): Promise<number> {
         parent.logger.error('config-reload-failed', { reason: describe(error) });
       }
     };
-    process.on('SIGHUP', onHangup);
+    if (hangupBeforeStart) onHangup();
     const reason = await stopped;
-    process.off('SIGHUP', onHangup);
+    onHangup = () => undefined;
     await parent.close();
     if (reason !== undefined) {
       process.stderr.write(`enclavekit parent: fatal: ${reason}\n`);
