@@ -76,7 +76,7 @@ export function authorizeRequest(request: AccessRequest): AccessDecision {
 /**
  * AccessDeniedException's message as KMS words it for each case (the IAM "access denied error
  * message" format: principal, action, resource, and which kind of policy denied or failed to allow;
- * real bodies quoted in aws/aws-nitro-enclaves-sdk-c issues 127 and 157). An operation on no key
+ * real bodies quoted in https://github.com/aws/aws-nitro-enclaves-sdk-c/issues/127 and /issues/157). An operation on no key
  * names resource `*`.
  */
 export function accessDeniedText(request: Pick<PolicyRequest, 'principalArn' | 'action' | 'resource'>, reason: AccessReason): string {
