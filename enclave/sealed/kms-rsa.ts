@@ -12,6 +12,7 @@
  */
 import { DecryptionFailedError, InputError } from '../../shared/errors.js';
 import { KMS_RSA_SECRET_BYTES, kmsRsaCtr, kmsRsaTag, kmsRsaTagMatches, parseKmsRsaSealed } from '../../shared/sealed/kms-rsa-format.js';
+import { mapKmsError } from '../kms/kms-errors.js';
 import type { EsdkDecryptInput } from './esdk.js';
 
 /** The Decrypt call made here; the enclave's AttestedKms has this shape. */
@@ -43,7 +44,13 @@ export async function openKmsRsaInput(bytes: Uint8Array, options: OpenKmsRsaOpti
   if (Buffer.from(parts.keyId).toString('hex') !== key.publicKeySha256) {
     throw new InputError('ERR_SENDER_NOT_ALLOWED', 'kmsRsa: key id is not the configured RSA key (cards.rsaKey.publicKeySha256)');
   }
-  const out = await options.kms.decrypt({ KeyId: key.keyArn, CiphertextBlob: parts.wrappedSecret, EncryptionAlgorithm: 'RSAES_OAEP_SHA_256' });
+  let out: Awaited<ReturnType<KmsRsaDecryptClient['decrypt']>>;
+  try {
+    out = await options.kms.decrypt({ KeyId: key.keyArn, CiphertextBlob: parts.wrappedSecret, EncryptionAlgorithm: 'RSAES_OAEP_SHA_256' });
+  } catch (error) {
+    // The attested client already raises typed errors; this keeps any other client's in the family.
+    throw mapKmsError(error, 'Decrypt');
+  }
   const secret = out.Plaintext;
   try {
     if (secret === undefined || secret.byteLength !== KMS_RSA_SECRET_BYTES) throw new DecryptionFailedError();

@@ -115,7 +115,7 @@ export function wrapKmsRsaSecret(publicKey: KeyObject, keyId: Uint8Array): KmsRs
 }
 
 /** One `kmsRsa` input under `wrapped`, for `purpose` (and `field`). */
-export function sealKmsRsaMessage(wrapped: KmsRsaWrappedSecret, plaintext: Uint8Array, purpose: string, field?: string): Uint8Array {
+export function sealKmsRsaMessage(wrapped: KmsRsaWrappedSecret, plaintext: Uint8Array, purpose: string, field?: string): Uint8Array<ArrayBuffer> {
   const n = wrapped.wrappedSecret.byteLength;
   const iv = randomBytes(KMS_RSA_IV_BYTES);
   const ciphertext = kmsRsaCtr(wrapped.secret.subarray(0, 32), iv, plaintext);
