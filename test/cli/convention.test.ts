@@ -22,6 +22,7 @@ const COMMANDS = [
   ['policy'],
   ['policy', 'generate'],
   ['policy', 'explain'],
+  ['seal'],
   ['dev'],
   ['parent'],
   ['enclave'],
