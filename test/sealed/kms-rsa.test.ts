@@ -13,6 +13,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { KmsRsaSealer, kmsRsaKeyId, sealWithKmsPublicKey } from '../../client/kms-rsa.js';
 import { withOpenedInput, type SealedInputContext } from '../../enclave/app/sealed-input.js';
 import { openKmsRsaInput, type KmsRsaDecryptClient } from '../../enclave/sealed/kms-rsa.js';
+import { parseEnclaveConfig } from '../../enclave/config.js';
 import { EnclaveKitError } from '../../shared/errors.js';
 
 const KEY_ARN = 'arn:aws:kms:us-east-1:111122223333:key/11111111-2222-3333-4444-555555555555';
@@ -141,6 +142,32 @@ describe('kmsRsa inputs', () => {
     sealer.dispose();
     expect(() => sealer.seal(CARD, { purpose: 'pii-value' })).toThrow(RangeError);
     expect(() => new KmsRsaSealer(other.publicKey.export({ format: 'der', type: 'pkcs1' }))).toThrow();
+  });
+});
+
+describe('enclave config: cards.rsaKey', () => {
+  const CARD_KEY = 'arn:aws:kms:us-east-1:111122223333:key/66666666-7777-8888-9999-000000000000';
+  const withRsa = (rsaKey: unknown) => ({ kms: { region: 'us-east-1' }, cards: { cardKeyArn: CARD_KEY, ...(rsaKey === undefined ? {} : { rsaKey }) } });
+  const refusal = (raw: unknown): string => {
+    try {
+      parseEnclaveConfig(raw);
+    } catch (error) {
+      expect((error as EnclaveKitError).code).toBe('ERR_CONFIG');
+      return (error as Error).message;
+    }
+    throw new Error('expected ERR_CONFIG');
+  };
+
+  it('is optional, and pins the key by ARN and public-key hash', () => {
+    expect(parseEnclaveConfig(withRsa(undefined)).cards?.rsaKey).toBeUndefined();
+    expect(parseEnclaveConfig(withRsa(pin)).cards?.rsaKey).toEqual(pin);
+  });
+
+  it('refuses a missing or malformed hash, an alias and unknown keys', () => {
+    expect(refusal(withRsa({ keyArn: KEY_ARN }))).toMatch(/cards\.rsaKey\.publicKeySha256/);
+    expect(refusal(withRsa({ ...pin, publicKeySha256: 'AB'.repeat(32) }))).toMatch(/cards\.rsaKey\.publicKeySha256/);
+    expect(refusal(withRsa({ ...pin, keyArn: 'alias/producers' }))).toMatch(/cards\.rsaKey\.keyArn/);
+    expect(refusal(withRsa({ ...pin, encryptionAlgorithm: 'RSAES_OAEP_SHA_1' }))).toMatch(/cards\.rsaKey/);
   });
 });
 
