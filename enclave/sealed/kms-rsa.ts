@@ -58,7 +58,7 @@ export async function openKmsRsaInput(bytes: Uint8Array, options: OpenKmsRsaOpti
     // other key fails in KMS (InvalidCiphertextException → ERR_DECRYPT_FAILED).
     const expected = kmsRsaTag(secret.subarray(32), options.purpose, options.field, parts.authenticated);
     if (!kmsRsaTagMatches(expected, parts.tag)) throw new DecryptionFailedError();
-    return new Uint8Array(kmsRsaCtr(secret.subarray(0, 32), parts.iv, parts.ciphertext));
+    return kmsRsaCtr(secret.subarray(0, 32), parts.iv, parts.ciphertext);
   } finally {
     secret?.fill(0);
   }

@@ -80,10 +80,22 @@ export function kmsRsaTagMatches(expected: Uint8Array, received: Uint8Array): bo
   return expected.byteLength === received.byteLength && timingSafeEqual(expected, received);
 }
 
-/** AES-256-CTR both ways (a stream cipher: the same call encrypts and decrypts). */
-export function kmsRsaCtr(encKey: Uint8Array, iv: Uint8Array, data: Uint8Array): Buffer {
+/**
+ * AES-256-CTR both ways (a stream cipher: the same call encrypts and decrypts). The result is a
+ * fresh buffer of its own (not a slice of Node's shared pool), and the cipher's intermediate
+ * chunks are zeroed: in the enclave they hold plaintext.
+ */
+export function kmsRsaCtr(encKey: Uint8Array, iv: Uint8Array, data: Uint8Array): Uint8Array<ArrayBuffer> {
   const cipher = createCipheriv('aes-256-ctr', encKey, iv);
-  return Buffer.concat([cipher.update(data), cipher.final()]);
+  const chunks = [cipher.update(data), cipher.final()];
+  const out = new Uint8Array(chunks.reduce((n, c) => n + c.byteLength, 0));
+  let at = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, at);
+    at += chunk.byteLength;
+    chunk.fill(0);
+  }
+  return out;
 }
 
 /** A KMS RSA public key from `GetPublicKey`: DER SubjectPublicKeyInfo, or the same in PEM. */
