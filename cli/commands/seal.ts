@@ -4,7 +4,7 @@
  * prints the `kmsRsa` input in base64. Needs no AWS credentials and makes no network call.
  */
 import { readFile } from 'node:fs/promises';
-import { kmsRsaKeyId, sealWithKmsPublicKey } from '../../client/kms-rsa.js';
+import { kmsRsaKeyId, sealWithKmsPublicKey } from '../../shared/sealed/kms-rsa-sealer.js';
 import { UsageError, parseOptions, required, runCli } from '../args.js';
 
 const USAGE = `usage: enclavekit seal --kms-public-key FILE --op card|pii-text|pii-value [--field F] < plaintext
