@@ -4,7 +4,8 @@
  * - open a detokenize-to answer after checking that the enclave's attested key sent it;
  * - seal cards and PII values to the enclave's attested HPKE key, per operation (RFC 9180);
  * - or seal them with the AWS Encryption SDK: the KMS keyring and the encryption context of each
- *   operation.
+ *   operation;
+ * - or seal them offline to a KMS RSA key's public key (no AWS credentials).
  * The parent only carries the document; the client decides what it trusts (docs/architecture.md
  * "Trust model").
  */
@@ -20,3 +21,5 @@ export { decodeHpkeUserData } from '../shared/hpke/user-data.js';
 export type { HpkeUserData } from '../shared/hpke/user-data.js';
 export { ESDK_PURPOSE, createEsdkKeyring, esdkEncryptionContext, sealCardWithEsdk, sealWithEsdk } from './esdk.js';
 export type { EsdkCard, EsdkKeyringOptions, EsdkSealOptions, SealedOperation } from './esdk.js';
+export { KmsRsaSealer, kmsRsaKeyId, sealWithKmsPublicKey } from './kms-rsa.js';
+export type { KmsRsaSealerOptions, KmsRsaTarget } from './kms-rsa.js';

@@ -69,6 +69,17 @@ export const enclaveConfigSchema = z.strictObject({
     .strictObject({
       /** KMS key ARN whose encrypted data keys mark an ESDK message as from an authorised producer. */
       cardKeyArn: z.string().regex(/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[0-9a-f-]{36}$/),
+      /**
+       * The KMS RSA key (ENCRYPT_DECRYPT) offline producers seal `kmsRsa` inputs to, pinned by ARN and
+       * by SHA-256 (hex) of its SubjectPublicKeyInfo (DER, from GetPublicKey), the key id every input
+       * carries. Absent: kmsRsa inputs are refused.
+       */
+      rsaKey: z
+        .strictObject({
+          keyArn: z.string().regex(/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[0-9a-f-]{36}$/),
+          publicKeySha256: z.string().regex(/^[0-9a-f]{64}$/),
+        })
+        .optional(),
       /** HPKE Auth-mode producers: base64 raw X25519 public keys (at most 64). */
       hpkeSenders: z.array(x25519PublicKey).max(64).default([]),
       /** Base-mode (anonymous) HPKE submission, rate limited in the enclave. Off by default. */

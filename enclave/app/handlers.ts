@@ -39,7 +39,7 @@ export function sealedInputContext(services: Pick<EnclaveServices, 'kms' | 'iden
     allowedSenders: cards.hpkeSenders.map((k) => new Uint8Array(Buffer.from(k, 'base64'))),
     publicSubmission: cards.publicSubmission.enabled,
   };
-  return { kms: services.kms, cardKeyArn: cards.cardKeyArn, recipient: services.identity.hpke, senderPolicy };
+  return { kms: services.kms, cardKeyArn: cards.cardKeyArn, rsaKey: cards.rsaKey, recipient: services.identity.hpke, senderPolicy };
 }
 
 export function registerBuiltinHandlers(registry: HandlerRegistry, services: EnclaveServices, config: Readonly<EnclaveConfig>, now: () => number = Date.now): void {

@@ -12,6 +12,11 @@
  *   the attested enclave may Decrypt; wrapped-key generators may only
  *   GenerateDataKeyWithoutPlaintext (ciphertext, never a plaintext key) with an internal purpose;
  *   producers get nothing at all.
+ * - `rsa`: an asymmetric RSA ENCRYPT_DECRYPT key for offline producers (docs/api.md "Inputs sealed
+ *   to a KMS RSA public key"). Producers may only GetPublicKey: they encrypt offline with it and
+ *   never call KMS again. The enclave role gets no GetPublicKey: whoever holds the public key can
+ *   seal inputs, and the parent holds that role's credentials. Asymmetric keys take no encryption
+ *   context (the operation is bound inside the sealed input), so none may be given.
  *
  * Statements:
  * 1. Key administration for the admin principals: management actions on the key only. No Decrypt,
@@ -23,6 +28,7 @@
  *    kms:GenerateRandom, kms:CreateKey) have no key resource, so a key policy cannot grant them:
  *    they belong in IAM policies (deploy/iam).
  * 2. (card) Encrypt / GenerateDataKey for producer principals, restricted to the purposes.
+ *    (rsa) GetPublicKey for producer principals.
  *    (internal) GenerateDataKeyWithoutPlaintext for wrapped-key generators, restricted likewise.
  * 3. Decrypt for the enclave role, only with an attestation condition:
  *    `kms:RecipientAttestation:PCRn` and/or `ImageSha384`, lower-case hex under
@@ -41,7 +47,7 @@
 import { InputError } from '../errors.js';
 
 export type AttestationBinding = 'pcrs' | 'image-sha384-only' | 'pcrs-and-image-sha384';
-export type KeyKind = 'card' | 'internal';
+export type KeyKind = 'card' | 'internal' | 'rsa';
 
 /** The `purpose` values of the API's sealed inputs (docs/api.md): what producers may use by default. */
 export const PRODUCER_PURPOSES = Object.freeze(['card', 'pii-text', 'pii-value']);
@@ -120,6 +126,9 @@ export const PRODUCER_ACTIONS = Object.freeze(['kms:Encrypt', 'kms:GenerateDataK
 /** The enclave only ever decrypts (ESDK data keys, wrapped keys) with its attestation document. */
 export const ENCLAVE_ACTIONS = Object.freeze(['kms:Decrypt']);
 export const GENERATOR_ACTIONS = Object.freeze(['kms:GenerateDataKeyWithoutPlaintext']);
+/** Offline producers of an RSA key: the public key, nothing that uses the private key. */
+export const PUBLIC_KEY_READER_ACTIONS = Object.freeze(['kms:GetPublicKey']);
+export const SID_PUBLIC_KEY_READERS = 'EnclaveKitProducersGetPublicKey';
 
 const ACCOUNT_RE = /^\d{12}$/;
 const PRINCIPAL_ARN_RE = /^arn:(aws[a-z-]*):(iam|sts)::(\d{12}):([^\s*?]+)$/;
@@ -190,7 +199,13 @@ export function generateKeyPolicy(options: GenerateKeyPolicyOptions): GeneratedK
   const producers = dedupe(options.producerArns ?? []);
   const generators = dedupe(options.wrappedKeyGeneratorArns ?? []);
   const context = options.encryptionContext ?? {};
-  if (kind === 'card') {
+  if (kind === 'rsa') {
+    if (generators.length > 0) throw bad('wrapped-key generators belong on the internal key (kind internal), not on the RSA key');
+    if (Object.keys(context).length > 0) throw bad('an RSA key takes no encryption context: the operation is bound inside each sealed input');
+    if (producers.length > 0) {
+      statements.push({ Sid: SID_PUBLIC_KEY_READERS, Effect: 'Allow', Principal: { AWS: one(producers) }, Action: [...PUBLIC_KEY_READER_ACTIONS], Resource: '*' });
+    }
+  } else if (kind === 'card') {
     if (generators.length > 0) throw bad('wrapped-key generators belong on the internal key (kind internal), not on the card key');
     if (producers.length > 0) {
       const purposes = context['purpose'] ?? [];
@@ -232,8 +247,10 @@ export function generateKeyPolicy(options: GenerateKeyPolicyOptions): GeneratedK
     },
   });
 
-  return { policy: { Version: '2012-10-17', Id: kind === 'card' ? 'enclavekit-attested-key-policy' : 'enclavekit-internal-key-policy', Statement: statements }, warnings };
+  return { policy: { Version: '2012-10-17', Id: POLICY_IDS[kind], Statement: statements }, warnings };
 }
+
+const POLICY_IDS: Record<KeyKind, string> = { card: 'enclavekit-attested-key-policy', internal: 'enclavekit-internal-key-policy', rsa: 'enclavekit-rsa-key-policy' };
 
 function attestationCondition(pcrs: Readonly<Record<number, string>>, binding: AttestationBinding, warnings: string[]): Record<string, string> {
   const entries = Object.entries(pcrs).map(([k, v]) => [Number(k), v.toLowerCase()] as const).sort((a, b) => a[0] - b[0]);

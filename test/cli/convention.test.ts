@@ -25,6 +25,7 @@ const COMMANDS = [
   ['policy'],
   ['policy', 'generate'],
   ['policy', 'explain'],
+  ['seal'],
   ['dev'],
   ['parent'],
   ['enclave'],

@@ -189,7 +189,8 @@ describe('GET /v1/openapi.json', () => {
   it('takes the sealed-value schema from the route parser (limits included)', () => {
     const sealed = doc.components.schemas.Sealed;
     expect(sealed.anyOf[0].properties.esdk).toEqual({ type: 'string', maxLength: Math.ceil((64 * 1024 * 4) / 3) + 4, pattern: '^[A-Za-z0-9+/]*={0,2}$' });
-    expect(sealed.anyOf[1].properties.hpke.required).toEqual(['enc', 'ciphertext']);
+    expect(sealed.anyOf[1].properties.kmsRsa).toEqual(sealed.anyOf[0].properties.esdk);
+    expect(sealed.anyOf[2].properties.hpke.required).toEqual(['enc', 'ciphertext']);
     expect(doc.paths['/v1/cards/tokenize-batch']!.post.requestBody.content['application/json'].schema.properties.cards.maxItems).toBe(1000);
   });
 });

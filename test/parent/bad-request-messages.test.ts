@@ -44,7 +44,7 @@ describe('HTTP 400 messages', () => {
     ['a missing card', '/v1/cards/tokenize', {}, 'card: required'],
     ['esdk of the wrong type', '/v1/cards/tokenize', { card: { esdk: 4111111111111111 } }, 'card.esdk: Invalid input: expected string, received number'],
     ['esdk not base64', '/v1/cards/tokenize', { card: { esdk: `${PAN}!` } }, 'card.esdk: expected standard base64 (A-Z a-z 0-9 + /, = padding)'],
-    ['neither esdk nor hpke', '/v1/cards/tokenize', { card: {} }, 'card: expected {"esdk": base64} or {"hpke": {"enc", "ciphertext", "sender"?}}'],
+    ['neither esdk nor hpke', '/v1/cards/tokenize', { card: {} }, 'card: expected {"esdk": base64}, {"kmsRsa": base64} or {"hpke": {"enc", "ciphertext", "sender"?}}'],
     ['an HPKE enc over 32 bytes', '/v1/cards/tokenize', { card: { hpke: { enc: b64(40), ciphertext: b64(10) } } }, 'card.hpke.enc: at most 32 bytes'],
     ['a batch item', '/v1/cards/tokenize-batch', { cards: [{ esdk: b64(8) }, { esdk: 7 }] }, 'cards.1.esdk: Invalid input: expected string, received number'],
     ['an unknown field named like a card number', '/v1/cards/tokenize', { card: { esdk: b64(8) }, [PAN]: 1 }, 'body: unknown field'],

@@ -164,6 +164,20 @@ describe('policy generate → policy explain against simulated documents', () =>
     expect((await cli('policy', 'generate', '--key', 'other', '--pcrs', path('pcrs.json'), '--account', ACCOUNT, '--enclave-role', ROLE, '--admin', ADMIN)).code).toBe(2);
   });
 
+  it('--key rsa writes the RSA key policy: producers only GetPublicKey, the attested enclave only Decrypt', async () => {
+    const rsa = await cli('policy', 'generate', '--key', 'rsa', '--pcrs', path('pcrs.json'), '--account', ACCOUNT, '--enclave-role', ROLE, '--admin', ADMIN, '--producer', PRODUCER);
+    expect(rsa.code).toBe(0);
+    const doc = JSON.parse(rsa.stdout) as { Statement: { Sid: string; Action: string[] }[] };
+    expect(doc.Statement.map((st) => [st.Sid, st.Sid === 'EnclaveKitKeyAdministration' ? [] : st.Action])).toEqual([
+      ['EnclaveKitKeyAdministration', []],
+      ['EnclaveKitProducersGetPublicKey', ['kms:GetPublicKey']],
+      ['EnclaveKitAttestedEnclave', ['kms:Decrypt']],
+    ]);
+    const withContext = await cli('policy', 'generate', '--key', 'rsa', '--pcrs', path('pcrs.json'), '--account', ACCOUNT, '--enclave-role', ROLE, '--admin', ADMIN, '--producer', PRODUCER, '--encryption-context', 'purpose=card');
+    expect(withContext.code).toBe(1);
+    expect(withContext.stderr).toMatch(/takes no encryption context/);
+  });
+
   it('usage errors exit 2; a malformed policy exits 1 with ERR_POLICY_MALFORMED', async () => {
     expect((await cli('policy')).code).toBe(2);
     expect((await cli('policy', 'nope')).code).toBe(2);

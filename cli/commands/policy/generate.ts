@@ -9,7 +9,7 @@ import { parsePcrsJson, parsePcrValue } from '../../../shared/policy/pcrs.js';
 import { UsageError, parseOptions, required, runCli } from '../../args.js';
 
 const USAGE = `usage: enclavekit policy generate --pcrs FILE [--pcr N=VALUE]... --account ID
-         --enclave-role ARN --admin ARN [--admin ARN]... [--key card|internal]
+         --enclave-role ARN --admin ARN [--admin ARN]... [--key card|internal|rsa]
          [--producer ARN]... [--wrapped-key-generator ARN]... [--encryption-context KEY=VALUE]...
          [--image-sha384-only | --with-image-sha384] [--immutable-policy] [--out FILE]
 
@@ -21,8 +21,11 @@ Writes a KMS key policy (JSON) to FILE or stdout. Run it once per key:
   --key internal         the key wrapping the enclave's own keys (tokenization, blind index): no
                          producers at all; the wrapped-key generators may GenerateDataKeyWithoutPlaintext
                          only (ciphertext, never a plaintext key), with purpose tokenization-key or
-                         blind-index-key unless --encryption-context says otherwise.
-On both, the admins may manage the key but not use it (no Decrypt, Encrypt, GenerateDataKey*,
+                         blind-index-key unless --encryption-context says otherwise;
+  --key rsa              the RSA key (ENCRYPT_DECRYPT) offline producers seal to: the producers
+                         may only GetPublicKey (they encrypt offline, never call KMS again); no
+                         encryption context; the enclave role gets no GetPublicKey.
+On all three, the admins may manage the key but not use it (no Decrypt, Encrypt, GenerateDataKey*,
 ReEncrypt or CreateGrant), and the enclave role may Decrypt only with an attestation document whose
 PCRs equal the measurements (kms:RecipientAttestation:PCRn, StringEqualsIgnoreCase). Account-level
 actions (kms:ListAliases, kms:GenerateRandom) are not key actions: see deploy/iam.
@@ -91,7 +94,7 @@ export function run(args: string[]): Promise<number> {
       values['image-sha384-only'] === true ? 'image-sha384-only' : values['with-image-sha384'] === true ? 'pcrs-and-image-sha384' : 'pcrs';
 
     const kind = values.key ?? 'card';
-    if (kind !== 'card' && kind !== 'internal') throw new UsageError('--key must be card or internal');
+    if (kind !== 'card' && kind !== 'internal' && kind !== 'rsa') throw new UsageError('--key must be card, internal or rsa');
 
     const { policy, warnings } = generateKeyPolicy({
       kind,

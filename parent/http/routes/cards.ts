@@ -21,10 +21,14 @@ const b64 = (max: number) =>
 
 const SEALED_MAX_BYTES = 64 * 1024;
 
-/** A sealed input: an AWS Encryption SDK message, or an HPKE envelope to the enclave's key. */
+/**
+ * A sealed input: an AWS Encryption SDK message, a value sealed offline to the KMS RSA key's public
+ * key (docs/api.md "Inputs sealed to a KMS RSA public key"), or an HPKE envelope to the enclave's key.
+ */
 export const sealedSchema = z.union(
   [
     z.strictObject({ esdk: b64(SEALED_MAX_BYTES) }),
+    z.strictObject({ kmsRsa: b64(SEALED_MAX_BYTES) }),
     z.strictObject({
       hpke: z.strictObject({
         enc: b64(32),
@@ -34,7 +38,7 @@ export const sealedSchema = z.union(
       }),
     }),
   ],
-  { error: (issue) => (issue.input === undefined ? 'required' : 'expected {"esdk": base64} or {"hpke": {"enc", "ciphertext", "sender"?}}') },
+  { error: (issue) => (issue.input === undefined ? 'required' : 'expected {"esdk": base64}, {"kmsRsa": base64} or {"hpke": {"enc", "ciphertext", "sender"?}}') },
 );
 
 const tokenizeSchema = z.strictObject({ card: sealedSchema });

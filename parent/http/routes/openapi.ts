@@ -148,7 +148,7 @@ function buildDocument(): Record<string, unknown> {
         Sealed: {
           ...sealed,
           description:
-            'An AWS Encryption SDK message under the card key (encryption context purpose=card, pii-text, or pii-value with field), or an HPKE envelope to the enclave key (Auth mode with `sender`; Base mode only with public submission). Base64 values.',
+            'An AWS Encryption SDK message under the card key (encryption context purpose=card, pii-text, or pii-value with field), a value sealed offline to the KMS RSA key\'s public key (kmsRsa, docs/api.md), or an HPKE envelope to the enclave key (Auth mode with `sender`; Base mode only with public submission). Base64 values.',
         },
         TokenResult: {
           type: 'object',
