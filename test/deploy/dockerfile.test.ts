@@ -216,6 +216,17 @@ describe('the start script, run against the image layout', () => {
         const to = path.join(base, copy.dest);
         mkdirSync(path.dirname(to), { recursive: true });
         copyFileSync(from, to);
+        if (repoPath === 'deploy/enclave/enclave.json') {
+          // The shipped config, but its link on a Unix socket of this layout: vsock ports are one
+          // namespace for the whole machine, so two runs of this test (or a real enclave link)
+          // would otherwise take each other's port 5005.
+          // The app runs as uid 1000: its socket directory must be writable to it.
+          const linkDir = path.join(base, 'link');
+          mkdirSync(linkDir, { recursive: true });
+          chmodSync(linkDir, 0o1777);
+          const config = JSON.parse(readFileSync(to, 'utf8')) as Record<string, unknown>;
+          writeFileSync(to, JSON.stringify({ ...config, listen: `unix://${path.join(linkDir, 'enclave.sock')}` }));
+        }
         chmodSync(to, EXECUTABLE(repoPath) ? 0o555 : 0o444);
       }
       // chronyd stand-in: records who started it and with what, then returns as the daemon does.
