@@ -19,7 +19,7 @@ import { REDACT_MAX_CHARS, redact } from '../pii/redact.js';
 import type { EnclaveConfig } from '../config.js';
 import type { EnclaveServices } from '../runtime.js';
 import type { HandlerRegistry } from './registry.js';
-import { sealedInputSchema, withOpenedInput, type SealedInput, type SealedInputContext } from './sealed-input.js';
+import { sealedInputSchema, withBuiltinInput, type SealedInput, type SealedInputContext } from './sealed-input.js';
 
 /** Sealed items processed at once within one batch (KMS calls are cached; this bounds memory). */
 const BATCH_CONCURRENCY = 8;
@@ -60,7 +60,7 @@ export function registerBuiltinHandlers(registry: HandlerRegistry, services: Enc
   const allowedRecipients = new Set([...recipients.values()].map(recipientFingerprint));
 
   const tokenizeOne = (input: SealedInput): Promise<CardTokenResult> =>
-    withOpenedInput(input, { purpose: 'card', maxBytes: CARD_RECORD_MAX_BYTES }, sealedCtx, ({ plaintext, origin }) => {
+    withBuiltinInput(input, { purpose: 'card', maxBytes: CARD_RECORD_MAX_BYTES }, sealedCtx, ({ plaintext, origin }) => {
       const card = parseCardRecord(plaintext);
       // Anonymous submissions are an oracle: only PAN lengths with enough middles, rate limited
       // per (BIN, last 4) and overall (enclave/cards/rate-limit.ts).
@@ -102,7 +102,7 @@ export function registerBuiltinHandlers(registry: HandlerRegistry, services: Enc
     op: 'pii.redact',
     input: z.strictObject({ text: sealedInputSchema }),
     handle: ({ text }) =>
-      withOpenedInput(text, { purpose: 'pii-text', maxBytes: REDACT_MAX_CHARS * 4 }, sealedCtx, ({ plaintext }) => {
+      withBuiltinInput(text, { purpose: 'pii-text', maxBytes: REDACT_MAX_CHARS * 4 }, sealedCtx, ({ plaintext }) => {
         const result = redact(decodeText(plaintext));
         return { text: result.text, counts: result.counts };
       }),
@@ -115,7 +115,7 @@ export function registerBuiltinHandlers(registry: HandlerRegistry, services: Enc
       field,
       results: await mapLimited(values, BATCH_CONCURRENCY, (value) =>
         settle(
-          withOpenedInput(value, { purpose: 'pii-value', field, maxBytes: BLIND_INDEX_VALUE_MAX_CHARS * 4 }, sealedCtx, ({ plaintext, origin }) => {
+          withBuiltinInput(value, { purpose: 'pii-value', field, maxBytes: BLIND_INDEX_VALUE_MAX_CHARS * 4 }, sealedCtx, ({ plaintext, origin }) => {
             // A digest is as much an oracle as a token (10^9 SSNs, a few million phone numbers per
             // area): public submission opens card tokenization, under its rate limits, and nothing else.
             if (origin === 'hpke-public') throw new InputError('ERR_SENDER_NOT_ALLOWED', 'blind indexes need an authenticated producer');

@@ -13,7 +13,7 @@
  * A value sealed for one operation is therefore refused by every other one.
  */
 import { z } from 'zod';
-import { sealedInputInfo } from '../../shared/hpke/suite.js';
+import { SEALED_PURPOSES, sealedInputInfo } from '../../shared/hpke/suite.js';
 import type { SealedEnvelope } from '../../shared/hpke/envelope.js';
 import { openSealedInput, type SenderPolicy } from '../hpke-open.js';
 import type { HpkeRecipient } from '../../shared/hpke/open.js';
@@ -55,7 +55,25 @@ export interface OpenFor {
   maxBytes: number;
 }
 
+/**
+ * For custom handlers (docs/api.md "Custom handlers"): opens `input` for the handler's own purpose.
+ * A built-in purpose is refused (RangeError, a programming error): the parent could otherwise
+ * replay the custom operation's inputs to the built-in one and back.
+ */
 export async function withOpenedInput<T>(
+  input: SealedInput,
+  purpose: OpenFor,
+  ctx: SealedInputContext,
+  use: (opened: OpenedInput) => T | Promise<T>,
+): Promise<T> {
+  if ((SEALED_PURPOSES as readonly string[]).includes(purpose.purpose)) {
+    throw new RangeError(`purpose ${purpose.purpose} belongs to a built-in operation: give a custom operation its own purpose`);
+  }
+  return await withBuiltinInput(input, purpose, ctx, use);
+}
+
+/** The built-in operations' opener (enclave/app/handlers.ts): any valid purpose, built-in ones included. */
+export async function withBuiltinInput<T>(
   input: SealedInput,
   purpose: OpenFor,
   ctx: SealedInputContext,

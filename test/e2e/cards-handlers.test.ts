@@ -10,7 +10,7 @@ import { z } from 'zod';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerBuiltinHandlers, sealedInputContext } from '../../enclave/app/handlers.js';
 import { HandlerRegistry } from '../../enclave/app/registry.js';
-import { sealedInputSchema, withOpenedInput, type SealedInputContext } from '../../enclave/app/sealed-input.js';
+import { sealedInputSchema, withBuiltinInput, withOpenedInput, type SealedInputContext } from '../../enclave/app/sealed-input.js';
 import { parseEnclaveConfig } from '../../enclave/config.js';
 import { redact } from '../../enclave/pii/redact.js';
 import type { EnclaveServices } from '../../enclave/runtime.js';
@@ -134,6 +134,23 @@ describe('the custom handler example of docs/api.md', () => {
     const sealed = await sealHpke(enclaveKey.publicKey, new TextEncoder().encode('jane@example.com'), { info: sealedInputInfo('acme.pii-score'), senderPrivateKey: stranger.privateKey });
     stranger.privateKey.fill(0);
     await expect(registry().dispatch('acme.pii-score', { documents: [{ hpke: { ...sealed, sender: stranger.publicKey } }] }, ctx)).rejects.toMatchObject({ code: 'ERR_SENDER_NOT_ALLOWED' });
+  });
+});
+
+describe('custom handlers cannot take a built-in purpose', () => {
+  it('withOpenedInput refuses card, pii-text and pii-value before opening anything', async () => {
+    // A custom operation opening `card` inputs would let the parent replay card messages to it
+    // (and its inputs to tokenize): the opener refuses the name itself, whatever the input.
+    const sealed = await sealHpke(enclaveKey.publicKey, new TextEncoder().encode('{"pan":"4111111111111111","exp":"12/30"}'), { info: sealedInputInfo('card'), senderPrivateKey: sender.privateKey });
+    const input = sealedInputSchema.parse({ hpke: { ...sealed, sender: sender.publicKey } });
+    const ctx = sealedInputContext(services(), config({ hpkeSenders: [b64(sender.publicKey)] }).cards!);
+    let used = 0;
+    for (const purpose of ['card', 'pii-text', 'pii-value']) {
+      await expect(withOpenedInput(input, { purpose, field: 'ssn', maxBytes: 4096 }, ctx, () => (used += 1))).rejects.toThrow(RangeError);
+    }
+    expect(used).toBe(0);
+    // The built-in opener takes it: the refusal above is about the name.
+    expect(await withBuiltinInput(input, { purpose: 'card', maxBytes: 4096 }, ctx, ({ origin }) => origin)).toBe('hpke-auth');
   });
 });
 

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { KmsRsaSealer, kmsRsaKeyId, sealWithKmsPublicKey } from '../../client/kms-rsa.js';
-import { withOpenedInput, type SealedInputContext } from '../../enclave/app/sealed-input.js';
+import { withBuiltinInput, type SealedInputContext } from '../../enclave/app/sealed-input.js';
 import { openKmsRsaInput, type KmsRsaDecryptClient } from '../../enclave/sealed/kms-rsa.js';
 import { parseEnclaveConfig } from '../../enclave/config.js';
 import { EnclaveKitError } from '../../shared/errors.js';
@@ -74,11 +74,11 @@ describe('kmsRsa inputs', () => {
     const ctx = { kms: fakeKms(), cardKeyArn: KEY_ARN, rsaKey: pin } as unknown as SealedInputContext;
     let used = 0;
     for (const [purpose, field] of [['pii-text'], ['card'], ['pii-value', 'email'], ['pii-value', 'name']] as [string, string?][]) {
-      const code = await codeOf(withOpenedInput({ kmsRsa: ssn }, { purpose, ...(field === undefined ? {} : { field }), maxBytes: 4096 }, ctx, () => (used += 1)));
+      const code = await codeOf(withBuiltinInput({ kmsRsa: ssn }, { purpose, ...(field === undefined ? {} : { field }), maxBytes: 4096 }, ctx, () => (used += 1)));
       expect(code, `${purpose}/${field}`).toBe('ERR_DECRYPT_FAILED');
     }
     expect(used).toBe(0);
-    expect(await withOpenedInput({ kmsRsa: ssn }, { purpose: 'pii-value', field: 'ssn', maxBytes: 4096 }, ctx, ({ origin }) => origin)).toBe('kms-rsa');
+    expect(await withBuiltinInput({ kmsRsa: ssn }, { purpose: 'pii-value', field: 'ssn', maxBytes: 4096 }, ctx, ({ origin }) => origin)).toBe('kms-rsa');
   });
 
   it('every flipped byte is refused with a typed error before any plaintext exists', async () => {
