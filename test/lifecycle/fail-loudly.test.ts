@@ -110,9 +110,22 @@ describe('the parent fails loudly', () => {
     expect(existsSync(socket), stderr).toBe(true);
 
     // What a parent (or any supervisor on the link) sees: the boot status, then the event.
+    // The enclave exits once its boot-failed event is acknowledged: the acknowledgement waits for
+    // the status reply, or the exit could overtake it on a busy machine.
     const events: unknown[] = [];
-    const peer = new RpcPeer(await connectChannel(`unix://${socket}`), { handlers: { log: async (body) => (events.push(body), {}) } });
+    let statusAnswered = (): void => undefined;
+    const answered = new Promise<void>((resolve) => (statusAnswered = resolve));
+    const peer = new RpcPeer(await connectChannel(`unix://${socket}`), {
+      handlers: {
+        log: async (body) => {
+          events.push(body);
+          await answered;
+          return {};
+        },
+      },
+    });
     const status = (await peer.request('status', {}, { deadlineMs: 5_000 })) as { ready: boolean; boot: { outcome: string; code: string; message: string } };
+    statusAnswered();
     expect(status.ready).toBe(false);
     expect(status.boot).toMatchObject({ outcome: 'failed', code: 'ERR_CONFIG', message: expect.stringContaining('kms.region') });
     expect(await exited).toBe(1);
