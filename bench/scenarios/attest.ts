@@ -3,8 +3,11 @@
  * payload map), against the bare P-384 signature check measured alongside:
  * - bare:  crypto.verify ES384 over the document's Sig_structure with a ready KeyObject;
  * - warm:  verifyAttestation with a warm chain cache (the same enclave's leaf): target ≥ 0.8 × bare;
- * - cold:  verifyAttestation with cache: false (every certificate read, every key imported, all
- *          five signatures checked): target ≥ 0.9 × bare / 5.
+ * - new leaf, known intermediates: verifyAttestation with the cache's leaves dropped before each
+ *          call (the CAs of the Region and host cached, as for any new enclave there: the leaf is
+ *          read, its key imported, its signature and the COSE signature checked): target ≥ 0.9 × bare / 5;
+ * - all new: verifyAttestation with cache: false (every certificate read, every key imported, all
+ *          five signatures checked): reported against the same target.
  * Also shown, to explain the cold figure: importing one P-384 SubjectPublicKeyInfo, which cold
  * verification does four times (regional, zonal, instance, leaf; the pinned root's key is kept).
  */
@@ -14,6 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { ChainCache, parseAttestation, sigStructure, verifyAttestation } from '../../shared/attestation/index.js';
 import { ParsedCertificate } from '../../shared/attestation/certificate.js';
 import { interleave, medianRatio, type Scenario } from '../main.js';
+import { ratioStats } from '../lib/rounds.js';
 
 const DOC = fileURLToPath(new URL('../../test/vectors/attestation/real_doc_16.cbor', import.meta.url));
 
@@ -27,12 +31,15 @@ const scenario: Scenario = {
     const toVerify = sigStructure(parsed.cose);
     const signature = parsed.cose.signature;
     const cache = new ChainCache();
+    const knownCas = new ChainCache();
     const base = { at: 'document' as const, anyPcrs: true };
 
     // Correctness first: a benchmark of a failing path measures nothing.
     if (!verify('sha384', toVerify, { key: leafKey, dsaEncoding: 'ieee-p1363' }, signature)) throw new Error('bare verify failed');
     verifyAttestation(doc, { ...base, cache });
     verifyAttestation(doc, { ...base, cache: false });
+    verifyAttestation(doc, { ...base, cache: knownCas });
+    if (knownCas.authorityCount !== 3) throw new Error('expected the regional, zonal and instance CAs in the authority tier');
 
     const result = interleave(
       {
@@ -42,7 +49,11 @@ const scenario: Scenario = {
         'warm verifyAttestation (cache)': () => {
           verifyAttestation(doc, { ...base, cache });
         },
-        'cold verifyAttestation (cache: false)': () => {
+        'new leaf, known intermediates': () => {
+          knownCas.forgetLeaves();
+          verifyAttestation(doc, { ...base, cache: knownCas });
+        },
+        'all new (cache: false)': () => {
           verifyAttestation(doc, { ...base, cache: false });
         },
       },
@@ -61,12 +72,14 @@ const scenario: Scenario = {
     );
 
     const warm = medianRatio(result, 'warm verifyAttestation (cache)', 'bare P-384 crypto.verify');
-    const cold = medianRatio(result, 'cold verifyAttestation (cache: false)', 'bare P-384 crypto.verify', 5);
+    const newLeaf = ratioStats(result, 'new leaf, known intermediates', 'bare P-384 crypto.verify', 5);
+    const allNew = ratioStats(result, 'all new (cache: false)', 'bare P-384 crypto.verify', 5);
     return {
       rows: [...result.rows, ...keyImport.rows],
       checks: [
         { name: 'warm / bare', value: warm, target: 0.8, pass: warm >= 0.8, detail: '(median of per-round ratios)' },
-        { name: 'cold / (bare / 5)', value: cold, target: 0.9, pass: cold >= 0.9, detail: '(median of per-round ratios)' },
+        { name: 'cold, new leaf / (bare / 5)', value: newLeaf.median, range: newLeaf.range, target: 0.9, pass: newLeaf.median >= 0.9, detail: '(median of per-round ratios; known intermediates)' },
+        { name: 'cold, all new / (bare / 5)', value: allNew.median, range: allNew.range, target: 0.9, pass: allNew.median >= 0.9, detail: '(median of per-round ratios; every certificate new)' },
       ],
       info: { document: 'real_doc_16.cbor', bytes: doc.length, perRound: result.perRound },
     };

@@ -17,7 +17,7 @@ import type { EncryptedDataKey } from '@aws-crypto/material-management-node';
 import { NodeAlgorithmSuite } from '@aws-crypto/material-management-node';
 // The same 5.0.2 release as the other @aws-crypto packages:
 // the header and body deserializers the client itself runs, so both read the same bytes alike.
-import { decodeBodyHeader, deserializeFactory, deserializeSignature, type HeaderInfo } from '@aws-crypto/serialize';
+import { decodeBodyHeader, deserializeFactory, deserializeSignature, type BodyHeader, type HeaderInfo } from '@aws-crypto/serialize';
 import { InputError } from '../../shared/errors.js';
 
 /** data-format/message-header.md "Content Type": 0x01 non-framed, 0x02 framed. */
@@ -48,6 +48,10 @@ export interface EsdkMessageLayout {
   frames: number;
   /** Plaintext length, exactly: the sum of the frame content lengths. */
   plaintextBytes: number;
+  /** The header as the deserializer read it (views into the message): for esdk-fast.ts. */
+  header: HeaderInfo;
+  /** Each frame header as decodeBodyHeader read it, in order (views into the message). */
+  bodyHeaders: readonly BodyHeader[];
 }
 
 function malformed(message: string, cause?: unknown): InputError {
@@ -86,6 +90,7 @@ export function inspectEsdkMessage(message: Uint8Array, limits: EsdkMessageLimit
   let pos = headerLength + headerAuth.headerAuthLength;
   let plaintextBytes = 0;
   let frames = 0;
+  const bodyHeaders: BodyHeader[] = [];
   for (let expected = 1; ; expected += 1) {
     let frame;
     try {
@@ -97,6 +102,7 @@ export function inspectEsdkMessage(message: Uint8Array, limits: EsdkMessageLimit
     // message-body.md: sequence numbers start at 1 and increase by 1 (the ESDK checks it too).
     if (frame.sequenceNumber !== expected) throw malformed('ESDK message frames are out of sequence');
     frames += 1;
+    bodyHeaders.push(frame);
     plaintextBytes += frame.contentLength;
     if (plaintextBytes > limits.maxBodyBytes) {
       throw new InputError('ERR_BODY_TOO_LARGE', `ESDK message body exceeds ${limits.maxBodyBytes} bytes`);
@@ -129,5 +135,7 @@ export function inspectEsdkMessage(message: Uint8Array, limits: EsdkMessageLimit
     frameLength: messageHeader.frameLength,
     frames,
     plaintextBytes,
+    header: info,
+    bodyHeaders,
   };
 }

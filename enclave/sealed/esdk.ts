@@ -9,7 +9,9 @@
  *    plaintext over maxBodyBytes → 413).
  * 2. esdk-rules.ts: committing suite, a data key under the card key ARN (→ 403), the required
  *    encryption context (→ 400).
- * 3. The ESDK decrypts with a strict KMS keyring (`keyIds: [cardKeyArn]`, no discovery): only a data
+ * 3. The unsigned committing suite (0x0478) is decrypted by esdk-fast.ts, which repeats the
+ *    library's steps directly (and is tested against it message for message); otherwise:
+ *    the ESDK decrypts with a strict KMS keyring (`keyIds: [cardKeyArn]`, no discovery): only a data
  *    key wrapped by the card key is sent to KMS, whatever else the message lists. A per-call CMM in
  *    front of it applies step 2 again to the header as the ESDK itself parsed it, before KMS.
  *
@@ -36,6 +38,7 @@ import {
 } from '@aws-crypto/material-management-node';
 import { DecryptionFailedError, EnclaveKitError, toEnclaveKitError } from '../../shared/errors.js';
 import { mapKmsError } from '../kms/kms-errors.js';
+import { decryptUnsignedCommitting, fastPathApplies } from './esdk-fast.js';
 import { inspectEsdkMessage } from './esdk-header.js';
 import { VerificationKeyCachingCmm } from './verification-key-cache.js';
 import { checkEsdkAcceptance, DEFAULT_REQUIRED_CONTEXT, type RequiredContext } from './esdk-rules.js';
@@ -66,6 +69,8 @@ export interface OpenEsdkOptions {
   maxEncryptedDataKeys?: number | undefined;
   /** Accept only the signed committing suite (0x0578). Default false (see esdk-rules.ts). */
   requireSignedSuite?: boolean | undefined;
+  /** Decrypt with the library even where esdk-fast.ts applies (for comparisons). Default false. */
+  useLibrary?: boolean | undefined;
 }
 
 export interface OpenedEsdkRecord {
@@ -105,6 +110,12 @@ export async function openEsdkRecord(message: Uint8Array, options: OpenEsdkOptio
 
   const layout = inspectEsdkMessage(message, { maxEncryptedDataKeys, maxBodyBytes });
   checkEsdkAcceptance(layout, rules);
+
+  // The unsigned committing suite is decrypted directly (esdk-fast.ts), after the same checks.
+  if (fastPathApplies(layout) && options.useLibrary !== true) {
+    const plaintext = await decryptUnsignedCommitting(message, layout, options.kms, cardKeyArn);
+    return { plaintext: new Uint8Array(plaintext.buffer, plaintext.byteOffset, plaintext.byteLength), encryptionContext: { ...layout.encryptionContext }, keyArn: cardKeyArn };
+  }
 
   const { cmm: keyringCmm, recorder } = sharedMaterials(options.kms, cardKeyArn);
   let failure: EnclaveKitError | undefined;

@@ -65,14 +65,18 @@ export function validateChain(certificate: Uint8Array, cabundle: readonly Uint8A
         throw chainError(`${label} is not a valid Nitro X.509 certificate (${(error as Error).message})`, error);
       }
     }
+    const role = position < count ? 'authority' : 'leaf';
     if (entry === undefined || !entry.verifiedIssuers.has(parent.sha256)) {
       const parentLabel = labelOf(position - 1, count);
       if (!sameBytes(child.issuerName, parent.subjectName)) throw chainError(`${label} is not issued by ${parentLabel} (issuer name differs)`);
       if (!signatureVerifies(child, parent, parentLabel)) throw chainError(`signature of ${parentLabel} on ${label} does not verify`);
       if (cache !== null) {
-        entry ??= cache.add(child);
+        entry = cache.add(child, role);
         entry.verifiedIssuers.add(parent.sha256);
       }
+    } else if (cache !== null && role === 'authority') {
+      // Known, and now seen issuing: it joins (or stays in) the tier that leaves never evict.
+      cache.add(child, role);
     }
     path.push(child);
   }

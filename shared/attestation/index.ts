@@ -9,5 +9,5 @@ export type { ParsedAttestation, AttestationPayload } from './document.js';
 export { parseCoseSign1, sigStructure, COSE_SIGN1_TAG, ES384_PROTECTED_HEADER } from './cose.js';
 export type { CoseSign1 } from './cose.js';
 export { ChainCache, CHAIN_CACHE_DEFAULT_ENTRIES } from './chain-cache.js';
-export type { ChainCacheOptions } from './chain-cache.js';
+export type { ChainCacheOptions, ChainRole } from './chain-cache.js';
 export { AWS_NITRO_ROOT_G1_PEM, AWS_NITRO_ROOT_G1_SHA256, pemCertificates } from './roots.js';

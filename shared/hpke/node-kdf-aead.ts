@@ -21,6 +21,8 @@ type Bytes = ArrayBufferLike | ArrayBufferView;
 
 const HASH_BYTES = 32;
 const TAG_BYTES = 16;
+/** RFC 5869 §2.2: a missing salt is HashLen zero bytes. */
+const ZERO_SALT = Buffer.alloc(HASH_BYTES);
 
 /** A view of `input` without copying. */
 function view(input: Bytes): Uint8Array {
@@ -32,10 +34,52 @@ function arrayBufferOf(bytes: Uint8Array): ArrayBuffer {
   return new Uint8Array(bytes).buffer;
 }
 
+/** HKDF-Extract (RFC 5869 §2.2), synchronous; `ikm` may come in parts. Zero the returned PRK when done. */
+export function hkdfExtract(salt: Uint8Array, ikm: Uint8Array | readonly Uint8Array[]): Buffer {
+  const hmac = createHmac('sha256', salt.length === 0 ? ZERO_SALT : salt);
+  if (ikm instanceof Uint8Array) hmac.update(ikm);
+  else for (const part of ikm) hmac.update(part);
+  return hmac.digest();
+}
+
+/** HKDF-Expand (RFC 5869 §2.3), synchronous; `info` given in parts to save concatenating them. */
+export function hkdfExpand(prk: Uint8Array, info: readonly Uint8Array[], len: number): Buffer {
+  if (len > 255 * HASH_BYTES) throw new Error('Entropy limit reached');
+  const okm = Buffer.alloc(len);
+  let previous: Buffer | null = null;
+  for (let i = 1, done = 0; done < len; i += 1) {
+    const hmac = createHmac('sha256', prk);
+    if (previous !== null) hmac.update(previous);
+    for (const part of info) hmac.update(part);
+    const block = hmac.update(Uint8Array.of(i)).digest();
+    previous?.fill(0);
+    block.copy(okm, done, 0, Math.min(block.length, len - done));
+    done += block.length;
+    previous = block;
+  }
+  previous?.fill(0);
+  return okm;
+}
+
+/** AES-256-GCM decryption of ciphertext ‖ tag; throws on a wrong tag and returns nothing then. */
+export function aes256GcmOpen(key: Uint8Array, iv: Uint8Array, sealed: Uint8Array, aad: Uint8Array): Buffer {
+  if (sealed.length < TAG_BYTES) throw new Error('ciphertext shorter than the tag');
+  const decipher = createDecipheriv('aes-256-gcm', key, iv, { authTagLength: TAG_BYTES });
+  decipher.setAAD(aad);
+  decipher.setAuthTag(sealed.subarray(sealed.length - TAG_BYTES));
+  const head = decipher.update(sealed.subarray(0, sealed.length - TAG_BYTES));
+  try {
+    const tail = decipher.final();
+    return tail.length === 0 ? head : Buffer.concat([head, tail]);
+  } catch (error) {
+    head.fill(0);
+    throw error;
+  }
+}
+
 export class NodeHkdfSha256 extends HkdfSha256 {
   override async extract(salt: Bytes, ikm: Bytes): Promise<ArrayBuffer> {
-    const key = salt.byteLength === 0 ? Buffer.alloc(HASH_BYTES) : view(salt);
-    const prk = createHmac('sha256', key).update(view(ikm)).digest();
+    const prk = hkdfExtract(view(salt), view(ikm));
     try {
       return arrayBufferOf(prk);
     } finally {
@@ -44,24 +88,17 @@ export class NodeHkdfSha256 extends HkdfSha256 {
   }
 
   override async expand(prk: Bytes, info: Bytes, len: number): Promise<ArrayBuffer> {
-    if (len > 255 * HASH_BYTES) throw new Error('Entropy limit reached');
-    const okm = new Uint8Array(len);
-    const key = view(prk);
-    let previous: Uint8Array = new Uint8Array(0);
-    for (let i = 1, done = 0; done < len; i += 1) {
-      const block = createHmac('sha256', key).update(previous).update(view(info)).update(Uint8Array.of(i)).digest();
-      previous.fill(0);
-      okm.set(block.subarray(0, Math.min(block.length, len - done)), done);
-      done += block.length;
-      previous = block;
+    const okm = hkdfExpand(view(prk), [view(info)], len);
+    try {
+      return arrayBufferOf(okm);
+    } finally {
+      okm.fill(0);
     }
-    previous.fill(0);
-    return okm.buffer;
   }
 
   // Not hkdfSync: it wraps the key in a KeyObject first, which costs more than the two HMACs.
   override async extractAndExpand(salt: Bytes, ikm: Bytes, info: Bytes, len: number): Promise<ArrayBuffer> {
-    const prk = new Uint8Array(await this.extract(salt, ikm));
+    const prk = hkdfExtract(view(salt), view(ikm));
     try {
       return await this.expand(prk, info, len);
     } finally {
@@ -84,15 +121,7 @@ class NodeAes256GcmContext implements AeadEncryptionContext {
   }
 
   async open(iv: Bytes, data: Bytes, aad: Bytes): Promise<ArrayBuffer> {
-    const sealed = view(data);
-    if (sealed.length < TAG_BYTES) throw new Error('ciphertext shorter than the tag');
-    const decipher = createDecipheriv('aes-256-gcm', this.#key, view(iv), { authTagLength: TAG_BYTES });
-    decipher.setAAD(view(aad));
-    decipher.setAuthTag(sealed.subarray(sealed.length - TAG_BYTES));
-    const head = decipher.update(sealed.subarray(0, sealed.length - TAG_BYTES));
-    // final() throws on a wrong tag; nothing decrypted is returned then.
-    const plaintext = Buffer.concat([head, decipher.final()]);
-    head.fill(0);
+    const plaintext = aes256GcmOpen(this.#key, view(iv), view(data), view(aad));
     try {
       return arrayBufferOf(plaintext);
     } finally {

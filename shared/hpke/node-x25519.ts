@@ -39,7 +39,8 @@ function rawOf(key: XKey): Uint8Array {
 
 const privateKeyObjects = new WeakMap<XKey, KeyObject>();
 
-function privateKeyObject(key: XKey): KeyObject {
+/** The OpenSSL key object of an @hpke private key object, made once per key object. */
+export function privateKeyObject(key: XKey): KeyObject {
   let made = privateKeyObjects.get(key);
   if (made === undefined) {
     const der = Buffer.alloc(PKCS8_PREFIX.length + KEY_BYTES);
@@ -56,7 +57,30 @@ function privateKeyObject(key: XKey): KeyObject {
 }
 
 function publicKeyObject(key: XKey): KeyObject {
-  return createPublicKey({ key: { kty: 'OKP', crv: 'X25519', x: Buffer.from(rawOf(key)).toString('base64url') }, format: 'jwk' });
+  return x25519PublicKey(rawOf(key));
+}
+
+/** An OpenSSL key object of a raw 32-byte X25519 public key (RFC 7748 u-coordinate). */
+export function x25519PublicKey(raw: Uint8Array): KeyObject {
+  if (raw.length !== KEY_BYTES) throw new RangeError('X25519 public key must be 32 bytes');
+  return createPublicKey({ key: { kty: 'OKP', crv: 'X25519', x: Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('base64url') }, format: 'jwk' });
+}
+
+/**
+ * X25519(sk, pk) into `out` at `offset`, synchronously. The all-zero output of a low-order public
+ * key is refused (RFC 9180 §7.1.4) by OpenSSL and checked again here, so the rule does not rest
+ * on one library's behaviour.
+ */
+export function x25519Into(privateKey: KeyObject, publicKey: KeyObject, out: Uint8Array, offset: number): void {
+  const shared = diffieHellman({ privateKey, publicKey });
+  try {
+    let any = 0;
+    for (let i = 0; i < shared.length; i += 1) any |= shared[i] as number;
+    if (shared.length !== KEY_BYTES || any === 0) throw new Error('X25519 output is all zero (low-order public key)');
+    out.set(shared, offset);
+  } finally {
+    shared.fill(0);
+  }
 }
 
 export class NodeX25519 extends X25519 {

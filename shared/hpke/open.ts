@@ -6,12 +6,18 @@
  * info or aad, malformed lengths) is the one DecryptionFailedError (docs/conventions.md item 2); the
  * library's error stays in `cause`, for local logs only.
  *
+ * Opening is computed directly (open-single-shot.ts), sealing by @hpke/core (seal.ts,
+ * sealAsSender below); tests hold the two to each other both ways.
+ *
  * Key material: the private key is held as an @hpke/dhkem-x25519 key object whose raw bytes
- * `dispose()` overwrites (suite.ts). What cannot be zeroed: the DH outputs, shared secret and
- * key-schedule intermediates inside @hpke/core (ArrayBuffers it allocates and drops), and the
- * AES-GCM key it imports as a WebCrypto HpkeKey (OpenSSL memory, freed by the garbage collector).
+ * `dispose()` overwrites (suite.ts), and as the OpenSSL key object made from it once
+ * (node-x25519.ts), which the garbage collector frees. The DH outputs, shared secret, key-schedule
+ * secrets and AES key of each open are Buffers zeroed before open returns.
  */
 import { DecryptionFailedError } from '../errors.js';
+import type { KeyObject } from 'node:crypto';
+import { privateKeyObject, x25519Into, x25519PublicKey } from './node-x25519.js';
+import { openSingleShot } from './open-single-shot.js';
 import type { SealedMessage } from './seal.js';
 import {
   generateHpkeKeyPair,
@@ -26,6 +32,10 @@ import {
   infoBytes,
   zeroPrivateKey,
 } from './suite.js';
+
+const EMPTY = new Uint8Array(0);
+/** Senders whose static DH is kept: the enclave's allowlists are far smaller. */
+const SENDER_SECRETS_MAX = 256;
 
 export interface OpenOptions {
   info: string;
@@ -45,6 +55,8 @@ export class HpkeRecipient {
   readonly publicKey: Uint8Array;
   /** Passed to @hpke as a key pair so decapsulation need not recompute pkR (one X25519 op less). */
   #keyPair: { privateKey: HpkeKey; publicKey: HpkeKey } | null;
+  /** DH(skR, pkS) by sender public key (hex): see #staticDh. */
+  readonly #senderSecrets = new Map<string, Buffer>();
 
   private constructor(keyPair: { privateKey: HpkeKey; publicKey: HpkeKey }, publicKey: Uint8Array) {
     this.#keyPair = keyPair;
@@ -74,20 +86,18 @@ export class HpkeRecipient {
     try {
       if (sealed.enc.length !== HPKE_ENC_BYTES) throw new Error('enc has the wrong length');
       if (sealed.ciphertext.length < HPKE_TAG_BYTES) throw new Error('ciphertext shorter than the tag');
-      let sender: HpkeKey | undefined;
-      if (options.senderPublicKey !== undefined) {
-        if (options.senderPublicKey.length !== HPKE_PUBLIC_KEY_BYTES) throw new Error('sender key has the wrong length');
-        sender = await importPublicKey(options.senderPublicKey);
-      }
-      const plaintext = await hpkeSuite().open(
-        { recipientKey: this.#keyPair, enc: sealed.enc, info, ...(sender === undefined ? {} : { senderPublicKey: sender }) },
-        sealed.ciphertext,
-        options.aad ?? new Uint8Array(0),
-      );
+      const sender = options.senderPublicKey;
+      if (sender !== undefined && sender.length !== HPKE_PUBLIC_KEY_BYTES) throw new Error('sender key has the wrong length');
+      const skR = privateKeyObject(this.#keyPair.privateKey);
+      const auth = sender === undefined ? undefined : { publicKey: sender, staticDh: this.#staticDh(skR, sender) };
+      const opened = openSingleShot(skR, this.publicKey, sealed, info, options.aad ?? EMPTY, auth);
+      // A copy that owns its ArrayBuffer (callers zero it whole); the Buffer is zeroed here.
+      const plaintext = new Uint8Array(opened);
+      opened.fill(0);
       return {
-        plaintext: new Uint8Array(plaintext),
+        plaintext,
         mode: sender === undefined ? 'base' : 'auth',
-        senderPublicKey: options.senderPublicKey === undefined ? null : options.senderPublicKey.slice(),
+        senderPublicKey: sender === undefined ? null : sender.slice(),
       };
     } catch (error) {
       throw new DecryptionFailedError({ cause: error });
@@ -112,9 +122,36 @@ export class HpkeRecipient {
     return { enc: new Uint8Array(sealed.enc), ciphertext: new Uint8Array(sealed.ct) };
   }
 
+  /**
+   * DH(skR, pkS) of an Auth-mode sender (RFC 9180 §4.1 AuthDecap's second DH): it depends on the
+   * two static keys only, so it is computed once per sender and kept, which saves one of the two
+   * X25519 operations of every later open from that sender. It is secret (with it one could forge
+   * that sender's messages to this recipient, as with skR itself): kept in this object only,
+   * bounded, and zeroed when evicted and on dispose.
+   */
+  #staticDh(skR: KeyObject, sender: Uint8Array): Uint8Array {
+    const id = Buffer.from(sender.buffer, sender.byteOffset, sender.byteLength).toString('hex');
+    let secret = this.#senderSecrets.get(id);
+    if (secret === undefined) {
+      secret = Buffer.alloc(HPKE_PUBLIC_KEY_BYTES);
+      x25519Into(skR, x25519PublicKey(sender), secret, 0);
+      if (this.#senderSecrets.size >= SENDER_SECRETS_MAX) {
+        const oldest = this.#senderSecrets.entries().next();
+        if (oldest.done !== true) {
+          oldest.value[1].fill(0);
+          this.#senderSecrets.delete(oldest.value[0]);
+        }
+      }
+      this.#senderSecrets.set(id, secret);
+    }
+    return secret;
+  }
+
   /** Overwrites the private key bytes; the recipient cannot open anything afterwards. */
   dispose(): void {
     if (this.#keyPair === null) return;
+    for (const secret of this.#senderSecrets.values()) secret.fill(0);
+    this.#senderSecrets.clear();
     zeroPrivateKey(this.#keyPair.privateKey);
     this.#keyPair = null;
   }

@@ -141,3 +141,66 @@ describe('the chain cache never lets a document skip a failing check', () => {
     expect(warm).toEqual(cold);
   });
 });
+
+describe('the authority tier: CAs kept apart from per-enclave leaves', () => {
+  /** A new enclave under the same instance CA: a fresh leaf key and certificate. */
+  async function newLeafUnder(issuers: SyntheticCert[], spec: Partial<CertSpec> = {}): Promise<SyntheticCert[]> {
+    const leaf = (await buildChain([{ ...nitroSpecs()[4]!, ...spec }], issuers[issuers.length - 1]))[0]!;
+    return [...issuers, leaf];
+  }
+
+  it('a new leaf under cached CAs verifies, and the CAs stay cached while leaves come and go', async () => {
+    const cache = new ChainCache({ maxEntries: 4 });
+    verifyAttestation(signedDoc(chain), options(chain, { cache }));
+    expect(cache.authorityCount).toBe(3);
+    const second = await newLeafUnder(chain.slice(0, 4));
+    const result = verifyAttestation(signedDoc(second), options(second, { cache }));
+    expect(result.certificates[0]!.sha256).not.toBe(verifyAttestation(signedDoc(chain), options(chain)).certificates[0]!.sha256);
+    // The bound is met by evicting the older leaf, never a CA.
+    expect(cache.size).toBe(4);
+    expect(cache.authorityCount).toBe(3);
+    cache.forgetLeaves();
+    expect(cache.size).toBe(3);
+    expect(verifyAttestation(signedDoc(second), options(second, { cache })).certificates).toHaveLength(5);
+  });
+
+  it('a cached intermediate is still checked for validity at the verification time', async () => {
+    // A new instance CA and leaf that outlive the zonal CA: at T0 + 4 days only the cached zonal
+    // CA (valid to T0 + 3 days) has expired, and it must be the one reported.
+    const longLived = await buildChain(
+      [
+        { ...nitroSpecs()[3]!, notAfter: T0 + 10 * DAY_MS },
+        { ...nitroSpecs()[4]!, notAfter: T0 + 10 * DAY_MS },
+      ],
+      chain[2],
+    );
+    const path = [...chain.slice(0, 3), ...longLived];
+    const doc = signedDoc(path);
+    const cache = new ChainCache();
+    verifyAttestation(signedDoc(chain), options(chain, { cache }));
+    verifyAttestation(doc, options(path, { cache }));
+    const late = T0 + 4 * DAY_MS;
+    const warm = catchError(() => verifyAttestation(doc, options(path, { cache, at: late })));
+    expect(warm.code).toBe('ERR_ATTESTATION_EXPIRED');
+    expect(warm.message).toMatch(/^cabundle\[2\] expired/);
+    const cold = catchError(() => verifyAttestation(doc, options(path, { cache: false, at: late })));
+    expect(cold.message).toBe(warm.message);
+    expect(codeOf(() => verifyAttestation(doc, options(path, { cache, at: T0 - 4 * DAY_MS })))).toBe('ERR_ATTESTATION_NOT_YET_VALID');
+  });
+
+  it('a cached intermediate is never reused under a different root, even one with the same name', async () => {
+    // Another root with the real root's subject but its own key, trusted by the caller. The
+    // regional CA's link to the real root is cached; under the other root its signature must be
+    // checked again, and fail.
+    const otherRoot = (await buildChain([nitroSpecs()[0]!]))[0]!;
+    const cache = new ChainCache();
+    verifyAttestation(signedDoc(chain), options(chain, { cache }));
+    expect(cache.authorityCount).toBe(3);
+    const swapped = signedDoc(chain, { cabundle: [otherRoot.der, chain[1]!.der, chain[2]!.der, chain[3]!.der] });
+    const error = catchError(() => verifyAttestation(swapped, { at: T0, roots: [otherRoot.pem], anyPcrs: true, cache }));
+    expect(error.code).toBe('ERR_ATTESTATION_CHAIN');
+    expect(error.message).toBe('signature of root (cabundle[0]) on cabundle[1] does not verify');
+    // And the original root is still required for the original document.
+    expect(codeOf(() => verifyAttestation(signedDoc(chain), { at: T0, roots: [otherRoot.pem], anyPcrs: true, cache }))).toBe('ERR_ATTESTATION_CHAIN');
+  });
+});

@@ -2,7 +2,9 @@
  * Fuzzing the parsing of sealed inputs, layer by layer, with what an attacker controls:
  * - ESDK messages (enclave/sealed/esdk-header.ts, esdk-rules.ts, esdk.ts): real messages from
  *   `@aws-crypto/client-node`, mutated byte by byte, through the structure walk and the acceptance
- *   rules, then the whole open with a KMS stand-in that only knows the data keys it issued;
+ *   rules, then the whole open with a KMS stand-in that only knows the data keys it issued, and
+ *   the unsigned suite's direct decryption (esdk-fast.ts) against @aws-crypto/client-node on the
+ *   same messages;
  * - HPKE envelopes: the JSON form (shared/hpke/envelope.ts decodeSealedEnvelope) against an oracle
  *   of its rules, and the open with a sender policy (enclave/hpke-open.ts) on random and mutated
  *   envelopes;
@@ -17,6 +19,7 @@ import { AlgorithmSuiteIdentifier, buildClient, CommitmentPolicy, KmsKeyringNode
 import { parseCardRecord } from '../../enclave/cards/card-record.js';
 import { openSealedInput, type SenderPolicy } from '../../enclave/hpke-open.js';
 import { inspectEsdkMessage } from '../../enclave/sealed/esdk-header.js';
+import { decryptUnsignedCommitting, fastPathApplies } from '../../enclave/sealed/esdk-fast.js';
 import { checkEsdkAcceptance } from '../../enclave/sealed/esdk-rules.js';
 import { openEsdkRecord, type EsdkDecryptInput } from '../../enclave/sealed/esdk.js';
 import { EnclaveKitError, InputError } from '../../shared/errors.js';
@@ -133,6 +136,56 @@ describe('ESDK messages', () => {
     );
     // The unmutated messages (a tenth of the sample) do open: the property is not vacuous.
     expect(opened).toBeGreaterThan(0);
+  });
+
+  it('the unsigned fast path agrees with @aws-crypto/client-node on every walked message: same accept/reject, same plaintext', async () => {
+    // The library as a producer's consumer would run it: strict KMS keyring on the card key, the
+    // same KMS stand-in, the same limits as the structure walk.
+    const library = buildClient({ commitmentPolicy: CommitmentPolicy.REQUIRE_ENCRYPT_REQUIRE_DECRYPT, maxEncryptedDataKeys: 10 });
+    const strict = new KmsKeyringNode({ keyIds: [CARD_ARN], clientProvider: () => kms as never });
+    const tally = { compared: 0, accepted: 0, rejected: 0 };
+    const unsignedBase = fc.tuple(fc.integer({ min: 2, max: 3 }), edits).map(([i, e]) => mutate(messages[i]!, e));
+    // One flipped bit anywhere: most such messages keep their structure, so they reach the
+    // cryptographic checks (commitment, header tag, frame tags) rather than the walk.
+    // Unbiased positions: fast-check otherwise favours small values, i.e. the first bytes.
+    const bitFlip = fc.tuple(fc.integer({ min: 2, max: 3 }), fc.noBias(fc.nat(1 << 20)), fc.integer({ min: 0, max: 7 })).map(([i, at, bit]) => {
+      const copy = messages[i]!.slice();
+      const where = at % copy.length;
+      copy[where] = (copy[where] as number) ^ (1 << bit);
+      return copy;
+    });
+    await fc.assert(
+      fc.asyncProperty(fc.oneof({ weight: 5, arbitrary: unsignedBase }, { weight: 4, arbitrary: bitFlip }, fc.integer({ min: 2, max: 3 }).map((i) => messages[i]!)), async (bytes) => {
+        let layout;
+        try {
+          layout = inspectEsdkMessage(bytes, { maxEncryptedDataKeys: 10, maxBodyBytes: 1024 });
+        } catch {
+          return; // never reaches a decryptor: nothing to compare
+        }
+        if (!fastPathApplies(layout)) return;
+        tally.compared += 1;
+        let ours: string;
+        try {
+          ours = (await decryptUnsignedCommitting(bytes, layout, kms, CARD_ARN)).toString('hex');
+        } catch (error) {
+          expect(error).toBeInstanceOf(EnclaveKitError);
+          ours = 'reject';
+        }
+        let theirs: string;
+        try {
+          theirs = Buffer.from((await library.decrypt(strict, bytes, { maxBodySize: 1024 })).plaintext).toString('hex');
+        } catch {
+          theirs = 'reject';
+        }
+        expect(ours).toBe(theirs);
+        if (ours === 'reject') tally.rejected += 1;
+        else tally.accepted += 1;
+      }),
+      fuzzParams(1),
+    );
+    // Both verdicts occurred, so agreement is not vacuous.
+    expect(tally.accepted).toBeGreaterThan(0);
+    expect(tally.rejected).toBeGreaterThan(0);
   });
 });
 

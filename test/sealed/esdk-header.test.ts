@@ -138,7 +138,7 @@ describe('inspectEsdkMessage', () => {
 });
 
 describe('checkEsdkAcceptance', () => {
-  const layout = (over: Partial<EsdkMessageLayout> = {}): EsdkMessageLayout => ({
+  const layout = (over: Partial<EsdkMessageLayout> = {}): Omit<EsdkMessageLayout, 'header' | 'bodyHeaders'> => ({
     version: 2,
     suiteId: UNSIGNED,
     signed: false,
