@@ -137,7 +137,8 @@ describe('the synthesized fleet', () => {
     const userData = JSON.stringify(data.UserData);
     expect(userData).toContain('sha256sum -c');
     expect(userData).toContain('memory_mib: 2048');
-    expect(userData).toContain('install -m 0644 -o root -g root /opt/enclavekit/deploy/systemd/');
+    // The release goes in with `make install` (test/deploy/cdk-host.test.ts checks what that creates).
+    expect(userData).toContain('make -C /root/enclavekit-release install ');
     expect(userData).toContain("/metrics");
     expect(userData).toContain('a'.repeat(96));
   });
