@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { cardKeyPolicy, internalKeyPolicy, type KeyPolicyInputs } from '../../deploy/cdk/src/key-policies.js';
 import { parseFleetSettings } from '../../deploy/cdk/src/settings.js';
 import { INTERNAL_PURPOSES, PRODUCER_PURPOSES, SID_ADMIN, SID_ENCLAVE, SID_PRODUCERS, SID_WRAPPED_KEY_GENERATORS } from '../../shared/policy/generate.js';
-import { encryptionContextConditionValues, evaluateKeyPolicy, KMS_ACTIONS, parseKeyPolicy } from '../../sim/kms/policy/index.js';
+import { encryptionContextConditionValues, evaluateKeyPolicy, KMS_ACTIONS, parseKeyPolicy, type ConditionValue } from '../../sim/kms/policy/index.js';
 import { repoRoot } from './helpers.js';
 
 const exampleRaw = JSON.parse(readFileSync(path.join(repoRoot, 'deploy/cdk/fleet.example.json'), 'utf8')) as Record<string, unknown>;
@@ -53,7 +53,7 @@ describe('the key policies before the first image exists', () => {
     expect(generator.Condition).toEqual({ StringEquals: { 'kms:EncryptionContext:purpose': [...INTERNAL_PURPOSES] } });
     // Attack: the keygen role asks for a wrapped key under a producer purpose or with no context.
     const policy = parseKeyPolicy(JSON.stringify(doc));
-    const allowed = (action: string, values: Record<string, string>) => evaluateKeyPolicy(policy, { principalArn: KEYGEN, action, resource: KEY_ARN, values }).allowed;
+    const allowed = (action: string, values: Record<string, ConditionValue>) => evaluateKeyPolicy(policy, { principalArn: KEYGEN, action, resource: KEY_ARN, values }).allowed;
     for (const purpose of INTERNAL_PURPOSES) expect(KMS_ACTIONS.filter((a) => allowed(a, encryptionContextConditionValues({ purpose })))).toEqual(['kms:GenerateDataKeyWithoutPlaintext']);
     expect(allowed('kms:GenerateDataKeyWithoutPlaintext', encryptionContextConditionValues({ purpose: 'card' }))).toBe(false);
     expect(allowed('kms:GenerateDataKeyWithoutPlaintext', {})).toBe(false);
