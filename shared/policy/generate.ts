@@ -30,7 +30,8 @@
  * 2. (card) Encrypt / GenerateDataKey for producer principals, restricted to the purposes.
  *    (rsa) GetPublicKey for producer principals.
  *    (internal) GenerateDataKeyWithoutPlaintext for wrapped-key generators, restricted likewise.
- * 3. Decrypt for the enclave role, only with an attestation condition:
+ * 3. Decrypt for the enclave role, only with an attestation condition (left out when no PCRs are
+ *    given: a key created before its image exists can be administered, but nobody can decrypt):
  *    `kms:RecipientAttestation:PCRn` and/or `ImageSha384`, lower-case hex under
  *    StringEqualsIgnoreCase (docs/formats.md 5.4), plus kms:CallerAccount. The enclave role is also
  *    the parent instance's role, and the parent holds its credentials: the role gets nothing
@@ -65,8 +66,12 @@ export interface GenerateKeyPolicyOptions {
   adminArns: readonly string[];
   /** Principals that may Encrypt / GenerateDataKey (card key only; `encryptionContext.purpose` required). */
   producerArns?: readonly string[];
-  /** PCR index → 96 hex digits, every one of which the enclave statement requires. */
-  pcrs: Readonly<Record<number, string>>;
+  /**
+   * PCR index → 96 hex digits, every one of which the enclave statement requires. `undefined`
+   * (before the first image is built, when only the keys exist) leaves the enclave statement out:
+   * nobody may Decrypt until a later policy binds an image. Never defaulted: the caller says so.
+   */
+  pcrs: Readonly<Record<number, string>> | undefined;
   /** Which condition keys carry the measurements. Default 'pcrs'. */
   binding?: AttestationBinding;
   /**
@@ -183,7 +188,7 @@ export function generateKeyPolicy(options: GenerateKeyPolicyOptions): GeneratedK
   }
 
   const binding = options.binding ?? 'pcrs';
-  const attestation = attestationCondition(options.pcrs, binding, warnings);
+  const attestation = options.pcrs === undefined ? undefined : attestationCondition(options.pcrs, binding, warnings);
 
   const statements: PolicyStatementDocument[] = [
     {
@@ -235,17 +240,19 @@ export function generateKeyPolicy(options: GenerateKeyPolicyOptions): GeneratedK
     }
   }
 
-  statements.push({
-    Sid: SID_ENCLAVE,
-    Effect: 'Allow',
-    Principal: { AWS: options.enclaveRoleArn },
-    Action: [...ENCLAVE_ACTIONS],
-    Resource: '*',
-    Condition: {
-      StringEqualsIgnoreCase: attestation,
-      StringEquals: { 'kms:CallerAccount': options.account },
-    },
-  });
+  if (attestation !== undefined) {
+    statements.push({
+      Sid: SID_ENCLAVE,
+      Effect: 'Allow',
+      Principal: { AWS: options.enclaveRoleArn },
+      Action: [...ENCLAVE_ACTIONS],
+      Resource: '*',
+      Condition: {
+        StringEqualsIgnoreCase: attestation,
+        StringEquals: { 'kms:CallerAccount': options.account },
+      },
+    });
+  }
 
   return { policy: { Version: '2012-10-17', Id: POLICY_IDS[kind], Statement: statements }, warnings };
 }

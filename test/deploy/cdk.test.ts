@@ -25,10 +25,16 @@ const measurements = (pcr0: string, pcr2: string) => JSON.stringify({ Measuremen
 const NEW = path.join(dir, 'pcrs-new.json');
 const OLD = path.join(dir, 'pcrs-old.json');
 
-async function synth(name: string, context: Record<string, string>): Promise<{ keys: Template; fleet: Template | undefined; out: string }> {
+/**
+ * The stacks name no account or Region (a CfnRule pins them instead), so the CDK builds the VPC from
+ * a fallback list of Availability Zones (the first two of Fn::GetAZs unless the context says more);
+ * `azs` supplies a longer list, as CDK_CONTEXT_JSON, to see how many the app itself asks for.
+ */
+async function synth(name: string, context: Record<string, string>, azs?: string[]): Promise<{ keys: Template; fleet: Template | undefined; out: string }> {
   const out = path.join(dir, name);
   const args = ['deploy/cdk/bin/fleet.ts', '-c', `outdir=${out}`, ...Object.entries(context).flatMap(([k, v]) => ['-c', `${k}=${v}`])];
-  const result = await run(TSX, args, { timeoutMs: 120_000 });
+  const env = azs === undefined ? process.env : { ...process.env, CDK_CONTEXT_JSON: JSON.stringify({ 'aws:cdk:availability-zones:fallback': azs }) };
+  const result = await run(TSX, args, { timeoutMs: 120_000, env });
   expect(result.stderr + result.stdout, `synth ${name}`).not.toMatch(/Error/);
   expect(result.code).toBe(0);
   const read = (stack: string): Template | undefined => {
@@ -71,7 +77,7 @@ beforeAll(async () => {
   writeFileSync(OLD, measurements('d', 'e'));
   // The type check (the longest part) runs beside the synths; each synth loads aws-cdk-lib anew.
   typeCheck = run(path.join(repoRoot, 'node_modules/.bin/tsc'), ['--noEmit', '-p', 'deploy/cdk'], { timeoutMs: 150_000 });
-  [bootstrap, rollout, settled] = await Promise.all([synth('bootstrap', {}), synth('rollout', { pcrs: NEW, previousPcrs: OLD }), synth('settled', { pcrs: NEW })]);
+  [bootstrap, rollout, settled] = await Promise.all([synth('bootstrap', {}), synth('rollout', { pcrs: NEW, previousPcrs: OLD }), synth('settled', { pcrs: NEW }, ['us-east-1a', 'us-east-1b', 'us-east-1c', 'us-east-1d'])]);
 }, 180_000);
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -137,14 +143,19 @@ describe('the synthesized fleet', () => {
     const userData = JSON.stringify(data.UserData);
     expect(userData).toContain('sha256sum -c');
     expect(userData).toContain('memory_mib: 2048');
-    expect(userData).toContain('install -m 0644 -o root -g root /opt/enclavekit/deploy/systemd/');
+    // The release goes in with `make install` (test/deploy/cdk-host.test.ts checks what that creates).
+    expect(userData).toContain('make -C /root/enclavekit-release install ');
     expect(userData).toContain("/metrics");
     expect(userData).toContain('a'.repeat(96));
   });
 
   it('runs an Auto Scaling group across AZs behind an internal load balancer checking /readyz, replaced one host at a time', () => {
     const [[, asg]] = ofType(settled.fleet!, 'AWS::AutoScaling::AutoScalingGroup') as [[string, Json]];
-    expect(asg.Properties.VPCZoneIdentifier.length).toBeGreaterThanOrEqual(2);
+    // Offered four AZs, the hosts spread over as many as the app asks for: the number docs/deploy.md names.
+    const docsAzs = /isolated subnets in (\w+) AZs/.exec(readFileSync(path.join(repoRoot, 'docs/deploy.md'), 'utf8'))?.[1];
+    expect(['one', 'two', 'three', 'four', 'five', 'six'].indexOf(docsAzs ?? '') + 1).toBe(asg.Properties.VPCZoneIdentifier.length);
+    const subnetAzs = ofType(settled.fleet!, 'AWS::EC2::Subnet').map(([, sn]) => sn.Properties.AvailabilityZone);
+    expect(new Set(subnetAzs).size).toBe(subnetAzs.length);
     expect(asg.Properties.HealthCheckType).toBe('ELB');
     expect(asg.UpdatePolicy.AutoScalingRollingUpdate).toMatchObject({ MaxBatchSize: 1, WaitOnResourceSignals: true });
     expect(Number(asg.UpdatePolicy.AutoScalingRollingUpdate.MinInstancesInService)).toBe(Number(asg.Properties.DesiredCapacity));

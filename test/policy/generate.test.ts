@@ -300,3 +300,34 @@ describe('generateKeyPolicy: producers are bound to the API purposes', () => {
     }
   });
 });
+
+describe('generateKeyPolicy without PCRs (a key created before its image exists)', () => {
+  const GENERATOR = `arn:aws:iam::${ACCOUNT}:role/keygen`;
+  const internal = { kind: 'internal' as const, producerArns: [], encryptionContext: {}, wrappedKeyGeneratorArns: [GENERATOR], pcrs: undefined };
+  const attested = attestationConditionValues(PCRS);
+
+  it('writes no enclave statement: nobody may Decrypt, even with a valid attestation document', () => {
+    for (const options of [{ pcrs: undefined }, internal]) {
+      const { policy: doc, warnings } = generateKeyPolicy({ ...base, ...options });
+      expect(doc.Statement.map((s) => s.Sid)).not.toContain(SID_ENCLAVE);
+      expect(warnings).toEqual([]);
+      const policy = policyOf(options);
+      for (const principal of [ENCLAVE_ROLE, SESSION, ADMIN, PRODUCER, GENERATOR]) {
+        expect(allowed(policy, principal, 'kms:Decrypt', attested), principal).toBe(false);
+      }
+    }
+  });
+
+  it('keeps the other statements and their conditions: purpose-bound generators, admins without data actions', () => {
+    const policy = policyOf(internal);
+    const ctx = encryptionContextConditionValues({ purpose: INTERNAL_PURPOSES[0]! });
+    expect(KMS_ACTIONS.filter((action) => allowed(policy, GENERATOR, action, ctx))).toEqual(['kms:GenerateDataKeyWithoutPlaintext']);
+    expect(allowed(policy, GENERATOR, 'kms:GenerateDataKeyWithoutPlaintext', encryptionContextConditionValues({ purpose: 'card' }))).toBe(false);
+    expect(KMS_ACTIONS.filter((action) => allowed(policy, ADMIN, action, attested))).toEqual(KMS_ACTIONS.filter((a) => ADMIN_ACTIONS.includes(a)));
+    expect(generateKeyPolicy({ ...base, ...internal }).policy.Id).toBe('enclavekit-internal-key-policy');
+  });
+
+  it('still refuses what it refuses with PCRs (here: an administrator that includes the enclave role)', () => {
+    expect(refusal({ pcrs: undefined, adminArns: [`arn:aws:iam::${ACCOUNT}:root`] }).message).toMatch(/would include the enclave role/);
+  });
+});

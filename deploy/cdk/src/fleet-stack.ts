@@ -30,7 +30,9 @@ export class FleetStack extends Stack {
     pinAccountAndRegion(this, settings.account, settings.region);
 
     const vpc = new ec2.Vpc(this, 'Vpc', {
-      maxAzs: 3,
+      // Two: the stack names no account or Region (the rule above pins them), so the CDK can only
+      // pick Fn::GetAZs entries it knows exist, and every Region has at least two. docs/deploy.md says so.
+      maxAzs: 2,
       natGateways: 0,
       subnetConfiguration: [{ name: 'hosts', subnetType: ec2.SubnetType.PRIVATE_ISOLATED, cidrMask: 24 }],
       gatewayEndpoints: { S3: { service: ec2.GatewayVpcEndpointAwsService.S3 } },

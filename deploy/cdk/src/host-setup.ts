@@ -1,9 +1,9 @@
 /**
- * What every host runs at first boot (EC2 user data, as root): install the pinned release and its
- * root-owned systemd units (deploy/systemd), size the Nitro Enclaves allocator, write the configs,
- * start the enclaves and the parent, ship logs and /metrics with the CloudWatch agent, and signal
- * CloudFormation only once /readyz answers 200, so a rolling update waits for a host that really
- * serves. Pure: returns text; the stack puts it into the launch template.
+ * What every host runs at first boot (EC2 user data, as root): install the pinned release with
+ * `make install` (root-owned Node 24, app, EIF and the systemd units of deploy/systemd), size the
+ * Nitro Enclaves allocator, write the configs, start the enclaves and the parent, ship logs and
+ * /metrics with the CloudWatch agent, and signal CloudFormation only once /readyz answers 200, so a
+ * rolling update waits for a host that really serves. Pure: returns text; the stack puts it into the launch template.
  */
 import type { FleetSettings } from './settings.js';
 
@@ -14,6 +14,15 @@ const FIRST_CID = 16;
 /** The parent's log file (deploy/parent/parent.json "logFile"). */
 const PARENT_LOG = '/var/log/enclavekit/parent.log';
 const INSTANCE_ID_PLACEHOLDER = '@INSTANCE_ID@';
+/** Where the release is unpacked for `make install`, then removed. */
+const RELEASE_DIR = '/root/enclavekit-release';
+/** Where `make install` puts the EIF (Makefile LIBDIR, deploy/systemd/enclave.env). */
+const INSTALLED_EIF = '/usr/local/lib/enclavekit/eif/enclave.eif';
+/**
+ * The production Node, shipped in the release as build/node: the version of the enclave image
+ * (Dockerfile.enclave) and of .ci/run's second pass.
+ */
+export const NODE_VERSION = '24.21.0';
 
 /** CloudWatch agent configuration: the parent's JSON log, and Prometheus scraping of /metrics as EMF. */
 export function cloudWatchAgentConfig(settings: FleetSettings): { agent: object; prometheus: string } {
@@ -79,24 +88,26 @@ export function userDataLines({ settings, pcr0, stackName, asgLogicalId }: UserD
     'set -euo pipefail',
     // Signal failure on any error, so CloudFormation rolls the update back instead of waiting.
     `trap '/opt/aws/bin/cfn-signal --exit-code 1 --stack ${stackName} --resource ${asgLogicalId} --region ${region} || true' ERR`,
-    'dnf install -y aws-nitro-enclaves-cli jq nodejs20 amazon-cloudwatch-agent aws-cfn-bootstrap',
-    'alternatives --set node "$(command -v node-20)"',
-    // The release: fetched, checked against the pinned SHA-256, owned by root and read-only for the services.
+    // No Node from the distribution: the release carries the Node it was built with (its native addon
+    // is compiled for that Node), and the hosts reach only S3 and the VPC endpoints.
+    'dnf install -y aws-nitro-enclaves-cli jq make amazon-cloudwatch-agent aws-cfn-bootstrap',
+    // The release: fetched, checked against the pinned SHA-256, unpacked where only root can write.
     `aws s3 cp --region ${region} s3://${release.bucket}/${release.key} /root/enclavekit-release.tar.gz`,
     `echo '${release.sha256}  /root/enclavekit-release.tar.gz' | sha256sum -c -`,
-    'install -d -m 0755 -o root -g root /opt/enclavekit',
-    'tar -xzf /root/enclavekit-release.tar.gz -C /opt/enclavekit --no-same-owner',
-    'chown -R root:root /opt/enclavekit && chmod -R go-w /opt/enclavekit',
+    `rm -rf ${RELEASE_DIR} && install -d -m 0700 -o root -g root ${RELEASE_DIR}`,
+    `tar -xzf /root/enclavekit-release.tar.gz -C ${RELEASE_DIR} --no-same-owner`,
     // The image in the release must be the one the key policy admits for this launch template.
-    `test "$(jq -r '(.Measurements.PCR0 // .PCR0) | ascii_downcase' /opt/enclavekit/build/pcrs.json)" = '${pcr0}'`,
-    'install -d -m 0755 /opt/enclavekit/eif && install -m 0444 /opt/enclavekit/build/enclave.eif /opt/enclavekit/eif/enclave.eif',
-    'install -m 0644 -o root -g root /opt/enclavekit/deploy/systemd/enclavekit-enclave@.service /opt/enclavekit/deploy/systemd/enclavekit-parent.service /etc/systemd/system/',
+    `test "$(jq -r '(.Measurements.PCR0 // .PCR0) | ascii_downcase' ${RELEASE_DIR}/build/pcrs.json)" = '${pcr0}'`,
+    `test "$(${RELEASE_DIR}/build/node --version)" = 'v${NODE_VERSION}'`,
+    // The one install procedure (Makefile `install`, docs/deploy.md "Install layout"): Node, the app,
+    // the enclave script, the EIF and the units, root-owned under /usr/local/lib/enclavekit and /etc.
+    `make -C ${RELEASE_DIR} install NODE=${RELEASE_DIR}/build/node EIF=${RELEASE_DIR}/build/enclave.eif PCRS=${RELEASE_DIR}/build/pcrs.json`,
+    `rm -rf ${RELEASE_DIR} /root/enclavekit-release.tar.gz`,
     ...heredoc('/etc/nitro_enclaves/allocator.yaml', '0644', allocatorYaml(settings)),
-    'install -d -m 0755 -o root -g root /etc/enclavekit',
   ];
   for (let i = 0; i < enclaves.count; i++) {
     lines.push(...heredoc(`/etc/enclavekit/enclave-${i + 1}.env`, '0644', [
-      'EIF_PATH=/opt/enclavekit/eif/enclave.eif',
+      `EIF_PATH=${INSTALLED_EIF}`,
       `CPU_COUNT=${enclaves.cpuCount}`,
       `MEMORY_MIB=${enclaves.memoryMib}`,
       `ENCLAVE_CID=${FIRST_CID + i}`,
@@ -108,7 +119,8 @@ export function userDataLines({ settings, pcr0, stackName, asgLogicalId }: UserD
     http: { host: '0.0.0.0', port: settings.parentPort },
     enclaves: enclaveUrls,
     region,
-    proxy: { listen: 'vsock://4294967295:8000', allowlist: [`kms.${region}.amazonaws.com:443`] },
+    // No `proxy`: the parent's defaults are the KMS tunnel port the enclave image dials
+    // (deploy/enclave/enclave.json "proxy") and the regional KMS endpoint as the only target.
     credentials: { source: 'default-chain' },
     logFile: PARENT_LOG,
   };

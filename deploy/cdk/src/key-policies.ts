@@ -6,7 +6,7 @@
  * per PCR set. Never one statement with lists of values: KMS checks each condition key on its own,
  * so lists would also admit an old PCR0 with a new PCR2 (docs/deploy.md, key policy step).
  */
-import { ADMIN_ACTIONS, generateKeyPolicy, SID_ADMIN, SID_ENCLAVE, SID_WRAPPED_KEY_GENERATORS, type KeyPolicyDocument, type PolicyStatementDocument } from '../../../shared/policy/generate.js';
+import { generateKeyPolicy, SID_ENCLAVE, type KeyPolicyDocument, type PolicyStatementDocument } from '../../../shared/policy/generate.js';
 
 export const SID_ENCLAVE_PREVIOUS = `${SID_ENCLAVE}Previous`;
 
@@ -33,38 +33,33 @@ function withPrevious(policy: KeyPolicyDocument, previous: KeyPolicyDocument | u
 }
 
 /**
- * Before the first image exists (its enclave.json names the keys, so the keys come first), a key
- * is administered and, for the internal key, wrapped keys can be generated; nobody can use it.
+ * Before the first image exists (its enclave.json names the keys, so the keys come first) the
+ * generator gets no PCRs and writes no enclave statement: a key is administered and, for the internal
+ * key, wrapped keys can be generated; nobody can decrypt.
  */
-function bootstrap(inputs: KeyPolicyInputs, keygen: boolean): KeyPolicyDocument {
-  const statements: PolicyStatementDocument[] = [{ Sid: SID_ADMIN, Effect: 'Allow', Principal: { AWS: inputs.adminArns }, Action: [...ADMIN_ACTIONS], Resource: '*' }];
-  if (keygen) statements.push({ Sid: SID_WRAPPED_KEY_GENERATORS, Effect: 'Allow', Principal: { AWS: inputs.keygenArns }, Action: ['kms:GenerateDataKeyWithoutPlaintext'], Resource: '*' });
-  return { Version: '2012-10-17', Id: 'enclavekit-attested-key-policy', Statement: statements };
-}
-
-function build(inputs: KeyPolicyInputs, generate: (pcrs: Record<number, string>) => KeyPolicyDocument, keygen: boolean): KeyPolicyDocument {
-  if (inputs.pcrs === undefined) {
-    if (inputs.previousPcrs !== undefined) throw new TypeError('fleet settings: previousPcrs needs pcrs (the image being rolled out)');
-    return bootstrap(inputs, keygen);
-  }
+function build(inputs: KeyPolicyInputs, generate: (pcrs: Record<number, string> | undefined) => KeyPolicyDocument): KeyPolicyDocument {
+  if (inputs.pcrs === undefined && inputs.previousPcrs !== undefined) throw new TypeError('fleet settings: previousPcrs needs pcrs (the image being rolled out)');
   const current = generate(inputs.pcrs);
   return withPrevious(current, inputs.previousPcrs === undefined ? undefined : generate(inputs.previousPcrs));
 }
 
-/** The card key: producers seal cards and PII under it with the purposes the API defines. */
+/**
+ * The card key: producers seal cards and PII under it with the purposes the API defines, once an
+ * image can open what they seal (before that, nothing sealed could be read back).
+ */
 export function cardKeyPolicy(inputs: KeyPolicyInputs): KeyPolicyDocument {
-  return build(inputs, (pcrs) =>
-    generateKeyPolicy({
+  return build(inputs, (pcrs) => {
+    const producerArns = pcrs === undefined ? [] : inputs.producerArns;
+    return generateKeyPolicy({
       kind: 'card',
       account: inputs.account,
       enclaveRoleArn: inputs.enclaveRoleArn,
       adminArns: inputs.adminArns,
-      producerArns: inputs.producerArns,
+      producerArns,
       pcrs,
-      ...(inputs.producerArns.length > 0 ? { encryptionContext: { purpose: inputs.producerPurposes } } : {}),
-    }).policy,
-    false,
-  );
+      ...(producerArns.length > 0 ? { encryptionContext: { purpose: inputs.producerPurposes } } : {}),
+    }).policy;
+  });
 }
 
 /**
@@ -82,6 +77,5 @@ export function internalKeyPolicy(inputs: KeyPolicyInputs): KeyPolicyDocument {
       wrappedKeyGeneratorArns: inputs.keygenArns,
       pcrs,
     }).policy,
-    true,
   );
 }

@@ -3,6 +3,7 @@
  * plus the PCR files of the enclave image, parsed and checked before any construct is built.
  * Pure: the caller reads the files.
  */
+import { PRODUCER_PURPOSES } from '../../../shared/policy/generate.js';
 import { parsePcrsJson } from '../../../shared/policy/pcrs.js';
 
 export interface FleetSettings {
@@ -16,7 +17,12 @@ export interface FleetSettings {
   adminArns: string[];
   /** Producers: Encrypt / GenerateDataKey under the card key with the purposes below. */
   producerArns: string[];
-  /** Purposes producers may name in the encryption context (`purpose`). */
+  /**
+   * Purposes producers may name in the encryption context (`purpose`): a subset of the API's sealed
+   * inputs (PRODUCER_PURPOSES in shared/policy/generate.ts), all of them by default. The enclave
+   * checks each sealed input's purpose, so any other value would only let producers mint data keys
+   * the enclave never opens.
+   */
   producerPurposes: string[];
   /** Who creates the wrapped tokenization and blind-index keys (GenerateDataKeyWithoutPlaintext only). */
   keygenArns: string[];
@@ -77,8 +83,10 @@ export function parseFleetSettings(raw: unknown): Readonly<FleetSettings> {
   const release = obj(r, 'release');
   const enclaves = obj(r, 'enclaves');
   const capacity = obj(r, 'capacity');
-  const purposes = r.producerPurposes ?? ['card', 'pii'];
-  if (!Array.isArray(purposes) || !purposes.every((p) => typeof p === 'string' && /^[a-z][a-z0-9-]*$/.test(p))) fail('producerPurposes', 'must be a list of lower-case purposes');
+  const purposes = r.producerPurposes ?? [...PRODUCER_PURPOSES];
+  if (!Array.isArray(purposes) || purposes.length === 0 || !purposes.every((p) => typeof p === 'string' && PRODUCER_PURPOSES.includes(p))) {
+    fail('producerPurposes', `must be a non-empty list of purposes among ${PRODUCER_PURPOSES.join(', ')}`);
+  }
   const settings: FleetSettings = {
     account: str(r, 'account', ACCOUNT_RE, 'must be a 12-digit AWS account id'),
     region: str(r, 'region', REGION_RE, 'must be a Region name such as us-east-1'),
