@@ -5,7 +5,7 @@
  * included (shared/lifecycle/supervised.ts).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { closeSync, existsSync, openSync } from 'node:fs';
 import readline from 'node:readline';
 import { SUPERVISED_ENV } from '../../shared/lifecycle/supervised.js';
 import { parseLogLine, type LogRecord } from '../../shared/log/format.js';
@@ -25,10 +25,19 @@ export interface ChildOptions {
   env?: NodeJS.ProcessEnv;
   /** Every line the child prints, as a record (the caller decides whether and how to show it). */
   onRecord?: (record: LogRecord) => void;
+  /** Every line the child prints, as printed. */
+  onLine?: (line: string) => void;
+  /**
+   * Append the child's output to this file instead of piping it here (a benchmark must not bill
+   * the draining of pipes to the stack); `onRecord`, `onLine` and `cause` then see nothing.
+   */
+  logFile?: string;
 }
 
 export function startChild(name: string, command: string, args: string[], options: ChildOptions = {}): Child {
-  const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...(options.env ?? process.env), [SUPERVISED_ENV]: 'stdin' } });
+  const out = options.logFile === undefined ? 'pipe' : openSync(options.logFile, 'a');
+  const child = spawn(command, args, { stdio: ['pipe', out, out], env: { ...(options.env ?? process.env), [SUPERVISED_ENV]: 'stdin' } });
+  if (typeof out === 'number') closeSync(out);
   // The pipe is the child's lifeline: never written, closed by the kernel when we die.
   child.stdin?.on('error', () => undefined);
   const tail: LogRecord[] = [];
@@ -37,6 +46,7 @@ export function startChild(name: string, command: string, args: string[], option
     const lines = readline.createInterface({ input: stream });
     lines.on('line', (line) => {
       if (line.trim() === '') return;
+      options.onLine?.(line);
       const record = parseLogLine(line, name);
       tail.push(record);
       if (tail.length > TAIL_LINES) tail.shift();
