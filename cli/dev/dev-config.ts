@@ -6,7 +6,8 @@
  */
 import { z } from 'zod';
 import { loadConfigFile, parseConfigWith } from '../../shared/config/parse.js';
-import { mergeConfig, type EnclaveOverrides, type ParentOverrides } from './stack-config.js';
+import { EnclaveKitError, ServiceError } from '../../shared/errors.js';
+import { checkedEnclaveConfig, checkedParentConfig, mergeConfig, type EnclaveOverrides, type ParentOverrides } from './stack-config.js';
 import { MAX_ENCLAVES } from './stack.js';
 
 export const devConfigSchema = z.strictObject({
@@ -27,8 +28,29 @@ export interface DevConfig {
   parent: ParentOverrides;
 }
 
+/**
+ * Placeholders for what the stack fills in at start (keys, sockets, tokens): the overrides are
+ * checked on top of them, so an error is found before anything starts and names the field.
+ */
+const PLACEHOLDER_KEY = 'arn:aws:kms:us-east-1:111122223333:key/00000000-0000-4000-8000-000000000000';
+const ENCLAVE_BASE = { kms: { region: 'us-east-1' }, cards: { cardKeyArn: PLACEHOLDER_KEY } };
+const PARENT_BASE = { apiTokens: ['placeholder-token-0123456789'], enclaves: ['unix:///placeholder.sock'], region: 'us-east-1' };
+
+function checkSection(what: 'enclave' | 'parent', check: () => unknown): void {
+  try {
+    check();
+  } catch (error) {
+    if (!(error instanceof EnclaveKitError) || error.code !== 'ERR_CONFIG') throw error;
+    const rule = error.message.replace(/^(enclave|parent) config: /, '');
+    throw new ServiceError('ERR_CONFIG', `dev config: ${what}.${rule}`, { cause: error.cause });
+  }
+}
+
 export function parseDevConfig(raw: unknown): Readonly<DevConfig> {
-  return parseConfigWith(devConfigSchema, raw, 'dev config') as Readonly<DevConfig>;
+  const config = parseConfigWith(devConfigSchema, raw, 'dev config') as Readonly<DevConfig>;
+  checkSection('enclave', () => checkedEnclaveConfig(ENCLAVE_BASE, config.enclave));
+  checkSection('parent', () => checkedParentConfig(PARENT_BASE, config.parent));
+  return config;
 }
 
 export function loadDevConfig(file: string): Readonly<DevConfig> {
