@@ -6,54 +6,14 @@
 //   node examples/seal.mjs pii-value email 'Ann@Example.com'
 // The purpose (and field) go into the encryption context: the enclave refuses the message for any
 // other operation (docs/api.md "Sealed inputs"). Reads .enclavekit/dev.json (or $ENCLAVEKIT_DEV_JSON).
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-import { readFileSync } from 'node:fs';
-import https from 'node:https';
-import { KMS } from '@aws-sdk/client-kms';
-import { NodeHttpHandler } from '@smithy/node-http-handler';
-import { buildClient, CommitmentPolicy, KmsKeyringNode } from '@aws-crypto/client-node';
+import { failer, loadDev, sealWithEsdk } from './dev-producer.mjs';
 
-const NAME = 'seal';
-function fail(message, code = 1) {
-  process.stderr.write(`${NAME}: ${message}\n`);
-  process.exit(code);
-}
-
-const args = process.argv.slice(2);
-const purpose = args[0];
-const field = purpose === 'pii-value' ? args[1] : undefined;
-const plaintext = purpose === 'pii-value' ? args[2] : args[1];
+const fail = failer('seal');
+const [purpose, ...rest] = process.argv.slice(2);
+const [field, plaintext] = purpose === 'pii-value' ? rest : [undefined, rest[0]];
 if (!['card', 'pii-text', 'pii-value'].includes(purpose ?? '') || plaintext === undefined || (purpose === 'pii-value' && !field)) {
   fail('usage: node examples/seal.mjs card JSON | pii-text TEXT | pii-value FIELD VALUE', 2);
 }
-
-const devJsonFile = process.env.ENCLAVEKIT_DEV_JSON ?? '.enclavekit/dev.json';
-let dev;
-try {
-  dev = JSON.parse(readFileSync(devJsonFile, 'utf8'));
-} catch {
-  fail(`cannot read ${devJsonFile}: start the dev stack first (npm start)`);
-}
-
-// The simulator's "client" principal: a producer, allowed to encrypt under the card key with the
-// API's purposes only.
-const kms = new KMS({
-  endpoint: dev.kms.endpoint,
-  region: dev.kms.region,
-  credentials: dev.kms.clientCredentials,
-  maxAttempts: 1,
-  requestHandler: new NodeHttpHandler({ httpsAgent: new https.Agent({ ca: dev.kms.caFile ? readFileSync(dev.kms.caFile) : undefined }) }),
-});
-try {
-  const keyring = new KmsKeyringNode({ generatorKeyId: dev.kms.keyArn, clientProvider: () => kms });
-  const { encrypt } = buildClient(CommitmentPolicy.REQUIRE_ENCRYPT_REQUIRE_DECRYPT);
-  const encryptionContext = field === undefined ? { purpose } : { purpose, field };
-  try {
-    const { result } = await encrypt(keyring, plaintext, { encryptionContext });
-    process.stdout.write(`${Buffer.from(result).toString('base64')}\n`);
-  } catch (error) {
-    fail(`cannot seal with the KMS simulator at ${dev.kms.endpoint} (${error?.code ?? error?.name ?? 'error'}): is the dev stack (npm start) running?`);
-  }
-} finally {
-  kms.destroy();
-}
+const dev = loadDev(fail);
+const message = await sealWithEsdk(dev, plaintext, field === undefined ? { purpose } : { purpose, field }, fail);
+process.stdout.write(`${Buffer.from(message).toString('base64')}\n`);

@@ -40,22 +40,23 @@ export function startChild(name: string, command: string, args: string[], option
   if (typeof out === 'number') closeSync(out);
   // The pipe is the child's lifeline: never written, closed by the kernel when we die.
   child.stdin?.on('error', () => undefined);
-  const tail: LogRecord[] = [];
+  // Raw lines: parsed only when shown or asked about, so a chatty child costs its reader little.
+  const tail: string[] = [];
   for (const stream of [child.stdout, child.stderr]) {
     if (stream === null) continue;
     const lines = readline.createInterface({ input: stream });
     lines.on('line', (line) => {
       if (line.trim() === '') return;
       options.onLine?.(line);
-      const record = parseLogLine(line, name);
-      tail.push(record);
+      tail.push(line);
       if (tail.length > TAIL_LINES) tail.shift();
-      options.onRecord?.(record);
+      options.onRecord?.(parseLogLine(line, name));
     });
   }
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const cause = (): string | undefined => {
-    const last = [...tail].reverse().find((r) => r.level === 'error') ?? tail.at(-1);
+    const records = tail.map((line) => parseLogLine(line, name));
+    const last = [...records].reverse().find((r) => r.level === 'error') ?? records.at(-1);
     if (last === undefined) return undefined;
     const code = typeof last.fields.code === 'string' ? `${last.fields.code}: ` : '';
     const message = typeof last.fields.message === 'string' ? last.fields.message : typeof last.fields.reason === 'string' ? last.fields.reason : '';

@@ -10,7 +10,7 @@
  *   package), with only the set-up named in the doc's text around them, and their result checked.
  * The test replaces only `http://127.0.0.1:8080` and the `.enclavekit/` directory.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -19,6 +19,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseEnclaveConfig } from '../../enclave/config.js';
 import { ensureBuilt, REPO_ROOT } from '../helpers/built.js';
+import { startDevStack, type DevRun } from '../helpers/dev-stack.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -76,7 +77,7 @@ let dev: {
   apiToken: string;
   kms: { endpoint: string; region: string; caFile: string | null; keyArn: string; clientCredentials: { accessKeyId: string; secretAccessKey: string } };
 };
-let child: ChildProcess | undefined;
+let run: DevRun<typeof dev> | undefined;
 const scratch = path.join(REPO_ROOT, 'build', `doc-examples-${process.pid}`);
 
 function localise(text: string): string {
@@ -139,18 +140,12 @@ beforeAll(async () => {
     await execFileAsync(process.execPath, ['scripts/build-lib.mjs'], { cwd: REPO_ROOT, timeout: 120_000 });
   }
   dir = await mkdtemp(path.join(tmpdir(), 'ek-examples-'));
-  devJsonFile = path.join(dir, '.enclavekit', 'dev.json');
-  child = spawn(process.execPath, ['bin/enclavekit.js', 'dev', '--dir', path.join(dir, '.enclavekit'), '--port', '0', '--quiet', '--no-isolation'], { cwd: REPO_ROOT, stdio: 'ignore' });
-  for (let i = 0; i < 600 && !existsSync(devJsonFile) && child.exitCode === null; i++) await new Promise((r) => setTimeout(r, 100));
-  dev = JSON.parse(readFileSync(devJsonFile, 'utf8')) as typeof dev;
+  run = await startDevStack<typeof dev>(dir, ['--no-isolation']);
+  ({ devJsonFile, dev } = run);
 }, 150_000);
 
 afterAll(async () => {
-  if (child !== undefined && child.exitCode === null) {
-    const exited = new Promise((resolve) => child!.once('exit', resolve));
-    child.kill('SIGINT');
-    await exited;
-  }
+  await run?.stop();
   if (dir !== '') await rm(dir, { recursive: true, force: true });
   await rm(scratch, { recursive: true, force: true });
 });

@@ -7,7 +7,7 @@
  * SIGINT/SIGTERM or until the supervisor that started it dies.
  */
 import { readFile, rm } from 'node:fs/promises';
-import { exitWithSupervisor } from '../../../shared/lifecycle/supervised.js';
+import { untilStopped } from '../../until-stopped.js';
 import { ZERO_PCR_HEX } from '../../../shared/pcr.js';
 import { measureEnclave } from '../../../sim/nsm/measure.js';
 import { serveNsm } from '../../../sim/nsm/server.js';
@@ -54,16 +54,7 @@ export function run(args: string[]): Promise<number> {
     const shown = [0, 1, 2, 3, 4].map((index) => `PCR${index}=${pcrs[index] ?? ZERO_PCR_HEX}`);
     process.stdout.write(`nsm: sim+unix://${socket}\nroot: ${simRootPemPath(dir)}\nmodule: ${nsm.moduleId}\n  ${shown.join('\n  ')}\n`);
 
-    await new Promise<void>((resolve) => {
-      const stop = (): void => {
-        process.off('SIGINT', stop);
-        process.off('SIGTERM', stop);
-        resolve();
-      };
-      process.on('SIGINT', stop);
-      process.on('SIGTERM', stop);
-      exitWithSupervisor(stop);
-    });
+    await untilStopped();
     await server.close();
     await nsm.close();
     return 0;
