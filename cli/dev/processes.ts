@@ -109,3 +109,11 @@ export async function stopChild(child: Child, graceMs = 5_000): Promise<void> {
   await child.exited;
   clearTimeout(timer);
 }
+
+/** Stops `child` (if any): SIGTERM with a grace period, or another signal and wait. */
+export async function stopWith(child: Child | undefined, signal: NodeJS.Signals): Promise<void> {
+  if (child === undefined) return;
+  if (signal === 'SIGTERM') return stopChild(child);
+  if (child.process.exitCode === null && child.process.signalCode === null) child.process.kill(signal);
+  await child.exited;
+}

@@ -21,14 +21,14 @@ import type { KMSClient } from '@aws-sdk/client-kms';
 import { DEFAULT_SCOPES } from '../../parent/http/auth.js';
 import { startKmsSimulator, type FaultSettings, type KmsSimulator } from '../../sim/kms/index.js';
 import { measureEnclave } from '../../sim/nsm/measure.js';
-import { serveNsm } from '../../sim/nsm/server.js';
 import { SimulatedNsm, newModuleId, randomInstanceId } from '../../sim/nsm/simulated-nsm.js';
 import { credentialsPath, initSimState, loadCredentials, loadSimConfig, loadSimPki, simRoleArn, type SimPrincipal } from '../../sim/state.js';
 import type { LogRecord } from '../../shared/log/format.js';
 import { packageRoot } from '../package-root.js';
 import { createDemoKeys, demoKeyPolicies, ensureDemoKey, kmsClientFor, pinnedKeys, type DemoKeyPolicies, type KmsEndpoint, type WrappedKeyFile } from './demo-key.js';
 import { canIsolate } from './isolation.js';
-import { fileExists, startChild, stopChild, waitFor, type Child } from './processes.js';
+import { enclaveProcess } from './stack-enclave.js';
+import { fileExists, startChild, stopChild, stopWith, waitFor, type Child } from './processes.js';
 import { checkedEnclaveConfig, checkedParentConfig, type EnclaveConfigInput, type EnclaveOverrides, type ParentConfigInput, type ParentOverrides } from './stack-config.js';
 
 const repoRoot = packageRoot();
@@ -166,13 +166,6 @@ export interface LocalStack {
   close(): Promise<void>;
 }
 
-async function stopWith(child: Child | undefined, signal: NodeJS.Signals): Promise<void> {
-  if (child === undefined) return;
-  if (signal === 'SIGTERM') return stopChild(child);
-  if (child.process.exitCode === null && child.process.signalCode === null) child.process.kill(signal);
-  await child.exited;
-}
-
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
   const enclaveCount = options.enclaves ?? 1;
   if (!Number.isInteger(enclaveCount) || enclaveCount < 1 || enclaveCount > MAX_ENCLAVES) throw new RangeError(`enclaves must be 1..${MAX_ENCLAVES}`);
@@ -291,46 +284,22 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       if (linkTap) closers.push(() => linkTap.close());
       linkUrls.push(`unix://${linkTap === undefined ? socket : (linkTap.address as string)}`);
 
-      let child: Child | undefined;
-      let output = '';
-      let nsmServer: { close(): Promise<void> } | undefined;
-      const name = enclaveCount === 1 ? 'enclave' : `enclave-${index}`;
-      const start = async (): Promise<{ spawnedAt: number }> => {
-        await rm(socket, { force: true });
-        await nsmServer?.close();
-        const nsm = new SimulatedNsm({ pki, pcrs, moduleId: newModuleId(Date.now(), instanceId), ...(options.announceTo === undefined ? { silent: true } : { announceTo: options.announceTo }) });
-        nsmServer = await serveNsm(nsm, nsmSocket);
-        const argv = [process.execPath, ...nodeFlags, bundle, '--config', configFile];
-        const spawnedAt = performance.now();
-        const childOptions = {
-          env,
-          ...(options.logsToFiles === true ? { logFile } : { onLine: (line: string) => void (output += `${line}\n`) }),
-          ...(options.onRecord ? { onRecord: options.onRecord } : {}),
-        };
-        const started = isolated ? startChild(name, 'unshare', ['--net', '--', ...argv], childOptions) : startChild(name, argv[0]!, argv.slice(1), childOptions);
-        child = track(started);
-        await waitFor(`${name} socket`, () => fileExists(socket), 30_000, started, 5).catch((error: Error) => {
-          const tail = options.logsToFiles === true && existsSync(logFile) ? readFileSync(logFile, 'utf8').slice(-2000) : output.slice(-2000);
-          throw new Error(`${error.message}\n${tail}`);
-        });
-        return { spawnedAt };
-      };
-      const enclave: StackEnclave = {
-        index,
-        socket,
+      const proc = enclaveProcess({
+        name: enclaveCount === 1 ? 'enclave' : `enclave-${index}`,
+        bundle,
         configFile,
-        config,
-        child: () => child,
-        output: () => output,
-        logFile,
-        start,
-        stop: (signal = 'SIGTERM') => stopWith(child, signal),
-        tap: linkTap,
-      };
-      closers.push(async () => {
-        await stopWith(child, 'SIGKILL');
-        await nsmServer?.close();
+        socket,
+        nsmSocket,
+        nsm: () => new SimulatedNsm({ pki, pcrs, moduleId: newModuleId(Date.now(), instanceId), ...(options.announceTo === undefined ? { silent: true } : { announceTo: options.announceTo }) }),
+        isolate: isolated,
+        nodeFlags,
+        env,
+        logFile: options.logsToFiles === true ? logFile : undefined,
+        onRecord: options.onRecord,
+        onChild: (child) => void track(child),
       });
+      closers.push(() => proc.close());
+      const enclave: StackEnclave = { index, socket, configFile, config, logFile, tap: linkTap, child: proc.child, output: proc.output, start: proc.start, stop: proc.stop };
       enclaves.push(enclave);
     }
     for (const enclave of enclaves) await enclave.start();
