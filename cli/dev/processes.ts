@@ -10,8 +10,9 @@ import readline from 'node:readline';
 import { SUPERVISED_ENV } from '../../shared/lifecycle/supervised.js';
 import { parseLogLine, type LogRecord } from '../../shared/log/format.js';
 
-/** Lines kept per child to explain its exit. */
+/** Lines (and at most this many bytes of output) kept per child to explain its exit. */
 const TAIL_LINES = 20;
+const TAIL_BYTES = 16 * 1024;
 
 export interface Child {
   name: string;
@@ -25,11 +26,11 @@ export interface ChildOptions {
   env?: NodeJS.ProcessEnv;
   /** Every line the child prints, as a record (the caller decides whether and how to show it). */
   onRecord?: (record: LogRecord) => void;
-  /** Every line the child prints, as printed. */
-  onLine?: (line: string) => void;
+  /** Everything the child prints, as it arrives. */
+  onOutput?: (text: string) => void;
   /**
    * Append the child's output to this file instead of piping it here (a benchmark must not bill
-   * the draining of pipes to the stack); `onRecord`, `onLine` and `cause` then see nothing.
+   * the draining of pipes to the stack); `onRecord`, `onOutput` and `cause` then see nothing.
    */
   logFile?: string;
 }
@@ -40,22 +41,26 @@ export function startChild(name: string, command: string, args: string[], option
   if (typeof out === 'number') closeSync(out);
   // The pipe is the child's lifeline: never written, closed by the kernel when we die.
   child.stdin?.on('error', () => undefined);
-  // Raw lines: parsed only when shown or asked about, so a chatty child costs its reader little.
-  const tail: string[] = [];
+  // The last bytes only, parsed into lines when asked why the child ended; lines are split as they
+  // come only for a caller that shows them, so a chatty child costs its reader little.
+  let recent = '';
   for (const stream of [child.stdout, child.stderr]) {
     if (stream === null) continue;
-    const lines = readline.createInterface({ input: stream });
-    lines.on('line', (line) => {
-      if (line.trim() === '') return;
-      options.onLine?.(line);
-      tail.push(line);
-      if (tail.length > TAIL_LINES) tail.shift();
-      options.onRecord?.(parseLogLine(line, name));
+    stream.setEncoding('utf8');
+    stream.on('data', (text: string) => {
+      options.onOutput?.(text);
+      recent = (recent + text).slice(-TAIL_BYTES);
     });
+    if (options.onRecord !== undefined) {
+      const onRecord = options.onRecord;
+      readline.createInterface({ input: stream }).on('line', (line) => {
+        if (line.trim() !== '') onRecord(parseLogLine(line, name));
+      });
+    }
   }
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const cause = (): string | undefined => {
-    const records = tail.map((line) => parseLogLine(line, name));
+    const records = recent.split('\n').filter((line) => line.trim() !== '').slice(-TAIL_LINES).map((line) => parseLogLine(line, name));
     const last = [...records].reverse().find((r) => r.level === 'error') ?? records.at(-1);
     if (last === undefined) return undefined;
     const code = typeof last.fields.code === 'string' ? `${last.fields.code}: ` : '';

@@ -50,7 +50,7 @@ export function enclaveProcess(o: EnclaveProcessOptions): EnclaveProcess {
     const spawnedAt = performance.now();
     const childOptions = {
       env: o.env,
-      ...(o.logFile === undefined ? { onLine: (line: string) => void (output += `${line}\n`) } : { logFile: o.logFile }),
+      ...(o.logFile === undefined ? { onOutput: (text: string) => void (output += text) } : { logFile: o.logFile }),
       ...(o.onRecord ? { onRecord: o.onRecord } : {}),
     };
     const started = o.isolate ? startChild(o.name, 'unshare', ['--net', '--', ...argv], childOptions) : startChild(o.name, argv[0]!, argv.slice(1), childOptions);

@@ -333,7 +333,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       const started = track(
         startChild('parent', process.execPath, argv, {
           env,
-          ...(options.logsToFiles === true ? { logFile: parentOutFile } : { onLine: (line: string) => void (parentOut += `${line}\n`) }),
+          ...(options.logsToFiles === true ? { logFile: parentOutFile } : { onOutput: (text: string) => void (parentOut += text) }),
           ...(options.onRecord ? { onRecord: options.onRecord } : {}),
         }),
       );

@@ -8,7 +8,7 @@ import type { ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { DecryptCommand, type KMSClient } from '@aws-sdk/client-kms';
-import { startLocalStack, DEFAULT_ENCLAVE_BUNDLE } from '../../cli/dev/stack.js';
+import { startLocalStack, DEFAULT_ENCLAVE_BUNDLE, type LocalStackOptions } from '../../cli/dev/stack.js';
 import type { EnclaveOverrides } from '../../cli/dev/stack-config.js';
 import { canIsolate } from '../../cli/dev/isolation.js';
 import type { KmsSimulator } from '../../sim/kms/index.js';
@@ -39,6 +39,8 @@ export interface StackOptions {
   kmsFaultSeed?: number;
   /** Merged into the enclave config's `kms` section (maxAttempts, requestTimeoutMs, ...). */
   kms?: Record<string, unknown>;
+  /** Creates more KMS keys before the enclave boots; what it returns is merged into the enclave config. */
+  beforeEnclaves?: LocalStackOptions['beforeEnclaves'];
 }
 
 export interface Stack {
@@ -87,6 +89,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     ...(options.isolate === undefined ? {} : { isolate: options.isolate }),
     ...(options.kmsFaults === undefined ? {} : { kmsFaults: options.kmsFaults }),
     ...(options.kmsFaultSeed === undefined ? {} : { kmsFaultSeed: options.kmsFaultSeed }),
+    ...(options.beforeEnclaves === undefined ? {} : { beforeEnclaves: options.beforeEnclaves }),
     tap: startTap,
     waitReady: false,
     // Test only: the admin may Decrypt under the internal key, so the test knows the plaintext keys
