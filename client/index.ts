@@ -1,7 +1,8 @@
 /**
  * `enclavekit/client`: what a producer service needs to send data to an enclave.
  * - verify the enclave's attestation document (the verifier of `enclavekit/verify`);
- * - open a detokenize-to answer after checking that the enclave's attested key sent it;
+ * - open a detokenize-to answer after checking that the enclave's attested key sent it (with the
+ *   recipient's own key as an HpkeRecipient);
  * - seal cards and PII values to the enclave's attested HPKE key, per operation (RFC 9180);
  * - or seal them with the AWS Encryption SDK: the KMS keyring and the encryption context of each
  *   operation;
@@ -13,6 +14,7 @@ export * from './verify.js';
 export { sealCardForEnclave, sealForEnclave } from '../shared/hpke/client.js';
 export type { CardInput, SealForEnclaveOptions, SealTarget } from '../shared/hpke/client.js';
 export { openDetokenized } from '../shared/hpke/detokenized.js';
+export { HpkeRecipient } from '../shared/hpke/open.js';
 export type { DetokenizeToAnswer, OpenDetokenizedOptions } from '../shared/hpke/detokenized.js';
 export { HPKE_INFO, SEALED_PURPOSES, generateHpkeKeyPair, hpkePublicKeyOf, sealedInputInfo } from '../shared/hpke/suite.js';
 export type { HpkeKeyPair, SealedPurpose } from '../shared/hpke/suite.js';

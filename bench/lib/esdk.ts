@@ -24,7 +24,7 @@ import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { inspectEsdkMessage } from '../../enclave/sealed/esdk-header.js';
 import type { KmsSimulator } from '../../sim/kms/index.js';
 import type { SimPrincipal } from '../../sim/state.js';
-import { esdkClientProvider } from '../../test/sealed/harness.js';
+import { esdkClientProvider } from './kms-client.js';
 import { cardJson, type TestCard } from './cards.js';
 
 const esdk = buildClient(CommitmentPolicy.REQUIRE_ENCRYPT_REQUIRE_DECRYPT);

@@ -25,7 +25,7 @@ import { AttestedKms } from '../../enclave/kms/attested-kms.js';
 import { DataKeyCache } from '../../enclave/kms/data-key-cache.js';
 import type { EnclaveServices } from '../../enclave/runtime.js';
 import { SimulatedNsm } from '../../sim/nsm/simulated-nsm.js';
-import { kmsClient } from '../../test/kms/harness.js';
+import { kmsClient } from './kms-client.js';
 import type { BenchStack } from './stack.js';
 
 export interface InProcessEnclave {

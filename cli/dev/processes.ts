@@ -5,13 +5,14 @@
  * included (shared/lifecycle/supervised.ts).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { closeSync, existsSync, openSync } from 'node:fs';
 import readline from 'node:readline';
 import { SUPERVISED_ENV } from '../../shared/lifecycle/supervised.js';
 import { parseLogLine, type LogRecord } from '../../shared/log/format.js';
 
-/** Lines kept per child to explain its exit. */
+/** Lines (and at most this many bytes of output) kept per child to explain its exit. */
 const TAIL_LINES = 20;
+const TAIL_BYTES = 16 * 1024;
 
 export interface Child {
   name: string;
@@ -25,27 +26,42 @@ export interface ChildOptions {
   env?: NodeJS.ProcessEnv;
   /** Every line the child prints, as a record (the caller decides whether and how to show it). */
   onRecord?: (record: LogRecord) => void;
+  /** Everything the child prints, as it arrives. */
+  onOutput?: (text: string) => void;
+  /**
+   * Append the child's output to this file instead of piping it here (a benchmark must not bill
+   * the draining of pipes to the stack); `onRecord`, `onOutput` and `cause` then see nothing.
+   */
+  logFile?: string;
 }
 
 export function startChild(name: string, command: string, args: string[], options: ChildOptions = {}): Child {
-  const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...(options.env ?? process.env), [SUPERVISED_ENV]: 'stdin' } });
+  const out = options.logFile === undefined ? 'pipe' : openSync(options.logFile, 'a');
+  const child = spawn(command, args, { stdio: ['pipe', out, out], env: { ...(options.env ?? process.env), [SUPERVISED_ENV]: 'stdin' } });
+  if (typeof out === 'number') closeSync(out);
   // The pipe is the child's lifeline: never written, closed by the kernel when we die.
   child.stdin?.on('error', () => undefined);
-  const tail: LogRecord[] = [];
+  // The last bytes only, parsed into lines when asked why the child ended; lines are split as they
+  // come only for a caller that shows them, so a chatty child costs its reader little.
+  let recent = '';
   for (const stream of [child.stdout, child.stderr]) {
     if (stream === null) continue;
-    const lines = readline.createInterface({ input: stream });
-    lines.on('line', (line) => {
-      if (line.trim() === '') return;
-      const record = parseLogLine(line, name);
-      tail.push(record);
-      if (tail.length > TAIL_LINES) tail.shift();
-      options.onRecord?.(record);
+    stream.setEncoding('utf8');
+    stream.on('data', (text: string) => {
+      options.onOutput?.(text);
+      recent = (recent + text).slice(-TAIL_BYTES);
     });
+    if (options.onRecord !== undefined) {
+      const onRecord = options.onRecord;
+      readline.createInterface({ input: stream }).on('line', (line) => {
+        if (line.trim() !== '') onRecord(parseLogLine(line, name));
+      });
+    }
   }
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const cause = (): string | undefined => {
-    const last = [...tail].reverse().find((r) => r.level === 'error') ?? tail.at(-1);
+    const records = recent.split('\n').filter((line) => line.trim() !== '').slice(-TAIL_LINES).map((line) => parseLogLine(line, name));
+    const last = [...records].reverse().find((r) => r.level === 'error') ?? records.at(-1);
     if (last === undefined) return undefined;
     const code = typeof last.fields.code === 'string' ? `${last.fields.code}: ` : '';
     const message = typeof last.fields.message === 'string' ? last.fields.message : typeof last.fields.reason === 'string' ? last.fields.reason : '';
@@ -97,4 +113,12 @@ export async function stopChild(child: Child, graceMs = 5_000): Promise<void> {
   const timer = setTimeout(() => child.process.kill('SIGKILL'), graceMs);
   await child.exited;
   clearTimeout(timer);
+}
+
+/** Stops `child` (if any): SIGTERM with a grace period, or another signal and wait. */
+export async function stopWith(child: Child | undefined, signal: NodeJS.Signals): Promise<void> {
+  if (child === undefined) return;
+  if (signal === 'SIGTERM') return stopChild(child);
+  if (child.process.exitCode === null && child.process.signalCode === null) child.process.kill(signal);
+  await child.exited;
 }

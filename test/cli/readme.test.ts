@@ -6,14 +6,15 @@
  * followed by a `# output` comment must print that output (its first 12 characters: tokens and
  * documents differ per run).
  */
-import { exec, spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { exec } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureBuilt, REPO_ROOT } from '../helpers/built.js';
+import { startDevStack, type DevRun } from '../helpers/dev-stack.js';
 
 const execAsync = promisify(exec);
 
@@ -48,23 +49,17 @@ const runnable = all.filter((c) => !/^npm (ci|start|test)\b/.test(c.command));
 
 let dir = '';
 let dev: { parentUrl: string };
-let child: ReturnType<typeof spawn> | undefined;
+let run: DevRun<typeof dev> | undefined;
 
 beforeAll(async () => {
   ensureBuilt();
   dir = await mkdtemp(path.join(tmpdir(), 'ek-readme-'));
-  child = spawn(process.execPath, ['bin/enclavekit.js', 'dev', '--dir', path.join(dir, '.enclavekit'), '--port', '0', '--quiet'], { cwd: REPO_ROOT, stdio: 'ignore' });
-  const devJson = path.join(dir, '.enclavekit', 'dev.json');
-  for (let i = 0; i < 600 && !existsSync(devJson) && child.exitCode === null; i++) await new Promise((r) => setTimeout(r, 100));
-  dev = JSON.parse(readFileSync(devJson, 'utf8')) as { parentUrl: string };
+  run = await startDevStack<typeof dev>(dir);
+  dev = run.dev;
 }, 120_000);
 
 afterAll(async () => {
-  if (child !== undefined && child.exitCode === null) {
-    const exited = new Promise((resolve) => child!.once('exit', resolve));
-    child.kill('SIGINT');
-    await exited;
-  }
+  await run?.stop();
   if (dir !== '') await rm(dir, { recursive: true, force: true });
 });
 

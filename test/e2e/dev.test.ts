@@ -2,13 +2,15 @@
  * `npm start` (= `enclavekit dev`): the whole stack on the simulator, as a user runs it. Starts it,
  * waits for dev.json, checks /readyz and the attestation route, tokenizes a card with the README's
  * example script (the AWS Encryption SDK in a separate process), checks operation binding and the
- * two-key layout with the producer credentials of dev.json, then Ctrl-C stops everything.
+ * two-key layout with the producer credentials of dev.json, and the demo HPKE sender and
+ * detokenize-to recipient dev.json lists, then Ctrl-C stops everything. --config (two enclaves,
+ * public submission on), --public-submission, and a config file with a wrong field.
  * Then the lifecycle: a second start in the same directory becomes ready, SIGKILL of the
  * supervisor leaves no child behind, a third start after that becomes ready, and a child that
  * fails is reported with its cause.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -16,6 +18,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DescribeKeyCommand, EncryptCommand, GenerateDataKeyCommand, GenerateDataKeyWithoutPlaintextCommand } from '@aws-sdk/client-kms';
+import { HpkeRecipient, openDetokenized, sealCardForEnclave } from '../../shared/hpke/index.js';
 import { ensureBuilt, REPO_ROOT } from '../helpers/built.js';
 import { kmsClient } from '../kms/harness.js';
 import { esdkProducer } from './producer.js';
@@ -25,7 +28,14 @@ const execFileAsync = promisify(execFile);
 interface DevJson {
   parentUrl: string;
   apiToken: string;
+  apiTokenScopes: string[];
+  simRootFile: string;
+  pcrs: Record<number, string>;
+  hpkeSender: { publicKey: string; privateKeyFile: string };
+  detokenizeRecipient: { name: string; publicKey: string; privateKeyFile: string };
+  publicSubmission: boolean;
   enclavePid: number;
+  enclavePids: number[];
   pids: { kms: number; enclave: number; parent: number };
   kms: { endpoint: string; region: string; caFile: string | null; keyArn: string; internalKeyArn: string; clientCredentials: { accessKeyId: string; secretAccessKey: string } };
 }
@@ -102,6 +112,42 @@ async function operationBindingAndKeySeparation(dev: DevJson): Promise<void> {
   }
 }
 
+const readKey = (file: string): Uint8Array => new Uint8Array(Buffer.from(readFileSync(file, 'utf8'), 'base64'));
+
+/** Tokenizes a card sealed with HPKE to the enclave of a verified document: Auth mode with `senderKey`, else Base mode. */
+async function tokenizeHpke(dev: DevJson, senderKey?: Uint8Array): Promise<{ status: number; json: any }> {
+  const headers = { authorization: `Bearer ${dev.apiToken}`, 'content-type': 'application/json' };
+  const { document } = (await (await fetch(`${dev.parentUrl}/v1/attestation`, { headers })).json()) as { document: string };
+  const verify = { at: Date.now(), roots: [readFileSync(dev.simRootFile, 'utf8')], expectedPcrs: { 0: dev.pcrs[0]! }, maxAgeMs: 60_000 };
+  const hpke = await sealCardForEnclave({ pan: '4111111111111111', exp: '12/30' }, { attestationDocument: new Uint8Array(Buffer.from(document, 'base64')), verify, ...(senderKey === undefined ? {} : { senderKey }) });
+  const res = await fetch(`${dev.parentUrl}/v1/cards/tokenize`, { method: 'POST', headers, body: JSON.stringify({ card: { hpke } }) });
+  return { status: res.status, json: await res.json() };
+}
+
+/**
+ * The default stack's HPKE parties from dev.json: the demo sender is allowlisted (Auth mode
+ * tokenizes), anonymous submission is refused, and the demo recipient opens the PAN that
+ * detokenize-to re-encrypted with the token dev.json holds.
+ */
+async function demoPartiesWork(dev: DevJson): Promise<void> {
+  for (const file of [dev.hpkeSender.privateKeyFile, dev.detokenizeRecipient.privateKeyFile]) expect(statSync(file).mode & 0o777, file).toBe(0o600);
+  expect(dev.publicSubmission).toBe(false);
+  expect(await tokenizeHpke(dev)).toMatchObject({ status: 403, json: { error: { code: 'ERR_SENDER_NOT_ALLOWED' } } });
+  const auth = await tokenizeHpke(dev, readKey(dev.hpkeSender.privateKeyFile));
+  expect(auth).toMatchObject({ status: 200, json: { last4: '1111' } });
+  expect(dev.apiTokenScopes).toContain(`cards:detokenize:${dev.detokenizeRecipient.name}`);
+  const token = auth.json.token as string;
+  const res = await fetch(`${dev.parentUrl}/v1/cards/detokenize-to`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${dev.apiToken}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ token, recipient: dev.detokenizeRecipient.name }),
+  });
+  expect(res.status).toBe(200);
+  const recipient = await HpkeRecipient.fromPrivateKey(readKey(dev.detokenizeRecipient.privateKeyFile));
+  const verify = { at: Date.now(), roots: [readFileSync(dev.simRootFile, 'utf8')], expectedPcrs: { 0: dev.pcrs[0]! }, maxAgeMs: 60_000 };
+  expect(await openDetokenized((await res.json()) as any, { token, recipient, verify })).toEqual({ pan: '4111111111111111' });
+}
+
 describe('npm start: the dev stack', () => {
   const dirs: string[] = [];
   afterAll(async () => {
@@ -132,6 +178,7 @@ describe('npm start: the dev stack', () => {
     expect(body).toMatchObject({ bin: '400005', last4: '5556', brand: 'visa', luhnValid: true, expired: false });
 
     await operationBindingAndKeySeparation(dev);
+    await demoPartiesWork(dev);
 
     run.child.kill('SIGINT');
     expect(await run.exited).toBe(0);
@@ -204,4 +251,49 @@ describe('npm start: the dev stack', () => {
       blocker.close();
     }
   }, 120_000);
+
+  it('--config FILE: two enclaves behind the parent, public submission switched on', async () => {
+    ensureBuilt();
+    const dir = await mkdtemp(path.join(tmpdir(), 'ek-dev-'));
+    dirs.push(dir);
+    const config = path.join(dir, 'dev-config.json');
+    writeFileSync(config, JSON.stringify({ enclaves: 2, enclave: { cards: { publicSubmission: { enabled: true } } } }));
+    const run = startDev(dir, ['--config', config, '--no-isolation']);
+    const dev = await waitDevJson(run, dir);
+    expect(dev.enclavePids).toHaveLength(2);
+    expect(new Set(dev.enclavePids).size).toBe(2);
+    expect(dev.publicSubmission).toBe(true);
+    // Each enclave booted and loaded its keys.
+    for (let i = 0; i < 100 && run.output().split('\n').filter((l) => l.includes('keys-loaded')).length < 2; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(run.output().split('\n').filter((l) => l.includes('keys-loaded'))).toHaveLength(2);
+    const { stdout } = await execFileAsync(process.execPath, ['examples/tokenize-card.mjs', '4000056655665556', '12/39'], { cwd: REPO_ROOT, env: { ...process.env, ENCLAVEKIT_DEV_JSON: path.join(dir, 'dev.json') } });
+    expect(stdout.slice(0, 3)).toBe('200');
+    run.child.kill('SIGINT');
+    expect(await run.exited).toBe(0);
+    expect(dev.enclavePids.filter(alive)).toEqual([]);
+  }, 120_000);
+
+  it('--public-submission: an anonymous (Base mode) card is tokenized', async () => {
+    ensureBuilt();
+    const dir = await mkdtemp(path.join(tmpdir(), 'ek-dev-'));
+    dirs.push(dir);
+    const run = startDev(dir, ['--public-submission', '--quiet', '--no-isolation']);
+    const dev = await waitDevJson(run, dir);
+    expect(dev.publicSubmission).toBe(true);
+    expect(await tokenizeHpke(dev)).toMatchObject({ status: 200, json: { last4: '1111' } });
+    run.child.kill('SIGINT');
+    expect(await run.exited).toBe(0);
+  }, 120_000);
+
+  it('refuses a config file with a wrong field before starting anything, naming the file and the field', async () => {
+    ensureBuilt();
+    const dir = await mkdtemp(path.join(tmpdir(), 'ek-dev-'));
+    dirs.push(dir);
+    const config = path.join(dir, 'dev-config.json');
+    writeFileSync(config, JSON.stringify({ enclave: { cards: { publicSubmision: { enabled: true } } } }));
+    const run = startDev(dir, ['--config', config]);
+    expect(await run.exited).toBe(2);
+    expect(run.output()).toBe(`enclavekit dev: dev config ${config}: enclave.cards: unknown field (publicSubmision)\n`);
+    expect(existsSync(path.join(dir, 'sim'))).toBe(false);
+  }, 60_000);
 });

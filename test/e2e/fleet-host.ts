@@ -10,7 +10,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { measureEnclave } from '../../sim/nsm/measure.js';
-import { serveNsm } from '../../sim/nsm/server.js';
+import { enclaveProcess } from '../../cli/dev/stack-enclave.js';
 import { SimulatedNsm, newModuleId, randomInstanceId } from '../../sim/nsm/simulated-nsm.js';
 import { loadSimPki } from '../../sim/state.js';
 import { REPO, canIsolate, type Stack } from './stack.js';
@@ -66,25 +66,21 @@ export async function startPeerHost(peer: Stack, bundle: string): Promise<Host> 
   const instanceId = randomInstanceId();
   const pcrs = measureEnclave({ appBundle: readFileSync(bundle), roleArn: peer.principal('enclave').arn, instanceId });
   const pki = await loadSimPki(path.join(peer.dir, 'sim'), Date.now());
-  let nsmServer: { close(): Promise<void> } | undefined;
   let output = '';
-  let enclave: ChildProcess | undefined;
-
-  const startEnclave = async (): Promise<void> => {
-    await rm(enclaveSocket, { force: true });
-    await nsmServer?.close();
-    nsmServer = await serveNsm(new SimulatedNsm({ pki, pcrs, moduleId: newModuleId(Date.now(), instanceId), silent: true }), nsmSocket);
-    const argv = [process.execPath, bundle, '--config', enclaveConfigFile];
-    const child = canIsolate() ? spawn('unshare', ['--net', '--', ...argv], { stdio: ['ignore', 'pipe', 'pipe'] }) : spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
-    enclave = child;
-    child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
-    child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
-    await until('the enclave socket', () => (existsSync(enclaveSocket) ? true : child.exitCode !== null ? (() => { throw new Error(`enclave exited: ${output}`); })() : undefined), 30_000);
-  };
-  const stopEnclave = async (): Promise<void> => {
-    enclave?.kill('SIGTERM');
-    await exited(enclave);
-  };
+  const enclave = enclaveProcess({
+    name: 'enclave',
+    bundle,
+    configFile: enclaveConfigFile,
+    socket: enclaveSocket,
+    nsmSocket,
+    nsm: () => new SimulatedNsm({ pki, pcrs, moduleId: newModuleId(Date.now(), instanceId), silent: true }),
+    isolate: canIsolate(),
+    nodeFlags: [],
+    env: process.env,
+    onChild: () => undefined,
+  });
+  const startEnclave = async (): Promise<void> => void (await enclave.start());
+  const stopEnclave = (): Promise<void> => enclave.stop('SIGTERM');
 
   await startEnclave();
   const parent = spawn(process.execPath, [CLI, 'parent', '--config', parentConfigFile, '--url-file', urlFile], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -110,12 +106,10 @@ export async function startPeerHost(peer: Stack, bundle: string): Promise<Host> 
     },
     startEnclave,
     stopEnclave,
-    output: () => output,
+    output: () => enclave.output() + output,
     close: async () => {
-      enclave?.kill('SIGKILL');
       parent.kill('SIGKILL');
-      await Promise.all([exited(enclave), exited(parent)]);
-      await nsmServer?.close();
+      await Promise.all([enclave.close(), exited(parent)]);
       await rm(dir, { recursive: true, force: true });
     },
   };

@@ -2,6 +2,9 @@
 // temporary project (test/package/package.test.ts): the public types must be usable as published.
 import {
   AttestationError,
+  HpkeRecipient,
+  openDetokenized,
+  type DetokenizeToAnswer,
   createEsdkKeyring,
   esdkEncryptionContext,
   generateHpkeKeyPair,
@@ -39,3 +42,8 @@ export async function sealPii(kms: KMS, cardKeyArn: string, text: string): Promi
 
 export const moduleIdOf = (document: Uint8Array): string => parseAttestation(document).moduleId;
 export const newSender: () => Promise<HpkeKeyPair> = generateHpkeKeyPair;
+
+export async function openAnswer(answer: DetokenizeToAnswer, token: string, privateKey: Uint8Array, verify: VerifyOptions): Promise<string> {
+  const recipient = await HpkeRecipient.fromPrivateKey(privateKey);
+  return (await openDetokenized(answer, { token, recipient, verify })).pan;
+}

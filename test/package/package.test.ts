@@ -22,6 +22,8 @@ const { version } = JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.json')
 const typesNode = (JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { devDependencies: Record<string, string> }).devDependencies['@types/node']!;
 /** A fixed producer key (the sender allowlisted in the stack): deterministic, and never a real secret. */
 const SENDER_KEY = Buffer.alloc(32, 0x5a);
+/** A fixed detokenize-to recipient key (a payment processor's), likewise. */
+const RECIPIENT_KEY = Buffer.alloc(32, 0x6b);
 
 const npm = (args: string[], cwd: string): string =>
   execFileSync('npm', args, { cwd, encoding: 'utf8', timeout: 300_000, env: { ...process.env, npm_config_update_notifier: 'false', npm_config_fund: 'false', npm_config_audit: 'false' } });
@@ -44,7 +46,8 @@ beforeAll(async () => {
   npm(['install', '--prefer-offline', '--no-save', tarball, `@types/node@${typesNode}`], project);
 
   const sender = await hpkePublicKeyOf(new Uint8Array(SENDER_KEY));
-  stack = await startStack({ cards: { hpkeSenders: [Buffer.from(sender).toString('base64')] } });
+  const recipient = await hpkePublicKeyOf(new Uint8Array(RECIPIENT_KEY));
+  stack = await startStack({ cards: { hpkeSenders: [Buffer.from(sender).toString('base64')], detokenizeRecipients: { processor: Buffer.from(recipient).toString('base64') } } });
   await stack.waitReady();
 }, 600_000);
 
@@ -54,7 +57,7 @@ afterAll(async () => {
 });
 
 describe('the installed package', () => {
-  it('from plain Node: verifies the document, seals a card with HPKE and with the ESDK, and both tokenize to the same token', async () => {
+  it('from plain Node: verifies the document, seals a card with HPKE and with the ESDK (both tokenize to the same token), and opens the detokenize-to answer', async () => {
     const client = stack.principal('client');
     const env = {
       parentUrl: stack.parentUrl,
@@ -62,6 +65,7 @@ describe('the installed package', () => {
       rootPem: simRootPemPath(path.join(stack.dir, 'sim')),
       pcrs: { 0: stack.pcrs[0], 2: stack.pcrs[2] },
       senderKey: SENDER_KEY.toString('hex'),
+      recipient: { name: 'processor', privateKey: RECIPIENT_KEY.toString('hex') },
       kms: { endpoint: stack.sim.endpoint, region: stack.sim.region, caPem: stack.sim.caPem, keyArn: stack.keyArn, credentials: { accessKeyId: client.accessKeyId, secretAccessKey: client.secretAccessKey } },
     };
     // Asynchronous: the KMS simulator runs in this process and must keep answering.
@@ -76,13 +80,14 @@ describe('the installed package', () => {
     });
     expect(run.stderr).not.toMatch(/Error/);
     expect(run.status).toBe(0);
-    const out = JSON.parse(run.stdout) as { moduleId: string; sameVerdict: boolean; viaHpke: { status: number; json: { token: string } }; viaEsdk: { status: number; json: { token: string } }; refused: string };
+    const out = JSON.parse(run.stdout) as { moduleId: string; sameVerdict: boolean; viaHpke: { status: number; json: { token: string } }; viaEsdk: { status: number; json: { token: string } }; detokenized: { status: number; pan: string; otherToken: string }; refused: string };
     expect(out.moduleId).toMatch(/^i-[0-9a-f]+-enc[0-9a-f]+$/);
     expect(out.sameVerdict).toBe(true);
     expect(out.viaHpke.status).toBe(200);
     expect(out.viaHpke.json.token).toMatch(/^\d{16}$/);
     expect(out.viaEsdk.status).toBe(200);
     expect(out.viaEsdk.json.token).toBe(out.viaHpke.json.token);
+    expect(out.detokenized).toEqual({ status: 200, pan: '4111111111111111', otherToken: 'ERR_DECRYPT_FAILED' });
     expect(out.refused).toBe('ERR_PCR_MISMATCH');
   }, 120_000);
 

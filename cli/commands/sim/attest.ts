@@ -24,9 +24,9 @@ digits) overrides any of them; --debug makes PCR0-2 zero, as in a debug-mode enc
 `;
 
 const PCR_OPTION = /^(\d{1,2})=([0-9a-fA-F]{96})$/;
-const INSTANCE_ID = /^i-(?:[0-9a-f]{8}|[0-9a-f]{17})$/;
+export const INSTANCE_ID = /^i-(?:[0-9a-f]{8}|[0-9a-f]{17})$/;
 
-function parsePcrOptions(values: readonly string[], debug: boolean): Map<number, string> {
+export function parsePcrOptions(values: readonly string[], debug: boolean): Map<number, string> {
   const pcrs = new Map<number, string>();
   for (const value of values) {
     const match = PCR_OPTION.exec(value);

@@ -6,7 +6,7 @@ import { FAULTS_PATH, startKmsSimulator, type FaultSettings } from '../../../sim
 import { isKmsErrorName } from '../../../sim/kms/errors.js';
 import { credentialsPath } from '../../../sim/state.js';
 import { UsageError, parseOptions, required, runCli } from '../../args.js';
-import { exitWithSupervisor } from '../../../shared/lifecycle/supervised.js';
+import { untilStopped } from '../../until-stopped.js';
 import { loadCredentials } from '../../../sim/state.js';
 
 export const DEFAULT_KMS_PORT = 4443;
@@ -110,16 +110,7 @@ export function run(args: string[]): Promise<number> {
         ` aws kms list-keys\n`,
     );
 
-    await new Promise<void>((resolve) => {
-      const stop = (): void => {
-        process.off('SIGINT', stop);
-        process.off('SIGTERM', stop);
-        resolve();
-      };
-      process.on('SIGINT', stop);
-      process.on('SIGTERM', stop);
-      exitWithSupervisor(stop);
-    });
+    await untilStopped();
     await sim.close();
     return 0;
   });
