@@ -65,6 +65,12 @@ const COVERED_ELSEWHERE: { file: string; contains: string; why: string }[] = [
   { file: 'README.md', contains: 'node examples/tokenize-card.mjs', why: 'the quick start: test/cli/readme.test.ts and test/e2e/dev.test.ts' },
   { file: 'README.md', contains: 'HTTP/JSON + bearer', why: 'a diagram, not a command' },
   { file: 'README.md', contains: 'make eif', why: 'deployment: needs Docker, nitro-cli and a Nitro host (test/deploy/ runs these targets against fakes)' },
+  // Inputs sealed to a KMS RSA key: the default dev stack has no RSA key yet, so these run in the
+  // tests named, against a stack that creates one.
+  { file: 'docs/api.md', contains: 'aws kms get-public-key', why: 'needs an RSA key in the stack: test/e2e/kms-rsa.test.ts fetches it with GetPublicKey and pins its SHA-256' },
+  { file: 'docs/api.md', contains: 'enclavekit seal --kms-public-key', why: 'test/sealed/kms-rsa-cli.test.ts runs both commands; test/e2e/kms-rsa.test.ts tokenizes the result' },
+  { file: 'docs/api.md', contains: 'new KmsRsaSealer(publicKeyDer)', why: 'test/sealed/kms-rsa.test.ts and kms-rsa-kms.test.ts drive KmsRsaSealer' },
+  { file: 'docs/api.md', contains: 'LABEL=enclavekit/v1/card', why: 'test/sealed/kms-rsa-openssl.sh holds the same commands; test/sealed/kms-rsa.test.ts and test/e2e/kms-rsa.test.ts run it' },
   { file: 'docs/api.md', contains: "op: 'acme.pii-score'", why: 'the custom handler: test/e2e/cards-handlers.test.ts compiles and runs exactly this code' },
   { file: 'docs/api.md', contains: 'registerPiiScore(registry, sealedInputContext', why: 'an excerpt of the enclave entry point that registers the handler above (needs its own enclave build)' },
   { file: 'docs/api.md', contains: "path: '/v1/acme/pii-score'", why: 'an excerpt of the parent entry point for that handler (needs its own parent build)' },
@@ -173,7 +179,7 @@ describe('the examples of docs/api.md and README.md', () => {
   });
 
   it('docs/api.md: every shell block, in order, prints what the doc promises', async () => {
-    const shell = apiBlocks.filter((b) => b.lang === 'sh');
+    const shell = apiBlocks.filter((b) => b.lang === 'sh' && !COVERED_ELSEWHERE.some((c) => c.file === b.file && b.code.includes(c.contains)));
     expect(shell.length).toBeGreaterThanOrEqual(7);
     for (const [i, block] of shell.entries()) {
       const stdout = await runShell(block, shell.slice(0, i));
