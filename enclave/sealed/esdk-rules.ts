@@ -34,10 +34,12 @@ export const COMMITTING_SUITES: ReadonlySet<number> = new Set([
   AlgorithmSuiteIdentifier.ALG_AES256_GCM_IV12_TAG16_HKDF_SHA512_COMMIT_KEY_ECDSA_P384,
 ]);
 
-/** Encryption-context key → the value it must have, or null: present with any value. */
-export type RequiredContext = Readonly<Record<string, string | null>>;
-
-export const DEFAULT_REQUIRED_CONTEXT: RequiredContext = Object.freeze({ purpose: null });
+/**
+ * Encryption-context key → the value it must have, or null: present with any value. `purpose` is
+ * always a value: it binds the message to one operation (docs/security.md "Operation binding"),
+ * so there is no default that would accept any purpose.
+ */
+export type RequiredContext = Readonly<{ purpose: string } & Record<string, string | null>>;
 
 export interface EsdkAcceptance {
   cardKeyArn: string;

@@ -41,7 +41,7 @@ import { mapKmsError } from '../kms/kms-errors.js';
 import { decryptUnsignedCommitting, fastPathApplies } from './esdk-fast.js';
 import { inspectEsdkMessage } from './esdk-header.js';
 import { VerificationKeyCachingCmm } from './verification-key-cache.js';
-import { checkEsdkAcceptance, DEFAULT_REQUIRED_CONTEXT, type RequiredContext } from './esdk-rules.js';
+import { checkEsdkAcceptance, type RequiredContext } from './esdk-rules.js';
 
 /** What the KMS keyring sends (aws-crypto kms-keyring `DecryptRequest`). */
 export interface EsdkDecryptInput {
@@ -61,8 +61,8 @@ export interface OpenEsdkOptions {
   kms: EsdkDecryptClient;
   /** Full key ARN (arn:aws:kms:REGION:ACCOUNT:key/ID): what an encrypted data key's provider info holds. */
   cardKeyArn: string;
-  /** Key → required value, or null: present with any value. Default `{purpose: null}`. */
-  requiredContext?: RequiredContext | undefined;
+  /** Key → required value, or null: present with any value; `purpose` always has its value. */
+  requiredContext: RequiredContext;
   /** Largest plaintext accepted, bytes. */
   maxBodyBytes: number;
   /** Encrypted data keys a message may list (ESDK maxEncryptedDataKeys). Default 10. */
@@ -104,7 +104,9 @@ export async function openEsdkRecord(message: Uint8Array, options: OpenEsdkOptio
   if (!Number.isSafeInteger(maxBodyBytes) || maxBodyBytes < 1) throw new RangeError('openEsdkRecord: maxBodyBytes must be a positive integer');
   const maxEncryptedDataKeys = options.maxEncryptedDataKeys ?? DEFAULT_MAX_ENCRYPTED_DATA_KEYS;
   if (!Number.isSafeInteger(maxEncryptedDataKeys) || maxEncryptedDataKeys < 1) throw new RangeError('openEsdkRecord: maxEncryptedDataKeys must be a positive integer');
-  const requiredContext = options.requiredContext ?? DEFAULT_REQUIRED_CONTEXT;
+  const { requiredContext } = options;
+  // A programming error, not the sender's: without a purpose any operation's message would open.
+  if (typeof requiredContext?.purpose !== 'string' || requiredContext.purpose === '') throw new RangeError('openEsdkRecord: requiredContext.purpose must name the operation');
 
   const rules = { cardKeyArn, requiredContext, requireSignedSuite: options.requireSignedSuite === true };
 

@@ -118,11 +118,15 @@ describe('opening ESDK messages from producers', () => {
     expect(empty.plaintext.byteLength).toBe(0);
   });
 
-  it('accepts the default required context {purpose: any value} and a Buffer input', async () => {
-    const message = await seal({ keyArn: h.looseKeyArn, context: { purpose: 'anything', tenant: 'x' }, suiteId: UNSIGNED });
-    const opened = await openEsdkRecord(Buffer.from(message), { kms: enclave.kms, cardKeyArn: h.looseKeyArn, maxBodyBytes: 4096 });
+  it('accepts extra context keys beside the purpose, and a Buffer input; refuses to run without a purpose to require', async () => {
+    const message = await seal({ keyArn: h.looseKeyArn, context: { purpose: 'card', tenant: 'x' }, suiteId: UNSIGNED });
+    const opened = await openEsdkRecord(Buffer.from(message), { kms: enclave.kms, cardKeyArn: h.looseKeyArn, requiredContext: { purpose: 'card' }, maxBodyBytes: 4096 });
     expect(Buffer.from(opened.plaintext)).toEqual(Buffer.from(CARD));
-    expect(opened.encryptionContext).toEqual({ purpose: 'anything', tenant: 'x' });
+    expect(opened.encryptionContext).toEqual({ purpose: 'card', tenant: 'x' });
+    // No default that accepts any purpose: a caller that names none is a programming error.
+    const noPurpose = { kms: enclave.kms, cardKeyArn: h.looseKeyArn, maxBodyBytes: 4096 } as unknown as Parameters<typeof openEsdkRecord>[1];
+    await expect(openEsdkRecord(message, noPurpose)).rejects.toThrow(RangeError);
+    await expect(openEsdkRecord(message, { ...noPurpose, requiredContext: { purpose: '' } })).rejects.toThrow(RangeError);
   });
 
   it('1,000 records sealed with a caching CMM share one data key: one GenerateDataKey, one enclave Decrypt', async () => {
@@ -196,12 +200,12 @@ describe('authentication rules (refused before any KMS call)', () => {
     expect(calls).toBe(0);
   });
 
-  it('refuses a missing purpose (default rule) and a wrong purpose without echoing it: ERR_ENCRYPTION_CONTEXT, no KMS call', async () => {
+  it('refuses a missing purpose and a wrong purpose without echoing it: ERR_ENCRYPTION_CONTEXT, no KMS call', async () => {
     const missing = await seal({ keyArn: h.looseKeyArn, context: { tenant: 'a' }, suiteId: UNSIGNED });
     const wrong = await seal({ keyArn: h.looseKeyArn, context: { purpose: 'stolen-value-8817' }, suiteId: UNSIGNED });
     const errors: EnclaveKitError[] = [];
     const calls = await kmsCallsDuring(async () => {
-      errors.push(await rejection(openEsdkRecord(missing, { kms: enclave.kms, cardKeyArn: h.looseKeyArn, maxBodyBytes: 4096 })));
+      errors.push(await rejection(openEsdkRecord(missing, options({ cardKeyArn: h.looseKeyArn }))));
       errors.push(await rejection(openEsdkRecord(wrong, options({ cardKeyArn: h.looseKeyArn }))));
     });
     expect(errors.map((e) => [e.code, e.status])).toEqual([
