@@ -57,8 +57,6 @@ export interface EsdkSealOptions {
   keyring: KmsKeyringNode;
   /** The field a blind-index value is for (required for blind-index). */
   field?: string;
-  /** Replaces the operation's default context (when the enclave is configured with another). */
-  encryptionContext?: Record<string, string>;
 }
 
 /**
@@ -68,7 +66,7 @@ export interface EsdkSealOptions {
 export async function sealWithEsdk(plaintext: Uint8Array, operation: SealedOperation, options: EsdkSealOptions): Promise<{ esdk: string }> {
   const { buildClient, CommitmentPolicy } = await import('@aws-crypto/client-node');
   const { encrypt } = buildClient(CommitmentPolicy.REQUIRE_ENCRYPT_REQUIRE_DECRYPT);
-  const { result } = await encrypt(options.keyring, plaintext, { encryptionContext: options.encryptionContext ?? esdkEncryptionContext(operation, options.field) });
+  const { result } = await encrypt(options.keyring, plaintext, { encryptionContext: esdkEncryptionContext(operation, options.field) });
   return { esdk: Buffer.from(result).toString('base64') };
 }
 

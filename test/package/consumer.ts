@@ -36,8 +36,10 @@ export async function seal(document: Uint8Array, options: VerifyOptions, sender:
 
 export async function sealPii(kms: KMS, cardKeyArn: string, text: string): Promise<{ text: { esdk: string } }> {
   const keyring = await createEsdkKeyring({ cardKeyArn, kms });
+  // The context the operation binds (typed as the API's own): {purpose: 'pii-text'}.
   const context: Record<string, string> = esdkEncryptionContext('redact');
-  return { text: await sealWithEsdk(new TextEncoder().encode(text), 'redact', { keyring, encryptionContext: context }) };
+  if (context['purpose'] !== 'pii-text') throw new Error('unexpected redact context');
+  return { text: await sealWithEsdk(new TextEncoder().encode(text), 'redact', { keyring }) };
 }
 
 export const moduleIdOf = (document: Uint8Array): string => parseAttestation(document).moduleId;
