@@ -5,7 +5,7 @@
  */
 import type { JsonService, JsonServiceOptions } from '../../../sim/json-service/server.js';
 import { credentialsPath, loadCredentials } from '../../../sim/state.js';
-import { exitWithSupervisor } from '../../../shared/lifecycle/supervised.js';
+import { untilStopped } from '../../until-stopped.js';
 import { UsageError, parseOptions, required, runCli } from '../../args.js';
 
 export interface StoreCommand {
@@ -72,16 +72,7 @@ export function runStoreCommand(command: StoreCommand, usage: string, args: stri
         (admin === undefined ? '' : ` AWS_ACCESS_KEY_ID=${admin.accessKeyId} AWS_SECRET_ACCESS_KEY=${admin.secretAccessKey}`) +
         ` aws ${command.cliService} ${command.example}\n`,
     );
-    await new Promise<void>((resolve) => {
-      const stop = (): void => {
-        process.off('SIGINT', stop);
-        process.off('SIGTERM', stop);
-        resolve();
-      };
-      process.on('SIGINT', stop);
-      process.on('SIGTERM', stop);
-      exitWithSupervisor(stop);
-    });
+    await untilStopped();
     await sim.close();
     return 0;
   });
