@@ -235,7 +235,7 @@ const WRAPPED_KEY_BYTES = 32;
  */
 async function unwrapPinnedKeys(
   offered: Readonly<Record<string, { ciphertextBlob: Uint8Array; keyId: string; encryptionContext?: Record<string, string> | undefined }>>,
-  pinned: Readonly<Record<string, { keyId: string; encryptionContext: Record<string, string>; ciphertextSha256?: string | undefined }>>,
+  pinned: Readonly<Record<string, { keyId: string; encryptionContext: Record<string, string>; ciphertextSha256: string }>>,
   kms: AttestedKms,
 ): Promise<Map<string, Uint8Array>> {
   const names = Object.keys(pinned);
@@ -251,7 +251,7 @@ async function unwrapPinnedKeys(
       if (wrapped.keyId !== pin.keyId || !sameContext(wrapped.encryptionContext ?? {}, pin.encryptionContext)) {
         throw new InputError('ERR_KEY_NOT_PINNED', `keys.load: ${name} is not under the pinned KMS key and encryption context`);
       }
-      if (pin.ciphertextSha256 !== undefined && createHash('sha256').update(wrapped.ciphertextBlob).digest('hex') !== pin.ciphertextSha256) {
+      if (createHash('sha256').update(wrapped.ciphertextBlob).digest('hex') !== pin.ciphertextSha256) {
         throw new InputError('ERR_KEY_NOT_PINNED', `keys.load: ${name} is not the pinned wrapped key`);
       }
       const { Plaintext, KeyId } = await kms.decrypt({ CiphertextBlob: wrapped.ciphertextBlob, KeyId: pin.keyId, EncryptionContext: pin.encryptionContext });
