@@ -2,21 +2,11 @@ import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { detokenizeTo, recipientFingerprint } from '../../enclave/cards/detokenize-to.js';
 import { Tokenizer } from '../../enclave/cards/tokenizer.js';
-import { EnclaveKitError } from '../../shared/errors.js';
 import { HpkeRecipient } from '../../shared/hpke/open.js';
 import { HPKE_INFO } from '../../shared/hpke/suite.js';
+import { codeOf } from '../helpers/code-of.js';
 
 const PAN = '5555555555554444';
-
-async function codeOf(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof EnclaveKitError) return error.code;
-    throw error;
-  }
-  return 'ok';
-}
 
 describe('detokenize-to an allowlisted recipient', () => {
   it('seals {"pan"} to the recipient in Auth mode from the enclave key, bound to the token as aad', async () => {

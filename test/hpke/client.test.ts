@@ -4,7 +4,7 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { openSealedInput } from '../../enclave/hpke-open.js';
-import { AttestationError, EnclaveKitError } from '../../shared/errors.js';
+import { AttestationError } from '../../shared/errors.js';
 import { sealCardForEnclave, sealForEnclave } from '../../shared/hpke/client.js';
 import { decodeSealedEnvelope } from '../../shared/hpke/envelope.js';
 import { HpkeRecipient } from '../../shared/hpke/open.js';
@@ -12,6 +12,7 @@ import { generateHpkeKeyPair, HPKE_INFO, sealedInputInfo } from '../../shared/hp
 import { encodeHpkeUserData } from '../../shared/hpke/user-data.js';
 import { SimulatedNsm } from '../../sim/nsm/simulated-nsm.js';
 import { SimPki } from '../../sim/pki/index.js';
+import { codeOf } from '../helpers/code-of.js';
 
 const T0 = Date.UTC(2026, 2, 1, 9, 30, 0);
 const PCRS = { 0: 'a1'.repeat(48), 1: 'b2'.repeat(48), 2: 'c3'.repeat(48) };
@@ -29,16 +30,6 @@ beforeAll(async () => {
 });
 
 const verify = () => ({ at: T0, roots: [pki.rootPem], expectedPcrs: { 0: PCRS[0], 1: PCRS[1], 2: PCRS[2] }, maxAgeMs: 60_000 });
-
-async function codeOf(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof EnclaveKitError) return error.code;
-    throw error;
-  }
-  return 'ok';
-}
 
 describe('sealCardForEnclave: verify the attestation, then seal to the key in user_data', () => {
   it('Base mode: the enclave opens the card', async () => {

@@ -6,7 +6,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { detokenizeTo, recipientFingerprint } from '../../enclave/cards/detokenize-to.js';
 import { Tokenizer } from '../../enclave/cards/tokenizer.js';
-import { EnclaveKitError } from '../../shared/errors.js';
 import { openDetokenized, type DetokenizeToAnswer } from '../../shared/hpke/detokenized.js';
 import { HpkeRecipient } from '../../shared/hpke/open.js';
 import { sealHpke } from '../../shared/hpke/seal.js';
@@ -14,6 +13,7 @@ import { generateHpkeKeyPair, HPKE_INFO } from '../../shared/hpke/suite.js';
 import { encodeHpkeUserData } from '../../shared/hpke/user-data.js';
 import { SimulatedNsm } from '../../sim/nsm/simulated-nsm.js';
 import { SimPki } from '../../sim/pki/index.js';
+import { codeOf } from '../helpers/code-of.js';
 
 const T0 = Date.UTC(2026, 2, 1, 9, 30, 0);
 const PCRS = { 0: 'a1'.repeat(48), 1: 'b2'.repeat(48), 2: 'c3'.repeat(48) };
@@ -40,16 +40,6 @@ beforeAll(async () => {
 });
 
 const verify = (at = T0) => ({ at, roots: [pki.rootPem], expectedPcrs: { 0: PCRS[0], 1: PCRS[1], 2: PCRS[2] }, maxAgeMs: 60_000 });
-
-async function codeOf(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof EnclaveKitError) return error.code;
-    throw error;
-  }
-  return 'ok';
-}
 
 describe('openDetokenized', () => {
   it('opens the enclave answer after verifying the document that names its sender key', async () => {

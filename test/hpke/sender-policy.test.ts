@@ -12,19 +12,10 @@ import { EnclaveKitError } from '../../shared/errors.js';
 import { HpkeRecipient } from '../../shared/hpke/open.js';
 import { sealHpke } from '../../shared/hpke/seal.js';
 import { generateHpkeKeyPair, HPKE_INFO, type HpkeKeyPair } from '../../shared/hpke/suite.js';
+import { codeOf } from '../helpers/code-of.js';
 
 const text = (s: string): Uint8Array => new TextEncoder().encode(s);
 const cardJson = (pan: string) => text(JSON.stringify({ pan, exp: '12/30' }));
-
-async function codeOf(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof EnclaveKitError) return error.code;
-    throw error;
-  }
-  return 'ok';
-}
 
 describe('enclave sender policy for HPKE inputs', () => {
   let recipient: HpkeRecipient;
