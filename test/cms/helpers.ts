@@ -2,7 +2,7 @@
  * Shared fixtures of the CMS tests: the KMS vectors (test/vectors/kms/, see its README),
  * RSA keys, an asn1js tree editor for crafting invalid CMS, and the error classifier.
  */
-import { spawnSync } from 'node:child_process';
+import { OPENSSL_AVAILABLE } from '../helpers/openssl.js';
 import { createPrivateKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import * as asn1js from 'asn1js';
@@ -53,7 +53,7 @@ export function rsaKeys(modulusLength = 2048): RsaKeys {
 
 export const hex = (bytes: Uint8Array): string => Buffer.from(bytes).toString('hex');
 
-export const OPENSSL_AVAILABLE = spawnSync('openssl', ['version'], { encoding: 'utf8' }).status === 0;
+export { OPENSSL_AVAILABLE };
 if (!OPENSSL_AVAILABLE) console.warn('openssl CLI not found: OpenSSL interop tests are skipped');
 
 /**

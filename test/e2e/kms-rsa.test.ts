@@ -6,7 +6,7 @@
  * ESDK and HPKE inputs of that card. The parent, holding the enclave role's credentials, cannot
  * Decrypt the wrapped secret itself nor read the public key, and relabelled inputs are refused.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -19,10 +19,11 @@ import { parseKmsRsaSealed } from '../../shared/sealed/kms-rsa-format.js';
 import { esdkProducer, type Producer } from './producer.js';
 import { parentView, startStack, type Stack } from './stack.js';
 import { findLeaks } from './tap.js';
+import { OPENSSL_AVAILABLE } from '../helpers/openssl.js';
 
 const ACCOUNT = '111122223333';
 const OPENSSL_SCRIPT = path.join(import.meta.dirname, '../sealed/kms-rsa-openssl.sh');
-const opensslOk = spawnSync('openssl', ['version']).status === 0;
+const opensslOk = OPENSSL_AVAILABLE;
 if (!opensslOk) console.warn('kms-rsa e2e: no openssl on PATH, the OpenSSL-only producer test is skipped');
 
 // Luhn-valid test card whose middle digits hold adjacent digits ≥ 6 (tap.ts findLeaks is specific).

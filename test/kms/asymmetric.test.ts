@@ -35,20 +35,13 @@ import {
 } from '@aws-sdk/client-kms';
 import { openCiphertextForRecipient } from '../../enclave/kms/recipient-cms.js';
 import { enclaveKeyPair, kmsError, simulatedNsm, startHarness, type Harness } from './harness.js';
+import { OPENSSL_AVAILABLE } from '../helpers/openssl.js';
 
 let h: Harness;
 let admin: KMSClient;
 let work: string;
 
-function hasOpenSsl(): boolean {
-  try {
-    execFileSync('openssl', ['version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-const OPENSSL = hasOpenSsl();
+const OPENSSL = OPENSSL_AVAILABLE;
 if (!OPENSSL) console.warn('openssl not found: the OpenSSL interop tests are skipped');
 
 beforeAll(async () => {

@@ -13,6 +13,7 @@ import { CreateKeyCommand, DecryptCommand, EncryptCommand, GenerateDataKeyComman
 import { openCiphertextForRecipient, parseCiphertextForRecipient } from '../../enclave/kms/recipient-cms.js';
 import type { SimulatedNsm } from '../../sim/nsm/simulated-nsm.js';
 import { enclaveKeyPair, kmsError, makeStateDir, simulatedNsm, startHarness, type Harness } from './harness.js';
+import { OPENSSL_AVAILABLE } from '../helpers/openssl.js';
 
 const PCR0 = 'a1'.repeat(48);
 const OTHER_PCR0 = 'b2'.repeat(48);
@@ -30,15 +31,7 @@ let good: SimulatedNsm;
 let otherDir: string;
 let workDir: string;
 
-function hasOpenSsl(): boolean {
-  try {
-    execFileSync('openssl', ['version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-const OPENSSL = hasOpenSsl();
+const OPENSSL = OPENSSL_AVAILABLE;
 if (!OPENSSL) console.warn('openssl not found: the OpenSSL interop test is skipped');
 
 beforeAll(async () => {

@@ -4,7 +4,7 @@
  * another key, cut and oversized inputs are all refused with typed errors before any plaintext
  * reaches a handler; inputs made by OpenSSL alone open.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { constants, generateKeyPairSync, privateDecrypt } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,6 +15,7 @@ import { withBuiltinInput, type SealedInputContext } from '../../enclave/app/sea
 import { openKmsRsaInput, type KmsRsaDecryptClient } from '../../enclave/sealed/kms-rsa.js';
 import { parseEnclaveConfig } from '../../enclave/config.js';
 import { EnclaveKitError } from '../../shared/errors.js';
+import { OPENSSL_AVAILABLE } from '../helpers/openssl.js';
 
 const KEY_ARN = 'arn:aws:kms:us-east-1:111122223333:key/11111111-2222-3333-4444-555555555555';
 const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
@@ -171,7 +172,7 @@ describe('enclave config: cards.rsaKey', () => {
   });
 });
 
-const opensslOk = spawnSync('openssl', ['version']).status === 0;
+const opensslOk = OPENSSL_AVAILABLE;
 if (!opensslOk) console.warn('kms-rsa.test.ts: no openssl on PATH, the OpenSSL interoperability test is skipped');
 
 describe.skipIf(!opensslOk)('kmsRsa inputs made by OpenSSL alone (docs/api.md)', () => {
