@@ -98,13 +98,14 @@ async function operationBindingAndKeySeparation(dev: DevJson): Promise<void> {
     expect(dev.kms.internalKeyArn).toMatch(/^arn:aws:kms:/);
     expect(dev.kms.internalKeyArn).not.toBe(dev.kms.keyArn);
     const KeyId = dev.kms.internalKeyArn;
+    // One call at a time, each awaited as it is made: a rejection never waits unobserved.
     for (const attempt of [
-      kms.send(new GenerateDataKeyCommand({ KeyId, KeySpec: 'AES_256', EncryptionContext: { purpose: 'tokenization-key' } })),
-      kms.send(new GenerateDataKeyWithoutPlaintextCommand({ KeyId, KeySpec: 'AES_256', EncryptionContext: { purpose: 'tokenization-key' } })),
-      kms.send(new EncryptCommand({ KeyId, Plaintext: new Uint8Array(32), EncryptionContext: { purpose: 'card' } })),
-      kms.send(new DescribeKeyCommand({ KeyId })),
+      () => kms.send(new GenerateDataKeyCommand({ KeyId, KeySpec: 'AES_256', EncryptionContext: { purpose: 'tokenization-key' } })),
+      () => kms.send(new GenerateDataKeyWithoutPlaintextCommand({ KeyId, KeySpec: 'AES_256', EncryptionContext: { purpose: 'tokenization-key' } })),
+      () => kms.send(new EncryptCommand({ KeyId, Plaintext: new Uint8Array(32), EncryptionContext: { purpose: 'card' } })),
+      () => kms.send(new DescribeKeyCommand({ KeyId })),
     ]) {
-      expect(await denied(attempt)).toBe('AccessDeniedException');
+      expect(await denied(attempt())).toBe('AccessDeniedException');
     }
   } finally {
     producer.close();

@@ -63,14 +63,15 @@ describe('a producer cannot know an enclave key', () => {
     const KeyId = stack.internalKeyArn;
     const context = { purpose: 'tokenization-key' };
     const wrapped = Buffer.from((await stack.kms('admin').send(new GenerateDataKeyWithoutPlaintextCommand({ KeyId, KeySpec: 'AES_256', EncryptionContext: context }))).CiphertextBlob!);
-    const attempts: Record<string, Promise<unknown>> = {
-      GenerateDataKey: kms.send(new GenerateDataKeyCommand({ KeyId, KeySpec: 'AES_256', EncryptionContext: context })),
-      GenerateDataKeyWithoutPlaintext: kms.send(new GenerateDataKeyWithoutPlaintextCommand({ KeyId, KeySpec: 'AES_256', EncryptionContext: context })),
-      Encrypt: kms.send(new EncryptCommand({ KeyId, Plaintext: new Uint8Array(32), EncryptionContext: context })),
-      Decrypt: kms.send(new DecryptCommand({ KeyId, CiphertextBlob: wrapped, EncryptionContext: context })),
-      DescribeKey: kms.send(new DescribeKeyCommand({ KeyId })),
+    // Each call made when it is awaited: a rejection never waits unobserved.
+    const attempts: Record<string, () => Promise<unknown>> = {
+      GenerateDataKey: () => kms.send(new GenerateDataKeyCommand({ KeyId, KeySpec: 'AES_256', EncryptionContext: context })),
+      GenerateDataKeyWithoutPlaintext: () => kms.send(new GenerateDataKeyWithoutPlaintextCommand({ KeyId, KeySpec: 'AES_256', EncryptionContext: context })),
+      Encrypt: () => kms.send(new EncryptCommand({ KeyId, Plaintext: new Uint8Array(32), EncryptionContext: context })),
+      Decrypt: () => kms.send(new DecryptCommand({ KeyId, CiphertextBlob: wrapped, EncryptionContext: context })),
+      DescribeKey: () => kms.send(new DescribeKeyCommand({ KeyId })),
     };
-    for (const [operation, attempt] of Object.entries(attempts)) expect(`${operation}: ${await kmsErrorName(attempt)}`).toBe(`${operation}: AccessDeniedException`);
+    for (const [operation, attempt] of Object.entries(attempts)) expect(`${operation}: ${await kmsErrorName(attempt())}`).toBe(`${operation}: AccessDeniedException`);
   });
 });
 
