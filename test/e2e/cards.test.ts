@@ -341,8 +341,13 @@ describe('plaintext stays inside', () => {
     const secrets: Record<string, Uint8Array | string> = {};
     CARDS.forEach((card, i) => {
       secrets[`PAN ${i}`] = card.pan;
-      secrets[`middle digits of PAN ${i}`] = card.pan.slice(6, -4);
-      expect(card.pan.slice(6, -4)).toMatch(/[6-9]{2}/);
+      // Six middle digits (16-digit PANs) are searched alone. Five (a 15-digit Amex) turn up by
+      // chance among the decimal runs of a run's taps about once in twenty runs (ms timestamps,
+      // lengths, counters), so those are searched with the BIN in front: still no PAN prefix
+      // beyond what tokens show may cross the parent.
+      const middle = card.pan.slice(6, -4);
+      secrets[`middle digits of PAN ${i}`] = middle.length >= 6 ? middle : card.pan.slice(0, -4);
+      expect(middle).toMatch(/[6-9]{2}/);
       if ('cvc' in card) secrets[`CVC of card ${i}`] = `"cvc":"${card.cvc}"`;
     });
     for (const [name, key] of Object.entries(stack.plaintextKeys)) secrets[`${name} key`] = key;
