@@ -200,5 +200,20 @@ describe('the synthesized fleet', () => {
     expect(() => parseFleetSettings({ ...settings, enclaves: { count: 1, cpuCount: 3, memoryMib: 2048 } })).toThrow('enclaves.cpuCount must be even');
     expect(() => parseFleetSettings({ ...settings, surprise: true })).toThrow('surprise is not a known setting');
     expect(() => parseFleetPcrs(JSON.stringify({ PCR0: 'a'.repeat(96) }), 'pcrs')).toThrow('pcrs must hold PCR1');
+    // A typed configuration error (shared/errors.ts), not a TypeError from our own code.
+    expect(() => parseFleetSettings({ ...settings, surprise: true })).toThrow(expect.objectContaining({ name: 'ServiceError', code: 'ERR_CONFIG' }));
   });
+
+  it('reports bad settings in one line naming the field and rule, exit 1, no stack trace', async () => {
+    const example = JSON.parse(readFileSync(path.join(repoRoot, 'deploy/cdk/fleet.example.json'), 'utf8')) as Json;
+    const file = path.join(dir, 'settings-odd-cpus.json');
+    writeFileSync(file, JSON.stringify({ ...example, enclaves: { ...example.enclaves, cpuCount: 3 } }));
+    const odd = await run(TSX, ['deploy/cdk/bin/fleet.ts', '-c', `settings=${file}`, '-c', `outdir=${path.join(dir, 'bad-out')}`], { timeoutMs: 120_000 });
+    expect(odd.code).toBe(1);
+    expect(odd.stderr).toBe('fleet settings: enclaves.cpuCount must be even (whole cores)\n');
+    const notJson = path.join(dir, 'settings-not-json.json');
+    writeFileSync(notJson, '{"account": ');
+    const broken = await run(TSX, ['deploy/cdk/bin/fleet.ts', '-c', `settings=${notJson}`, '-c', `outdir=${path.join(dir, 'bad-out')}`], { timeoutMs: 120_000 });
+    expect(broken).toMatchObject({ code: 1, stderr: 'fleet settings: the settings file is unreadable or not JSON\n' });
+  }, 120_000);
 });
