@@ -176,6 +176,7 @@ export async function run(args: string[]): Promise<number> {
         caFile: stack.kms.caFile,
         keyArn: stack.keyArn,
         internalKeyArn: stack.internalKeyArn,
+        rsaKeyArn: stack.rsaKeyArn,
         clientCredentials: { accessKeyId: client.accessKeyId, secretAccessKey: client.secretAccessKey },
       },
       credentialsFile: credentialsPath(stack.simDir),

@@ -1,8 +1,9 @@
 /**
  * The local stack, wired once for `enclavekit dev`, the end-to-end tests and the benchmarks:
  *   1. simulator state, the KMS simulator (in this process, or as a child for `dev`);
- *   2. the card and internal keys and the wrapped keys (demo-key.ts), their policies bound to PCR0
- *      of the bundle the key policy names (by default the one that runs);
+ *   2. the card, internal and RSA keys and the wrapped keys (demo-key.ts), their policies bound to
+ *      PCR0 of the bundle the key policy names (by default the one that runs); the RSA key is
+ *      pinned in the enclave config (`cards.rsaKey`) so offline producers' kmsRsa inputs work;
  *   3. an optional hook that creates more keys and returns enclave-config overrides;
  *   4. N enclaves (separate processes, in an empty network namespace when possible), each booted
  *      with a fresh simulated NSM, as on hardware (PCR16-31 start unlocked and zero);
@@ -25,7 +26,7 @@ import { SimulatedNsm, newModuleId, randomInstanceId } from '../../sim/nsm/simul
 import { credentialsPath, initSimState, loadCredentials, loadSimConfig, loadSimPki, simRoleArn, type SimPrincipal } from '../../sim/state.js';
 import type { LogRecord } from '../../shared/log/format.js';
 import { packageRoot } from '../package-root.js';
-import { createDemoKeys, demoKeyPolicies, ensureDemoKey, kmsClientFor, pinnedKeys, type DemoKeyPolicies, type KmsEndpoint, type WrappedKeyFile } from './demo-key.js';
+import { createDemoKeys, demoKeyPolicies, ensureDemoKey, kmsClientFor, pinnedKeys, rsaKeyPin, type DemoKeyPolicies, type DemoKeys, type KmsEndpoint, type WrappedKeyFile } from './demo-key.js';
 import { canIsolate } from './isolation.js';
 import { enclaveProcess } from './stack-enclave.js';
 import { fileExists, startChild, stopChild, stopWith, waitFor, type Child } from './processes.js';
@@ -143,6 +144,8 @@ export interface LocalStack {
   keyArn: string;
   /** The internal key (wraps the enclave's own keys; no producer grant). */
   internalKeyArn: string;
+  /** The RSA key offline producers seal to (kmsRsa inputs; the producer may only GetPublicKey). */
+  rsaKeyArn: string;
   wrappedKeys: Record<string, WrappedKeyFile>;
   isolated: boolean;
   enclaves: StackEnclave[];
@@ -235,14 +238,15 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const pki = await loadSimPki(simDir, Date.now());
     const admin = await kmsClientFor(kms, principal('admin'));
     closers.push(async () => admin.destroy());
-    let keys: { keyArn: string; internalKeyArn: string; wrappedKeys: Record<string, WrappedKeyFile> };
+    let keys: DemoKeys;
     if (options.persistentKeysFile !== undefined) {
       keys = await ensureDemoKey({ kms, account, admin: principal('admin'), enclaveRoleArn, producerArn: principal('client').arn, pcr0: policyPcr0, wrappedKeysFile: options.persistentKeysFile });
     } else {
       const base = demoKeyPolicies({ account, adminArn: principal('admin').arn, enclaveRoleArn, producerArn: principal('client').arn, pcr0: policyPcr0 });
-      const created = await createDemoKeys(admin, options.policies?.(base, principal) ?? base, path.basename(dir));
-      keys = { keyArn: created.cardKeyArn, internalKeyArn: created.internalKeyArn, wrappedKeys: created.wrappedKeys };
+      keys = await createDemoKeys(admin, options.policies?.(base, principal) ?? base, path.basename(dir));
     }
+    const producer = await kmsClientFor(kms, principal('client'));
+    const rsaKey = await rsaKeyPin(producer, keys.rsaKeyArn).finally(() => producer.destroy());
 
     // 3. The hook.
     const hooked = (await options.beforeEnclaves?.({ dir, account, kms, admin, principal, pcrs, policyPcr0 })) ?? undefined;
@@ -273,7 +277,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
           proxy: `unix://${tunnelTap === undefined ? proxySocket : (tunnelTap.address as string)}`,
           nsm: `sim+unix://${nsmSocket}`,
           kms: { region: kms.region, endpoint: kmsEndpoint, ...(kms.caFile === null ? {} : { caFile: kms.caFile }) },
-          cards: { cardKeyArn: keys.keyArn },
+          cards: { cardKeyArn: keys.keyArn, rsaKey },
           keys: pinnedKeys(keys.wrappedKeys),
         },
         hooked ?? undefined,
@@ -372,6 +376,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       pcrs,
       keyArn: keys.keyArn,
       internalKeyArn: keys.internalKeyArn,
+      rsaKeyArn: keys.rsaKeyArn,
       wrappedKeys: keys.wrappedKeys,
       isolated,
       enclaves,

@@ -22,6 +22,8 @@ export type ApiToken = string | { token: string; scopes: readonly string[] };
 /** What an authenticated request may do. */
 export interface Grant {
   has(scope: string): boolean;
+  /** Whether any of its scopes starts with `prefix` (detokenize: some recipient at all). */
+  hasAnyStartingWith(prefix: string): boolean;
 }
 
 export function makeBearerCheck(tokens: readonly ApiToken[]): (headers: IncomingHttpHeaders) => Grant {
@@ -41,13 +43,17 @@ export function makeBearerCheck(tokens: readonly ApiToken[]): (headers: Incoming
     for (const entry of table) if (timingSafeEqual(entry.digest, presented) && found === undefined) found = entry.scopes;
     if (found === undefined || match === null) throw new InputError('ERR_UNAUTHORIZED', 'missing or invalid bearer token');
     const scopes = found;
-    return { has: (scope) => scopes.has(scope) };
+    return { has: (scope) => scopes.has(scope), hasAnyStartingWith: (prefix) => [...scopes].some((scope) => scope.startsWith(prefix)) };
   };
 }
 
-/** Throws 403 ERR_FORBIDDEN unless the grant holds `scope` (the scope name is config, not caller data). */
+/**
+ * Throws 403 ERR_FORBIDDEN unless the grant holds `scope` (the scope name is config, not caller
+ * data). A scope ending in `:` (`cards:detokenize:`) asks for any scope of that family: the
+ * recipient's own is checked once the body names it.
+ */
 export function requireScope(grant: Grant | undefined, scope: string): void {
-  if (grant === undefined || !grant.has(scope)) {
+  if (grant === undefined || !(scope.endsWith(':') ? grant.hasAnyStartingWith(scope) : grant.has(scope))) {
     throw new InputError('ERR_FORBIDDEN', scope.startsWith('cards:detokenize:') ? 'token lacks the cards:detokenize scope for this recipient' : `token lacks the ${scope} scope`);
   }
 }

@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { EnclaveKitError, InputError, toEnclaveKitError } from '../../shared/errors.js';
 import { LIMITS } from '../../shared/limits.js';
 import type { Logger } from '../log.js';
-import { makeBearerCheck, type ApiToken, type Grant } from './auth.js';
+import { makeBearerCheck, requireScope, type ApiToken, type Grant } from './auth.js';
 import { readJsonBody } from './body.js';
 
 export interface RouteContext {
@@ -34,6 +34,12 @@ export interface Route {
   path: string;
   /** Open routes (health probes) skip the bearer check; every /v1/* route must require it. */
   auth: boolean;
+  /**
+   * The scope the token needs (parent/http/auth.ts), checked before the body is read, so a caller
+   * without it gets 403 and learns nothing of the body's rules or limits. A family ending in `:`
+   * (`cards:detokenize:`) asks for any scope of it; the handler then checks the one the body names.
+   */
+  scope?: string;
   /** Body limit for this route, bytes; defaults to the server's `maxBodyBytes`. */
   maxBodyBytes?: number;
   handle(ctx: RouteContext): Promise<RouteResult>;
@@ -113,6 +119,7 @@ export function createApiServer(options: ApiServerOptions): http.Server {
         throw new InputError('ERR_METHOD_NOT_ALLOWED', `${url.pathname} does not accept ${req.method ?? ''}`);
       }
       const grant = route.auth ? checkToken(req.headers) : undefined;
+      if (route.scope !== undefined) requireScope(grant, route.scope);
       const body = req.method === 'POST' ? await readJsonBody(req, route.maxBodyBytes ?? serverMaxBodyBytes) : undefined;
       const result = await route.handle({ requestId, query: url.searchParams, body, signal: abort.signal, ...(grant === undefined ? {} : { grant }) });
       status = result.status ?? 200;

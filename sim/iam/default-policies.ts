@@ -6,8 +6,9 @@
  * - role/admin: an account administrator for KMS (`kms:*` on every key), Parameter Store (`ssm:*`)
  *   and Secrets Manager (`secretsmanager:*`).
  * - role/enclave: the parent instance's role, whose credentials the parent holds. It carries the
- *   deny-unattested policy of deploy/iam/parent-instance-role-policy.json (a test keeps the two
- *   equal), plus an Allow for kms:GenerateRandom, which has no key policy to allow it.
+ *   policy of deploy/iam/parent-instance-role-policy.json (a test keeps the two equal: KMS only
+ *   with an attestation, reads of parameters and secrets under enclavekit/, nothing else), plus an
+ *   Allow for kms:GenerateRandom, which has no key policy to allow it.
  * - role/client: a producer: it encrypts and makes data keys, and may describe keys and draw random
  *   bytes; it cannot decrypt through IAM.
  */
@@ -16,6 +17,8 @@ import type { SimRoleName } from '../state.js';
 export type PolicyDocument = Readonly<Record<string, unknown>>;
 
 /** Copy of deploy/iam/parent-instance-role-policy.json. */
+const STORE_READS = ['ssm:GetParameter', 'ssm:GetParameters', 'ssm:GetParametersByPath', 'secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'];
+const ENCLAVEKIT_STORES = ['arn:aws:ssm:*:*:parameter/enclavekit/*', 'arn:aws:secretsmanager:*:*:secret:enclavekit/*'];
 export const ENCLAVE_ROLE_DENY_UNATTESTED: PolicyDocument = Object.freeze({
   Version: '2012-10-17',
   Statement: [
@@ -26,10 +29,12 @@ export const ENCLAVE_ROLE_DENY_UNATTESTED: PolicyDocument = Object.freeze({
       Resource: '*',
       Condition: { Null: { 'kms:RecipientAttestation:ImageSha384': 'true' } },
     },
+    { Sid: 'ReadEnclaveKitParametersAndSecrets', Effect: 'Allow', Action: STORE_READS, Resource: ENCLAVEKIT_STORES },
+    { Sid: 'DenyParameterAndSecretReadsOutsideEnclaveKit', Effect: 'Deny', Action: STORE_READS, NotResource: ENCLAVEKIT_STORES },
     {
-      Sid: 'DenyEveryOtherKmsAction',
+      Sid: 'DenyEveryOtherAction',
       Effect: 'Deny',
-      NotAction: ['kms:Decrypt', 'kms:GenerateDataKey', 'kms:GenerateRandom'],
+      NotAction: ['kms:Decrypt', 'kms:GenerateDataKey', 'kms:GenerateRandom', ...STORE_READS, 'logs:CreateLogStream', 'logs:PutLogEvents', 'logs:DescribeLogStreams', 's3:GetObject'],
       Resource: '*',
     },
   ],

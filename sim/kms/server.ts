@@ -4,15 +4,12 @@
  * `http: true`; writes DIR/kms.json {"endpoint", "region", "caFile"} so other programs find it.
  */
 import { readFile } from 'node:fs/promises';
-import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
-import type { AddressInfo, Socket } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { ServiceError } from '../../shared/errors.js';
-import { announceSimulator } from '../announce.js';
+import { discoveryPath, serveJsonService, type ServeOptions, type ServiceDiscovery } from '../json-service/serve.js';
 import { loadCredentials, loadSimConfig, simRootPemPath } from '../state.js';
 import { accountOfPrincipal } from './arn.js';
-import { writeFileAtomic } from './atomic-file.js';
 import { DEFAULT_FAULTS, mergeFaultSettings, QuotaSet, seededRandom, type FaultSettings } from './faults.js';
 import { handleKmsRequest, type HandlerState } from './http-handler.js';
 import { KeyStore } from './key-store.js';
@@ -20,17 +17,9 @@ import { PolicyCache } from './operations/context.js';
 import { parseIdentityPolicy, type KeyPolicy } from './policy/index.js';
 import { DEFAULT_ATTESTATION_MAX_AGE_MS } from './recipient.js';
 import type { KmsPrincipal } from './sigv4.js';
-import { ensureTlsMaterial } from './tls.js';
 
-export interface KmsSimulatorOptions {
-  /** The simulator state directory (`enclavekit sim init`): credentials, Nitro root, and DIR/kms/. */
-  stateDir: string;
-  /** TCP port; 0 (default) picks a free one (the endpoint then names it). */
-  port?: number;
-  /** Bind address; default 127.0.0.1. */
-  host?: string;
-  /** Plain HTTP instead of HTTPS. Default false. */
-  http?: boolean;
+/** stateDir: the simulator state directory (`enclavekit sim init`): credentials, Nitro root, and DIR/kms/. */
+export interface KmsSimulatorOptions extends ServeOptions {
   /** Region of the endpoint (SigV4 scope and ARNs); default: the state's sim.json region. */
   region?: string;
   /** Principals allowed to sign; default DIR/credentials.json (with an optional `sessionToken` each). */
@@ -47,10 +36,6 @@ export interface KmsSimulatorOptions {
   now?: () => number;
   /** Sets kms:ViaService on every request (tests of service-conditioned policies). Default absent. */
   viaService?: string;
-  /** Write DIR/kms.json. Default true. */
-  writeDiscoveryFile?: boolean;
-  /** Skip the start banner (tests). Default false: the simulator announces itself loudly. */
-  silent?: boolean;
   /** Unexpected internal failures; default: one line on stderr. */
   onInternalError?: (error: unknown) => void;
 }
@@ -70,14 +55,10 @@ export interface KmsSimulator {
   close(): Promise<void>;
 }
 
-export interface KmsDiscovery {
-  endpoint: string;
-  region: string;
-  caFile: string | null;
-}
+export type KmsDiscovery = ServiceDiscovery;
 
 export function kmsDiscoveryPath(stateDir: string): string {
-  return join(stateDir, 'kms.json');
+  return discoveryPath(stateDir, 'kms');
 }
 
 export function kmsStateDir(stateDir: string): string {
@@ -127,22 +108,14 @@ export function identityMap(principals: ReadonlyMap<string, KmsPrincipal>): Map<
   return map;
 }
 
-export function endpointHost(host: string): string {
-  if (host === '0.0.0.0' || host === '') return '127.0.0.1';
-  if (host === '::') return '[::1]';
-  return host.includes(':') ? `[${host}]` : host;
-}
-
 export async function startKmsSimulator(options: KmsSimulatorOptions): Promise<KmsSimulator> {
   const now = options.now ?? Date.now;
-  const host = options.host ?? '127.0.0.1';
   const region = options.region ?? (await loadSimConfig(options.stateDir)).region;
   const principals = principalMap(options.principals ?? (await loadKmsPrincipals(options.stateDir)));
   const roots = options.attestationRoots ?? [await readFile(simRootPemPath(options.stateDir), 'utf8')];
   const faults = mergeFaultSettings(DEFAULT_FAULTS, options.faults ?? {});
   const kmsDir = kmsStateDir(options.stateDir);
   const store = await KeyStore.open(kmsDir);
-  const tls = options.http === true ? null : await ensureTlsMaterial(kmsDir, host, now());
 
   const state: HandlerState = {
     region,
@@ -162,57 +135,28 @@ export async function startKmsSimulator(options: KmsSimulatorOptions): Promise<K
     }),
   };
 
-  const handler = (req: IncomingMessage, res: ServerResponse): void => {
-    void handleKmsRequest(req, res, state);
-  };
-  const server: Server = tls === null ? createHttpServer(handler) : createHttpsServer({ cert: tls.certPem, key: tls.keyPem }, handler);
-  const sockets = new Set<Socket>();
-  server.on('connection', (socket: Socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const port = (server.address() as AddressInfo).port;
-  const endpoint = `${tls === null ? 'http' : 'https'}://${endpointHost(host)}:${port}`;
-  if (options.writeDiscoveryFile !== false) {
-    const discovery: KmsDiscovery = { endpoint, region, caFile: tls?.caFile ?? null };
-    await writeFileAtomic(kmsDiscoveryPath(options.stateDir), `${JSON.stringify(discovery, null, 2)}\n`, 0o644);
-  }
-
-  if (options.silent !== true) {
-    announceSimulator('KMS', { details: [`endpoint ${endpoint}`, `state ${options.stateDir}`] });
-  }
-
-  let closed: Promise<void> | undefined;
-  return {
-    endpoint,
+  const served = await serveJsonService(options, {
+    label: 'KMS',
+    discoveryName: 'kms',
     region,
-    port,
-    caFile: tls?.caFile ?? null,
-    caPem: tls?.caPem ?? null,
+    tlsDir: kmsDir,
+    handle: (req: IncomingMessage, res: ServerResponse) => void handleKmsRequest(req, res, state),
+    // Let writes that were in flight finish before the material is wiped.
+    afterClose: async () => {
+      await store.mutate(async () => undefined);
+      store.wipe();
+    },
+  });
+
+  return {
+    ...served,
+    region,
     faults: () => ({ ...state.faults, failOperations: [...state.faults.failOperations] }),
     setFaults(update) {
       const next = mergeFaultSettings(state.faults, update);
       state.quotas.apply(next, now());
       state.faults = next;
       return { ...next, failOperations: [...next.failOperations] };
-    },
-    close() {
-      closed ??= new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        for (const socket of sockets) socket.destroy();
-      }).then(async () => {
-        // Let writes that were in flight finish before the material is wiped.
-        await store.mutate(async () => undefined);
-        store.wipe();
-      });
-      return closed;
     },
   };
 }

@@ -1,7 +1,9 @@
 /**
  * Every command of README.md's quick start runs, as written, against `npm start` (`enclavekit
- * dev`, started here on a free port with its files in a temporary directory): the test replaces
- * only `http://127.0.0.1:8080`, `.enclavekit/` and the files the commands write. `npm ci`,
+ * dev`, started here on a free port with its files in a temporary directory), in that directory
+ * laid out as the README assumes (test/helpers/doc-workdir.ts), so the files the commands write
+ * stay there and the repository is checked unchanged; the test replaces only
+ * `http://127.0.0.1:8080`. `npm ci`,
  * `npm start` and `npm test` are what runs this test, so they are not run again. A command
  * followed by a `# output` comment must print that output (its first 12 characters: tokens and
  * documents differ per run).
@@ -15,6 +17,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureBuilt, REPO_ROOT } from '../helpers/built.js';
 import { startDevStack, type DevRun } from '../helpers/dev-stack.js';
+import { docWorkdir, repositoryChanges, type DocWorkdir } from '../helpers/doc-workdir.js';
 
 const execAsync = promisify(exec);
 
@@ -50,10 +53,14 @@ const runnable = all.filter((c) => !/^npm (ci|start|test)\b/.test(c.command));
 let dir = '';
 let dev: { parentUrl: string };
 let run: DevRun<typeof dev> | undefined;
+let work: DocWorkdir;
+let repositoryBefore = '';
 
 beforeAll(async () => {
   ensureBuilt();
+  repositoryBefore = repositoryChanges();
   dir = await mkdtemp(path.join(tmpdir(), 'ek-readme-'));
+  work = docWorkdir(dir);
   run = await startDevStack<typeof dev>(dir);
   dev = run.dev;
 }, 120_000);
@@ -72,18 +79,14 @@ describe('README quick start', () => {
   });
 
   it('runs every command in order, each exits 0 and prints what the README says', async () => {
-    const env = { ...process.env, ENCLAVEKIT_DEV_JSON: path.join(dir, '.enclavekit', 'dev.json') };
+    const env = work.env({ ENCLAVEKIT_DEV_JSON: path.join(dir, '.enclavekit', 'dev.json') });
     for (const { command, expected } of runnable) {
-      const local = command
-        .replaceAll('http://127.0.0.1:8080', dev.parentUrl)
-        .replaceAll('./.enclavekit/', `${dir}/.enclavekit/`)
-        .replaceAll(' .enclavekit/', ` ${dir}/.enclavekit/`)
-        .replaceAll('$(cat .enclavekit/', `$(cat ${dir}/.enclavekit/`)
-        .replace(/(["'> ])(doc\.b64|attestation\.json)\b/g, `$1${dir}/$2`);
-      const { stdout } = await execAsync(local, { cwd: REPO_ROOT, env, timeout: 60_000, shell: '/bin/sh' }).catch((error: { stdout?: string; stderr?: string }) => {
+      const local = command.replaceAll('http://127.0.0.1:8080', dev.parentUrl);
+      const { stdout } = await execAsync(local, { cwd: work.cwd, env, timeout: 60_000, shell: '/bin/sh' }).catch((error: { stdout?: string; stderr?: string }) => {
         throw new Error(`README command failed: ${command}\n${error.stderr ?? ''}`);
       });
       if (expected !== undefined && stdout !== '') expect(stdout, command).toContain(expected.slice(0, 12));
     }
+    expect(repositoryChanges(), 'the commands wrote nothing into the repository').toBe(repositoryBefore);
   }, 240_000);
 });

@@ -1,7 +1,8 @@
 /**
  * The fleet's CDK app (deploy/cdk) synthesizes offline, and its templates hold the parts a
  * compromised parent would attack: no key policy gives the instance role anything without an
- * attestation condition, the role's IAM policy denies KMS without attestation, IMDSv2 with one hop,
+ * attestation condition, the role's IAM policy denies KMS without attestation and does not deny
+ * what the host's own policy allows, IMDSv2 with one hop,
  * the enclave option, /readyz as the load balancer's health check, encrypted log groups, and a
  * rolling update one host at a time with two attested statements only while a rollout lasts.
  */
@@ -108,7 +109,7 @@ describe('the synthesized fleet', () => {
     expect(unattestedGrants(tampered)).toEqual(['CardKey/Sneaky', 'CardKey/Root', 'InternalKey/ByReference']);
   });
 
-  it("denies the role KMS without an attestation document in its IAM policy, and grants it no KMS action", () => {
+  it("denies the role KMS without an attestation document in its IAM policy, grants it no KMS action, and denies nothing the host needs", () => {
     const [, role] = ofType(settled.keys, 'AWS::IAM::Role')[0]!;
     const guard = (role.Properties.Policies as Json[]).find((p) => p.PolicyName === 'enclavekit-kms-guard').PolicyDocument;
     expect(guard).toEqual(JSON.parse(readFileSync(path.join(repoRoot, 'deploy/iam/parent-instance-role-policy.json'), 'utf8')));
@@ -117,6 +118,13 @@ describe('the synthesized fleet', () => {
       .filter((s) => s.Effect === 'Allow');
     expect(allows.length).toBeGreaterThan(0);
     for (const s of allows) for (const action of list(s.Action)) expect(String(action)).not.toMatch(/^kms:/);
+    // The guard denies every action it does not list (a ceiling on the role), and an explicit Deny
+    // beats any Allow: each action the role's other policies allow must be listed, or the host
+    // could not read its release nor ship its logs.
+    const ceiling = (guard.Statement as Json[]).find((s) => s.NotAction !== undefined).NotAction as string[];
+    const roleAllows = (role.Properties.Policies as Json[]).filter((p) => p.PolicyName !== 'enclavekit-kms-guard').flatMap((p) => p.PolicyDocument.Statement as Json[]).filter((s) => s.Effect === 'Allow');
+    expect(roleAllows.length).toBeGreaterThan(0);
+    for (const s of roleAllows) for (const action of list(s.Action)) expect(ceiling, String(action)).toContain(action);
   });
 
   it('binds the current image and, only during a rollout, the previous one in a second statement', () => {
@@ -192,5 +200,20 @@ describe('the synthesized fleet', () => {
     expect(() => parseFleetSettings({ ...settings, enclaves: { count: 1, cpuCount: 3, memoryMib: 2048 } })).toThrow('enclaves.cpuCount must be even');
     expect(() => parseFleetSettings({ ...settings, surprise: true })).toThrow('surprise is not a known setting');
     expect(() => parseFleetPcrs(JSON.stringify({ PCR0: 'a'.repeat(96) }), 'pcrs')).toThrow('pcrs must hold PCR1');
+    // A typed configuration error (shared/errors.ts), not a TypeError from our own code.
+    expect(() => parseFleetSettings({ ...settings, surprise: true })).toThrow(expect.objectContaining({ name: 'ServiceError', code: 'ERR_CONFIG' }));
   });
+
+  it('reports bad settings in one line naming the field and rule, exit 1, no stack trace', async () => {
+    const example = JSON.parse(readFileSync(path.join(repoRoot, 'deploy/cdk/fleet.example.json'), 'utf8')) as Json;
+    const file = path.join(dir, 'settings-odd-cpus.json');
+    writeFileSync(file, JSON.stringify({ ...example, enclaves: { ...example.enclaves, cpuCount: 3 } }));
+    const odd = await run(TSX, ['deploy/cdk/bin/fleet.ts', '-c', `settings=${file}`, '-c', `outdir=${path.join(dir, 'bad-out')}`], { timeoutMs: 120_000 });
+    expect(odd.code).toBe(1);
+    expect(odd.stderr).toBe('fleet settings: enclaves.cpuCount must be even (whole cores)\n');
+    const notJson = path.join(dir, 'settings-not-json.json');
+    writeFileSync(notJson, '{"account": ');
+    const broken = await run(TSX, ['deploy/cdk/bin/fleet.ts', '-c', `settings=${notJson}`, '-c', `outdir=${path.join(dir, 'bad-out')}`], { timeoutMs: 120_000 });
+    expect(broken).toMatchObject({ code: 1, stderr: 'fleet settings: the settings file is unreadable or not JSON\n' });
+  }, 120_000);
 });

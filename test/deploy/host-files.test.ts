@@ -130,8 +130,39 @@ describe('deploy/iam/parent-instance-role-policy.json', () => {
   const decide = (action: string, values: Record<string, string>) =>
     evaluateKeyPolicy(policy, { principalArn: ROLE, action, resource: KEY, values: { 'aws:PrincipalArn': ROLE, 'kms:CallerAccount': '111122223333', ...values } });
 
-  it('grants nothing itself: KMS access comes from the attested key policy only', () => {
-    expect(raw.Statement.every((s) => s.Effect === 'Deny')).toBe(true);
+  it('grants no KMS action: KMS access comes from the attested key policy only', () => {
+    const allows = raw.Statement.filter((s) => s.Effect === 'Allow');
+    expect(allows.flatMap((s) => s.Action as string[]).filter((a) => a.startsWith('kms:'))).toEqual([]);
+  });
+
+  // The enclave fetches its sealed parameters and secrets with this role's credentials, through its
+  // tunnel: reads under enclavekit/ only, and no write (the parent must not plant secrets).
+  const PARAMETER = 'arn:aws:ssm:us-east-1:111122223333:parameter/enclavekit/prod/db-password';
+  const SECRET = 'arn:aws:secretsmanager:us-east-1:111122223333:secret:enclavekit/prod/api-key-AbCdEf';
+  const decideOn = (action: string, resource: string) => evaluateKeyPolicy(policy, { principalArn: ROLE, action, resource, values: { 'aws:PrincipalArn': ROLE, 'kms:CallerAccount': '111122223333' } });
+
+  it.each([
+    ['ssm:GetParameter', PARAMETER],
+    ['ssm:GetParameters', PARAMETER],
+    ['ssm:GetParametersByPath', 'arn:aws:ssm:us-east-1:111122223333:parameter/enclavekit/prod'],
+    ['secretsmanager:GetSecretValue', SECRET],
+    ['secretsmanager:DescribeSecret', SECRET],
+  ])('allows %s under enclavekit/', (action, resource) => {
+    expect(decideOn(action, resource)).toMatchObject({ allowed: true });
+  });
+
+  it.each([
+    ['ssm:GetParameter', 'arn:aws:ssm:us-east-1:111122223333:parameter/other-app/db-password'],
+    ['ssm:GetParametersByPath', 'arn:aws:ssm:us-east-1:111122223333:parameter/'],
+    ['secretsmanager:GetSecretValue', 'arn:aws:secretsmanager:us-east-1:111122223333:secret:other-app/key-AbCdEf'],
+    ['ssm:PutParameter', PARAMETER],
+    ['ssm:DeleteParameter', PARAMETER],
+    ['ssm:GetParameterHistory', PARAMETER],
+    ['secretsmanager:PutSecretValue', SECRET],
+    ['secretsmanager:UpdateSecret', SECRET],
+    ['secretsmanager:PutResourcePolicy', SECRET],
+  ])('denies %s on %s outright (other stores, and every write)', (action, resource) => {
+    expect(decideOn(action, resource)).toMatchObject({ allowed: false, reason: 'explicit-deny' });
   });
 
   it.each(['kms:Decrypt', 'kms:GenerateDataKey', 'kms:GenerateRandom'])('denies %s without an attestation document', (action) => {

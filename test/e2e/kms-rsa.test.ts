@@ -1,7 +1,7 @@
 /**
  * Offline producers end to end on real processes (docs/api.md "Inputs sealed to a KMS RSA public
- * key"): an RSA_2048 key in the KMS simulator under the generated policy (kind rsa), its public
- * key fetched with the unmodified SDK's GetPublicKey by the producer principal, a card sealed with
+ * key"): the local stack's RSA_2048 key (cli/dev/stack.ts, under the generated policy of kind rsa,
+ * pinned in the enclave config), its public key fetched with the unmodified SDK's GetPublicKey by the producer principal, a card sealed with
  * the OpenSSL command line alone tokenizes through parent and enclave to the same token as the
  * ESDK and HPKE inputs of that card. The parent, holding the enclave role's credentials, cannot
  * Decrypt the wrapped secret itself nor read the public key, and relabelled inputs are refused.
@@ -10,18 +10,16 @@ import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { CreateKeyCommand, DecryptCommand, GetPublicKeyCommand } from '@aws-sdk/client-kms';
+import { DecryptCommand, GetPublicKeyCommand } from '@aws-sdk/client-kms';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KmsRsaSealer } from '../../client/kms-rsa.js';
 import { generateHpkeKeyPair, sealCardForEnclave, type HpkeKeyPair } from '../../shared/hpke/index.js';
-import { generateKeyPolicy } from '../../shared/policy/generate.js';
 import { parseKmsRsaSealed } from '../../shared/sealed/kms-rsa-format.js';
 import { esdkProducer, type Producer } from './producer.js';
 import { parentView, startStack, type Stack } from './stack.js';
 import { findLeaks } from './tap.js';
 import { OPENSSL_AVAILABLE } from '../helpers/openssl.js';
 
-const ACCOUNT = '111122223333';
 const OPENSSL_SCRIPT = path.join(import.meta.dirname, '../sealed/kms-rsa-openssl.sh');
 const opensslOk = OPENSSL_AVAILABLE;
 if (!opensslOk) console.warn('kms-rsa e2e: no openssl on PATH, the OpenSSL-only producer test is skipped');
@@ -43,29 +41,11 @@ beforeAll(async () => {
   await stack.waitReady();
   producer = esdkProducer(stack.sim, stack.principal('client'), stack.keyArn);
 
-  const { policy } = generateKeyPolicy({
-    kind: 'rsa',
-    account: ACCOUNT,
-    enclaveRoleArn: stack.principal('enclave').arn,
-    adminArns: [stack.principal('admin').arn],
-    producerArns: [stack.principal('client').arn],
-    pcrs: { 0: stack.pcrs[0]! },
-  });
-  const created = await stack.kms('admin').send(new CreateKeyCommand({ KeySpec: 'RSA_2048', KeyUsage: 'ENCRYPT_DECRYPT', Policy: JSON.stringify(policy) }));
-  rsaKeyArn = created.KeyMetadata!.Arn!;
+  rsaKeyArn = stack.rsaKeyArn;
   // The producer's one KMS call, with the unmodified SDK.
   publicKeyDer = (await stack.kms('client').send(new GetPublicKeyCommand({ KeyId: rsaKeyArn }))).PublicKey!;
   publicKeyFile = path.join(stack.dir, 'rsa-key.der');
   writeFileSync(publicKeyFile, publicKeyDer);
-
-  // The operator pins the key in the (measured) enclave config and restarts the enclave.
-  const configFile = path.join(stack.dir, 'run', 'enclave.json');
-  const config = JSON.parse(readFileSync(configFile, 'utf8')) as { cards: Record<string, unknown> };
-  config.cards['rsaKey'] = { keyArn: rsaKeyArn, publicKeySha256: createHash('sha256').update(publicKeyDer).digest('hex') };
-  writeFileSync(configFile, JSON.stringify(config));
-  await stack.stopEnclave();
-  await stack.startEnclave();
-  await stack.waitReady();
 }, 180_000);
 
 afterAll(async () => {
@@ -117,6 +97,11 @@ describe.skipIf(!opensslOk)('kmsRsa: a producer with OpenSSL alone', () => {
 });
 
 describe('kmsRsa: enclavekit/client and the parent', () => {
+  it('the stack pins the key the producer reads: its ARN and the SHA-256 of the GetPublicKey bytes', () => {
+    const config = JSON.parse(readFileSync(path.join(stack.dir, 'run', 'enclave.json'), 'utf8')) as { cards: { rsaKey?: unknown } };
+    expect(config.cards.rsaKey).toEqual({ keyArn: rsaKeyArn, publicKeySha256: createHash('sha256').update(publicKeyDer).digest('hex') });
+  });
+
   it('a batch under one wrapped secret tokenizes like ESDK; redact takes kmsRsa text', async () => {
     const sealer = new KmsRsaSealer(publicKeyDer);
     const cards = [CARD, { pan: '5425239977109909', exp: '07/38' }].map((c) => ({ kmsRsa: b64(sealer.seal(JSON.stringify(c), { purpose: 'card' })) }));

@@ -23,25 +23,25 @@ describe('startLocalStack', () => {
   it('runs the key hook before the enclaves boot and merges what it returns into their config; two enclaves serve', async () => {
     ensureBuilt();
     let hookSawEnclave = true;
-    let rsaKeyArn = '';
+    let extraKeyArn = '';
     const stack: LocalStack = await startLocalStack({
       enclaves: 2,
       isolate: false,
       beforeEnclaves: async ({ admin, dir }) => {
         hookSawEnclave = existsSync(path.join(dir, 'run', 'enclave.sock'));
         const created = await admin.send(new CreateKeyCommand({ KeySpec: 'RSA_2048', KeyUsage: 'ENCRYPT_DECRYPT', Description: 'extra key from the hook' }));
-        rsaKeyArn = created.KeyMetadata!.Arn!;
+        extraKeyArn = created.KeyMetadata!.Arn!;
         return { cards: { phoneCountryCode: '44' } };
       },
     });
     cleanup.push(() => stack.close());
     expect(hookSawEnclave).toBe(false);
-    expect(rsaKeyArn).toMatch(/^arn:aws:kms:/);
+    expect(extraKeyArn).toMatch(/^arn:aws:kms:/);
     expect(stack.enclaves).toHaveLength(2);
     for (const enclave of stack.enclaves) {
       const written = JSON.parse(readFileSync(enclave.configFile, 'utf8')) as { cards: { cardKeyArn: string; phoneCountryCode: string }; nsm: string };
-      // The hook's override and the stack's own card key, both there.
-      expect(written.cards).toEqual({ cardKeyArn: stack.keyArn, phoneCountryCode: '44' });
+      // The hook's override and the stack's own card and RSA keys, all there.
+      expect(written.cards).toEqual({ cardKeyArn: stack.keyArn, rsaKey: { keyArn: stack.rsaKeyArn, publicKeySha256: expect.stringMatching(/^[0-9a-f]{64}$/) }, phoneCountryCode: '44' });
       expect(enclave.child()?.process.exitCode).toBeNull();
     }
     // Each enclave its own NSM socket.
@@ -49,7 +49,7 @@ describe('startLocalStack', () => {
     expect((await fetch(`${stack.apiUrl}/readyz`)).status).toBe(200);
     const admin = await kmsClientFor(stack.kms, stack.principal('admin'));
     try {
-      expect((await admin.send(new DescribeKeyCommand({ KeyId: rsaKeyArn }))).KeyMetadata?.KeySpec).toBe('RSA_2048');
+      expect((await admin.send(new DescribeKeyCommand({ KeyId: extraKeyArn }))).KeyMetadata?.KeySpec).toBe('RSA_2048');
     } finally {
       admin.destroy();
     }
@@ -59,7 +59,7 @@ describe('startLocalStack', () => {
     ensureBuilt();
     const dir = await mkdtemp(path.join(tmpdir(), 'ek-local-stack-'));
     cleanup.push(() => rm(dir, { recursive: true, force: true }));
-    await expect(startLocalStack({ dir, isolate: false, enclaveConfig: JSON.parse('{"cards": {"rsaKeyArn": "x"}}') as EnclaveOverrides })).rejects.toMatchObject({ code: 'ERR_CONFIG', message: expect.stringContaining('rsaKeyArn') });
+    await expect(startLocalStack({ dir, isolate: false, enclaveConfig: JSON.parse('{"cards": {"extraKeyArn": "x"}}') as EnclaveOverrides })).rejects.toMatchObject({ code: 'ERR_CONFIG', message: expect.stringContaining('extraKeyArn') });
     expect(existsSync(path.join(dir, 'run', 'enclave.sock'))).toBe(false);
     expect(existsSync(path.join(dir, 'run', 'enclave.json'))).toBe(false);
   }, 60_000);

@@ -51,6 +51,8 @@ export interface Stack {
   keyArn: string;
   /** The internal key (wraps the tokenization and blind-index keys; no producer grant). */
   internalKeyArn: string;
+  /** The RSA key offline producers seal to, pinned in the enclave config (`cards.rsaKey`). */
+  rsaKeyArn: string;
   parentUrl: string;
   apiToken: string;
   /** A bare-string token (default scopes: tokenize, redact, blind-index; no detokenize). */
@@ -137,6 +139,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     pcrs: local.pcrs,
     keyArn: local.keyArn,
     internalKeyArn: local.internalKeyArn,
+    rsaKeyArn: local.rsaKeyArn,
     get parentUrl() {
       return local.apiUrl;
     },

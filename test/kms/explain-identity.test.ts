@@ -38,7 +38,7 @@ describe('policy explain with identity policies', () => {
     expect(explainKeyPolicy(rootPolicy, { ...request, identityPolicies: [deployed, allowDecrypt] }, verified).allowed).toBe(true);
     const encrypt = explainKeyPolicy(rootPolicy, { ...request, action: 'kms:Encrypt', identityPolicies: [deployed, allowDecrypt] }, verified);
     expect(encrypt.allowed).toBe(false);
-    expect(encrypt.lines.at(-1)).toBe('verdict: DENY (explicit deny in an identity policy, statement DenyEveryOtherKmsAction)');
+    expect(encrypt.lines.at(-1)).toBe('verdict: DENY (explicit deny in an identity policy, statement DenyEveryOtherAction)');
   });
 
   it('without identity policies, the key policy alone decides (unchanged)', () => {

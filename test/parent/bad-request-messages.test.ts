@@ -6,6 +6,7 @@
 import type { Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EnclaveGateway } from '../../parent/enclave-gateway.js';
+import { DEFAULT_SCOPES } from '../../parent/http/auth.js';
 import { createLogger } from '../../parent/log.js';
 import { cardRoutes } from '../../parent/http/routes/cards.js';
 import { createApiServer, listen } from '../../parent/http/server.js';
@@ -25,7 +26,8 @@ let server: Server;
 let base = '';
 
 beforeAll(async () => {
-  server = createApiServer({ routes: cardRoutes(gateway), apiTokens: [TOKEN], logger: createLogger({ write: (line) => logLines.push(line) }) });
+  // The body is read only for a token that may call the operation (the scope comes first): this one may detokenize.
+  server = createApiServer({ routes: cardRoutes(gateway), apiTokens: [{ token: TOKEN, scopes: [...DEFAULT_SCOPES, 'cards:detokenize:acme'] }], logger: createLogger({ write: (line) => logLines.push(line) }) });
   base = (await listen(server, '127.0.0.1', 0)).url;
 });
 afterAll(() => server.close());

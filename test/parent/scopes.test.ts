@@ -71,6 +71,32 @@ describe('scoped API tokens', () => {
     expect(calls).toEqual(['cards.detokenize-to']);
   });
 
+  it('the scope is checked before the body: an unscoped token with a malformed body gets 403, not the body rules', async () => {
+    const malformed: Record<string, unknown> = {
+      '/v1/cards/tokenize': { card: { esdk: '***' }, extra: 1 },
+      '/v1/cards/tokenize-batch': { cards: Array.from({ length: 10_000 }, () => SEALED) },
+      '/v1/pii/redact': { text: 42 },
+      '/v1/pii/blind-index': { field: 'passport', values: [] },
+    };
+    calls.length = 0;
+    for (const [path, body] of Object.entries(malformed)) {
+      // The same bodies are refused as malformed for a token that holds the scope: the order is what is tested.
+      expect((await post(LEGACY, path, body)).status, path).toBeGreaterThanOrEqual(400);
+      expect((await post(LEGACY, path, body)).status, path).not.toBe(403);
+      expect(await post(PROCESSOR, path, body), path).toMatchObject({ status: 403, json: { error: { code: 'ERR_FORBIDDEN' } } });
+    }
+    // Not even JSON: still 403 for a token without the scope.
+    const notJson = await fetch(`${base}/v1/pii/redact`, { method: 'POST', headers: { authorization: `Bearer ${TOKENIZER}`, 'content-type': 'application/json' }, body: '{"text":' });
+    expect(notJson.status).toBe(403);
+    expect(((await notJson.json()) as any).error.code).toBe('ERR_FORBIDDEN');
+    // Detokenize: a token with no detokenize scope at all is refused before the body; one with
+    // another recipient's scope learns the body's rules (it may call the operation) but not this
+    // recipient.
+    expect(await post(TOKENIZER, '/v1/cards/detokenize-to', { token: 'not-digits', recipient: '' })).toMatchObject({ status: 403, json: { error: { code: 'ERR_FORBIDDEN' } } });
+    expect(await post(PROCESSOR, '/v1/cards/detokenize-to', { token: 'not-digits', recipient: 'processor' })).toMatchObject({ status: 400, json: { error: { code: 'ERR_BAD_REQUEST' } } });
+    expect(calls).toEqual([]);
+  });
+
   it('config: unknown scopes are refused; both token forms parse', () => {
     const base = { enclaves: ['unix:///tmp/x.sock'], region: 'us-east-1' };
     expect(parseParentConfig({ ...base, apiTokens: [LEGACY, { token: PROCESSOR, scopes: ['cards:detokenize:processor'] }] }).apiTokens).toHaveLength(2);

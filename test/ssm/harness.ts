@@ -29,7 +29,7 @@ export const ADMIN: KmsPrincipal = {
 /**
  * The parent's role: reads parameters and secrets, and its KMS use is denied without an enclave
  * attestation (the first statement of deploy/iam/parent-instance-role-policy.json; that file's
- * second statement, a Deny with NotAction, would also deny every ssm: and secretsmanager: action).
+ * other statements limit reads to names under enclavekit/, which these tests do not use).
  */
 export const PARENT: KmsPrincipal = {
   arn: `arn:aws:iam::${ACCOUNT}:role/enclave`,

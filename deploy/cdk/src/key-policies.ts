@@ -7,6 +7,7 @@
  * so lists would also admit an old PCR0 with a new PCR2 (docs/deploy.md, key policy step).
  */
 import { generateKeyPolicy, SID_ENCLAVE, type KeyPolicyDocument, type PolicyStatementDocument } from '../../../shared/policy/generate.js';
+import { fail } from './settings.js';
 
 export const SID_ENCLAVE_PREVIOUS = `${SID_ENCLAVE}Previous`;
 
@@ -38,7 +39,7 @@ function withPrevious(policy: KeyPolicyDocument, previous: KeyPolicyDocument | u
  * key, wrapped keys can be generated; nobody can decrypt.
  */
 function build(inputs: KeyPolicyInputs, generate: (pcrs: Record<number, string> | undefined) => KeyPolicyDocument): KeyPolicyDocument {
-  if (inputs.pcrs === undefined && inputs.previousPcrs !== undefined) throw new TypeError('fleet settings: previousPcrs needs pcrs (the image being rolled out)');
+  if (inputs.pcrs === undefined && inputs.previousPcrs !== undefined) fail('previousPcrs', 'needs pcrs (the image being rolled out)');
   const current = generate(inputs.pcrs);
   return withPrevious(current, inputs.previousPcrs === undefined ? undefined : generate(inputs.previousPcrs));
 }

@@ -18,7 +18,7 @@ export interface KeysStackProps extends StackProps {
   settings: FleetSettings;
   pcrs: Record<number, string> | undefined;
   previousPcrs: Record<number, string> | undefined;
-  /** deploy/iam/parent-instance-role-policy.json: the role's IAM policy only denies. */
+  /** deploy/iam/parent-instance-role-policy.json: KMS only with attestation, enclavekit/ parameter and secret reads, every other action denied. */
   instanceRoleGuardPolicy: object;
 }
 

@@ -3,6 +3,7 @@
  * plus the PCR files of the enclave image, parsed and checked before any construct is built.
  * Pure: the caller reads the files.
  */
+import { ServiceError } from '../../../shared/errors.js';
 import { PRODUCER_PURPOSES } from '../../../shared/policy/generate.js';
 import { parsePcrsJson } from '../../../shared/policy/pcrs.js';
 
@@ -46,8 +47,9 @@ const ARN_RE = /^arn:aws[a-z-]*:(iam|sts)::\d{12}:\S+$/;
 const SHA256_RE = /^[0-9a-f]{64}$/;
 const NAME_RE = /^[A-Za-z0-9+=,.@_-]{1,64}$/;
 
-function fail(field: string, rule: string): never {
-  throw new TypeError(`fleet settings: ${field} ${rule}`);
+/** Bad settings are the operator's configuration: ERR_CONFIG naming the field and rule (docs/conventions.md item 1), never the value. */
+export function fail(field: string, rule: string): never {
+  throw new ServiceError('ERR_CONFIG', `fleet settings: ${field} ${rule}`);
 }
 
 function str(raw: Record<string, unknown>, field: string, re: RegExp, rule: string): string {

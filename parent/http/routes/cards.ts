@@ -70,28 +70,30 @@ function parse<S extends z.ZodType>(schema: S, body: unknown): z.infer<S> {
 }
 
 /**
- * Checks the token's scope (docs/api.md "Tokens and scopes"), then forwards. `scopeOf` sees the
- * parsed body: detokenize needs the scope of the named recipient.
+ * Parses the body and forwards it. The route's `scope` (docs/api.md "Tokens and scopes") was
+ * checked before the body was read (parent/http/server.ts); detokenize's is a family
+ * (`cards:detokenize:`), and `recipientScope` checks, on the parsed body, the named recipient's.
  */
-function forward<S extends z.ZodType>(gateway: EnclaveGateway, op: string, schema: S, scopeOf: (body: z.infer<S>) => string) {
+function forward<S extends z.ZodType>(gateway: EnclaveGateway, op: string, schema: S, recipientScope?: (body: z.infer<S>) => string) {
   return async ({ body, signal, grant }: RouteContext) => {
     const parsed = parse(schema, body);
-    requireScope(grant, scopeOf(parsed));
+    if (recipientScope !== undefined) requireScope(grant, recipientScope(parsed));
     return { body: await gateway.call(op, parsed, { signal, deadlineMs: 30_000 }) };
   };
 }
 
 export function cardRoutes(gateway: EnclaveGateway): Route[] {
   return [
-    { method: 'POST', path: '/v1/cards/tokenize', auth: true, handle: forward(gateway, 'cards.tokenize', tokenizeSchema, () => 'cards:tokenize') },
-    { method: 'POST', path: '/v1/cards/tokenize-batch', auth: true, handle: forward(gateway, 'cards.tokenize-batch', tokenizeBatchSchema, () => 'cards:tokenize') },
+    { method: 'POST', path: '/v1/cards/tokenize', auth: true, scope: 'cards:tokenize', handle: forward(gateway, 'cards.tokenize', tokenizeSchema) },
+    { method: 'POST', path: '/v1/cards/tokenize-batch', auth: true, scope: 'cards:tokenize', handle: forward(gateway, 'cards.tokenize-batch', tokenizeBatchSchema) },
     {
       method: 'POST',
       path: '/v1/cards/detokenize-to',
       auth: true,
+      scope: 'cards:detokenize:',
       handle: forward(gateway, 'cards.detokenize-to', detokenizeSchema, ({ recipient }) => `cards:detokenize:${recipient}`),
     },
-    { method: 'POST', path: '/v1/pii/redact', auth: true, handle: forward(gateway, 'pii.redact', redactSchema, () => 'pii:redact') },
-    { method: 'POST', path: '/v1/pii/blind-index', auth: true, handle: forward(gateway, 'pii.blind-index', blindIndexSchema, () => 'pii:blind-index') },
+    { method: 'POST', path: '/v1/pii/redact', auth: true, scope: 'pii:redact', handle: forward(gateway, 'pii.redact', redactSchema) },
+    { method: 'POST', path: '/v1/pii/blind-index', auth: true, scope: 'pii:blind-index', handle: forward(gateway, 'pii.blind-index', blindIndexSchema) },
   ];
 }
