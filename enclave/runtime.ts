@@ -211,9 +211,9 @@ async function bootServices(
         keys.setAll(loaded);
         keysLoaded = true;
         lastKeyError = undefined;
-        // A parent is connected now, so credentials are at hand: load the secrets without waiting
-        // for the retry timer.
-        if (secretsConfig !== undefined && !secrets.loaded()) void secrets.poll();
+        // The store reads sign with credentials only a connected parent supplies: the first
+        // successful keys.load is when they are at hand, so the secrets start loading then.
+        if (secretsConfig !== undefined) secrets.start();
         log('keys-loaded', { count: loaded.size });
         return { loaded: [...loaded.keys()] };
       } catch (error) {
@@ -236,8 +236,6 @@ async function bootServices(
       });
     };
   }
-
-  if (secretsConfig !== undefined) secrets.start();
 
   return {
     services,

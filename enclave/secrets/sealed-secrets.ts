@@ -54,6 +54,7 @@ export class SealedSecrets implements Secrets {
   #timer: NodeJS.Timeout | undefined;
   #polling: Promise<void> | undefined;
   #closed = false;
+  #started = false;
   #lastFailure: string | undefined;
   #retryMs = FIRST_RETRY_MS;
   readonly #stats = { loads: 0, rotations: 0, retirements: 0, failures: 0 };
@@ -78,8 +79,10 @@ export class SealedSecrets implements Secrets {
     return { ...this.#stats };
   }
 
-  /** Starts the first load now, then polls; safe to call once. */
+  /** Starts the first load now, then polls; later calls do nothing. */
   start(): void {
+    if (this.#started) return;
+    this.#started = true;
     this.#schedule(0);
   }
 
