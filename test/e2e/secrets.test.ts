@@ -8,7 +8,10 @@
  * hold no plaintext (raw, hex, base64); the parent's credentials cannot Decrypt a stored
  * ciphertext; a ciphertext moved into another secret's slot is refused and the enclave stays up.
  */
+import { execFile } from 'node:child_process';
 import { createHmac, randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { promisify } from 'node:util';
 import path from 'node:path';
 import { DecryptCommand } from '@aws-sdk/client-kms';
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
@@ -215,6 +218,28 @@ describe('sealed secrets in the enclave', () => {
     }
   });
 
+  it('the `secrets put` block of docs/secrets.md, run as it stands, puts a version the enclave picks up', async () => {
+    const doc = readFileSync(path.join(REPO, 'docs/secrets.md'), 'utf8');
+    const block = /<!-- secrets-put:begin -->\n```sh\n([\s\S]*?)```\n<!-- secrets-put:end -->/.exec(doc)?.[1];
+    expect(block).toBeDefined();
+    const [command, expected] = block!.trim().split('\n') as [string, string];
+    // A text secret (a shell variable cannot hold every byte), as an operator would paste one.
+    const value = randomBytes(32).toString('hex');
+    plaintexts[`${SSM_NAME} from the docs`] = new Uint8Array(Buffer.from(value));
+    const env = { ...adminEnv, SECRET_VALUE: value, SECRET_NAME: SSM_NAME, INTERNAL_KEY_ARN: keyArn, AWS_ENDPOINT_URL_SSM: stores.ssm.endpoint, AWS_ENDPOINT_URL_KMS: kmsEndpoint, NODE_EXTRA_CA_CERTS: caFile };
+    // Asynchronously: the KMS simulator runs in this process and must keep answering.
+    const { stdout } = await promisify(execFile)('bash', ['-c', command], { cwd: REPO, env });
+    const out = JSON.parse(stdout) as { store: string; name: string; version: string };
+    const shown = JSON.parse(expected.replace(/^# /, '')) as { store: string; name: string; version: string };
+    expect(Object.keys(out)).toEqual(Object.keys(shown));
+    expect(out).toMatchObject({ store: shown.store, name: SSM_NAME, version: expect.stringMatching(/^\d+$/) });
+    const picked = await until('the version put by the docs block', async () => {
+      const r = await mac(SSM_NAME, 'docs');
+      return r.version === out.version ? r : undefined;
+    });
+    expect(picked.mac).toBe(hmac(Buffer.from(value), 'docs'));
+  });
+
   it('an unknown secret name is a typed error, not a crash', async () => {
     const res = await stack.api('/v1/test/secret-mac', { method: 'POST', body: JSON.stringify({ name: 'enclavekit/e2e/not-configured', message: 'x' }) });
     expect(res.status).toBe(500);
@@ -223,7 +248,7 @@ describe('sealed secrets in the enclave', () => {
   });
 
   it('no plaintext version, raw, hex or base64, in anything the parent handled, nor in either log', async () => {
-    expect(Object.keys(plaintexts)).toHaveLength(4);
+    expect(Object.keys(plaintexts)).toHaveLength(5);
     const view = { ...parentView(stack), 'the enclave output': stack.enclaveOutput() };
     expect(findLeaks(view, plaintexts)).toEqual([]);
     // The tunnels carry TLS: not even the stored ciphertext crosses them in the clear.
