@@ -14,6 +14,7 @@ const COMMANDS: Record<string, Command> = {
   sim: { summary: 'simulated NSM, Nitro PKI and KMS for development and CI', load: () => import('./commands/sim.js') },
   pcr: { summary: 'print the PCR of a file (SHA384(zeros(48) || SHA384(bytes)))', load: () => import('./commands/pcr.js') },
   seal: { summary: 'seal a value offline to a KMS RSA public key (the kmsRsa input)', load: () => import('./commands/seal.js') },
+  secrets: { summary: 'seal a secret under the internal KMS key into Parameter Store or Secrets Manager', load: () => import('./commands/secrets.js') },
   policy: { summary: 'generate a KMS key policy bound to enclave PCRs, or explain its verdict for a document', load: () => import('./commands/policy.js') },
   dev: { summary: 'run the whole stack on the simulator (KMS sim, enclave, parent) on loopback', load: () => import('./commands/dev.js') },
   parent: { summary: 'run the parent: HTTP API, enclave links, KMS tunnel proxy', load: () => import('./commands/parent.js') },

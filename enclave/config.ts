@@ -6,8 +6,12 @@
  */
 import { z } from 'zod';
 import { parseConfigWith } from '../shared/config/parse.js';
+import { SECRET_STORES } from '../shared/secrets/sealed-secret.js';
 
 const positiveInt = z.number().int().positive();
+const kmsKeyArn = z.string().regex(/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[0-9a-f-]{36}$/);
+/** Parameter Store names (1..2048 characters) and Secrets Manager names (1..512) share this bound. */
+const storeItemName = z.string().min(1).max(2048).regex(/^[A-Za-z0-9_.\-/+=@]+$/, 'must be a parameter or secret name (letters, digits and _.-/+=@)');
 /** A raw X25519 public key in base64: checked here so a bad key stops the boot, not every request. */
 const x25519PublicKey = z.base64().refine((b64) => Buffer.from(b64, 'base64').length === 32, 'must be a 32-byte X25519 public key (base64)');
 
@@ -100,6 +104,32 @@ export const enclaveConfigSchema = z.strictObject({
       phoneCountryCode: z.string().regex(/^\d{1,3}$/).default('1'),
     })
     .optional(),
+  /**
+   * Sealed secrets (docs/secrets.md "Sealed secrets in the enclave"): values kept in Parameter
+   * Store or Secrets Manager as KMS ciphertext under the internal key, fetched through the tunnel
+   * at boot and every `pollIntervalMs`, opened only here. Region, CA file, credentials and the
+   * tunnel are those of `kms`. Absent: no secrets, `services.secrets` knows no names.
+   */
+  secrets: z
+    .strictObject({
+      /** The internal KMS key the secrets are encrypted under (never cards.cardKeyArn). */
+      keyArn: kmsKeyArn,
+      /** Default endpoint: https://ssm.<kms.region>.amazonaws.com */
+      ssm: z.strictObject({ endpoint: z.url().optional() }).default({}),
+      /** Default endpoint: https://secretsmanager.<kms.region>.amazonaws.com */
+      secretsManager: z.strictObject({ endpoint: z.url().optional() }).default({}),
+      /** How often the stores are read for new versions, ms. */
+      pollIntervalMs: z.number().int().min(1_000).default(60_000),
+      /** How long a replaced version keeps working after it was replaced, ms (then zeroed). */
+      retireAfterMs: z.number().int().min(0).default(86_400_000),
+      /** The secrets to load: 1..32, each name once. */
+      items: z
+        .array(z.strictObject({ store: z.enum(SECRET_STORES), name: storeItemName }))
+        .min(1)
+        .max(32)
+        .refine((items) => new Set(items.map((i) => i.name)).size === items.length, 'must not name a secret twice (handlers ask for secrets by name)'),
+    })
+    .optional(),
 });
 
 /**
@@ -114,6 +144,9 @@ const enclaveConfigChecked = enclaveConfigSchema.superRefine((config, ctx) => {
       ctx.addIssue({ code: 'custom', path: ['keys', name, 'keyId'], message: 'must be the internal key, not cards.cardKeyArn (producers can make data keys under the card key)' });
     }
   }
+  if (config.secrets !== undefined && config.secrets.keyArn === cardKeyArn) {
+    ctx.addIssue({ code: 'custom', path: ['secrets', 'keyArn'], message: 'must be the internal key, not cards.cardKeyArn (producers can encrypt under the card key)' });
+  }
 });
 
 export type EnclaveConfig = z.infer<typeof enclaveConfigSchema>;
@@ -124,4 +157,12 @@ export function parseEnclaveConfig(raw: unknown): Readonly<EnclaveConfig> {
 
 export function kmsEndpointOf(config: Pick<EnclaveConfig, 'kms'>): URL {
   return new URL(config.kms.endpoint ?? `https://kms.${config.kms.region}.amazonaws.com`);
+}
+
+export function ssmEndpointOf(config: Pick<EnclaveConfig, 'kms' | 'secrets'>): URL {
+  return new URL(config.secrets?.ssm.endpoint ?? `https://ssm.${config.kms.region}.amazonaws.com`);
+}
+
+export function secretsManagerEndpointOf(config: Pick<EnclaveConfig, 'kms' | 'secrets'>): URL {
+  return new URL(config.secrets?.secretsManager.endpoint ?? `https://secretsmanager.${config.kms.region}.amazonaws.com`);
 }

@@ -15,14 +15,18 @@ import { enclaveConfigSchema, parseEnclaveConfig } from './config.js';
 import { openBootLink } from './boot-link.js';
 import { openNsm } from './nsm/open.js';
 import { registerBuiltinHandlers } from './app/handlers.js';
-import { startEnclave } from './runtime.js';
+import type { HandlerRegistry } from './app/registry.js';
+import { startEnclave, type EnclaveServices } from './runtime.js';
+
+/** Your own operations, registered after the built-ins (docs/api.md "Custom handlers"). */
+export type RegisterExtraHandlers = (registry: HandlerRegistry, services: EnclaveServices, config: ReturnType<typeof parseEnclaveConfig>) => void;
 
 /** One JSON line per event on the console; `event` right after `level` and `component`. */
 function log(event: string, fields: EventFields = {}, level: EventLevel = 'info'): void {
   process.stderr.write(`${JSON.stringify({ ts: new Date().toISOString(), level, component: 'enclave', event, ...fields })}\n`);
 }
 
-export async function runEnclave(argv: string[]): Promise<number> {
+export async function runEnclave(argv: string[], registerExtra?: RegisterExtraHandlers): Promise<number> {
   let configFile: string | undefined;
   try {
     ({ values: { config: configFile } } = parseArgs({ args: argv, options: { config: { type: 'string' } }, strict: true }));
@@ -53,7 +57,10 @@ export async function runEnclave(argv: string[]): Promise<number> {
       openNsm: () => openNsm(config.nsm, (line) => log('nsm-warning', { message: line }, 'warn')),
       listenChannels: (url, onChannel) => listenChannels(url, onChannel),
       openStream: (url) => openStream(url),
-      registerHandlers: (registry, services) => registerBuiltinHandlers(registry, services, config),
+      registerHandlers: (registry, services) => {
+        registerBuiltinHandlers(registry, services, config);
+        registerExtra?.(registry, services, config);
+      },
       log,
     });
     await stop;

@@ -20,6 +20,9 @@ import { AttestedKms } from './kms/attested-kms.js';
 import { DataKeyCache } from './kms/data-key-cache.js';
 import { createEnclaveKmsClient } from './kms/kms-client.js';
 import { KeyRing } from './key-ring.js';
+import { openSealedSecret } from './secrets/open-secret.js';
+import { noSecrets, SealedSecrets, type Secrets } from './secrets/sealed-secrets.js';
+import { createStoreSource } from './secrets/store-source.js';
 import type { EventFields, EventLevel } from './boot-report.js';
 import { openBootLink } from './boot-link.js';
 
@@ -49,6 +52,8 @@ export interface EnclaveServices {
   identity: EnclaveIdentity;
   kms: AttestedKms;
   keys: KeyRing;
+  /** Sealed secrets (config `secrets`); with none configured, every name is unknown. */
+  secrets: Secrets;
 }
 
 export interface RunningEnclave {
@@ -80,7 +85,7 @@ export async function startEnclave(deps: EnclaveDeps): Promise<RunningEnclave> {
       ready: running.readiness,
       async close() {
         await link.close();
-        running.close();
+        await running.close();
         await openNsm.close?.();
       },
     };
@@ -95,7 +100,7 @@ interface BootedServices {
   services: EnclaveServices;
   handlers: Record<string, RpcHandler>;
   readiness: () => { ready: boolean; reason?: string };
-  close(): void;
+  close(): Promise<void>;
 }
 
 /** Everything the boot does after the link listener: measure, attest, KMS, handlers. */
@@ -147,14 +152,30 @@ async function bootServices(
     },
   });
   const keys = new KeyRing();
-  const services: EnclaveServices = { identity, kms, keys };
+  const secretsConfig = config.secrets;
+  const secrets =
+    secretsConfig === undefined
+      ? noSecrets()
+      : new SealedSecrets({
+          items: secretsConfig.items,
+          source: createStoreSource(config, () => deps.openStream(config.proxy), credentials),
+          open: (item, stored) => openSealedSecret(kms, secretsConfig.keyArn, item, stored),
+          pollIntervalMs: secretsConfig.pollIntervalMs,
+          retireAfterMs: secretsConfig.retireAfterMs,
+          log: (event, fields, level) => log(event, fields, level),
+        });
+  const services: EnclaveServices = { identity, kms, keys, secrets };
   const registry = new HandlerRegistry();
   deps.registerHandlers?.(registry, services);
 
   let keysLoaded = false;
   let lastKeyError: string | undefined;
-  const readiness = (): { ready: boolean; reason?: string } =>
-    keysLoaded ? { ready: true } : { ready: false, reason: lastKeyError ?? 'waiting for keys from the parent' };
+  // Ready once the wrapped keys and every configured secret are loaded (docs/secrets.md).
+  const readiness = (): { ready: boolean; reason?: string } => {
+    if (!keysLoaded) return { ready: false, reason: lastKeyError ?? 'waiting for keys from the parent' };
+    const secretsReason = secrets.reason();
+    return secretsReason === undefined ? { ready: true } : { ready: false, reason: secretsReason };
+  };
 
   const builtIns: Record<string, RpcHandler> = {
     status: async () => {
@@ -170,6 +191,7 @@ async function bootServices(
           dataKeyCache: { hits: cache.hits, misses: cache.misses },
           clockOffsetMs: attestationClockOffsetMs === undefined ? {} : { attestation: attestationClockOffsetMs },
           logsDropped: counters().logsDropped,
+          ...(secretsConfig === undefined ? {} : { secrets: secrets.stats() }),
         },
       };
     },
@@ -189,6 +211,9 @@ async function bootServices(
         keys.setAll(loaded);
         keysLoaded = true;
         lastKeyError = undefined;
+        // The store reads sign with credentials only a connected parent supplies: the first
+        // successful keys.load is when they are at hand, so the secrets start loading then.
+        if (secretsConfig !== undefined) secrets.start();
         log('keys-loaded', { count: loaded.size });
         return { loaded: [...loaded.keys()] };
       } catch (error) {
@@ -216,7 +241,8 @@ async function bootServices(
     services,
     handlers,
     readiness,
-    close() {
+    async close() {
+      await secrets.close();
       agent.destroy();
       client.destroy();
       keys.clear();

@@ -66,6 +66,10 @@ export const ERROR_CODES = {
   ERR_KMS_ACCESS_DENIED: { status: 503, meaning: 'KMS refused the enclave (key policy, attestation or credentials).' },
   ERR_KMS_REJECTED: { status: 502, meaning: 'KMS rejected the request for another reason (see the KMS error name).' },
 
+  // Sealed secrets, seen from the enclave (enclave/secrets).
+  ERR_SECRET_UNAVAILABLE: { status: 503, meaning: 'Parameter Store or Secrets Manager could not be reached, refused the read, or has no such secret.' },
+  ERR_SECRET_UNKNOWN: { status: 500, meaning: 'A handler asked for a secret the enclave configuration does not name.' },
+
   // The Nitro Secure Module (enclave/nsm).
   ERR_NSM: { status: 500, meaning: 'The NSM answered with an error code.' },
   ERR_NSM_UNAVAILABLE: { status: 503, meaning: 'No NSM device (or simulator) is reachable.' },
@@ -183,6 +187,7 @@ export class InputError extends EnclaveKitError {
 export type ServiceErrorCode =
   | CodesStartingWith<'ERR_KMS_'>
   | CodesStartingWith<'ERR_NSM'>
+  | CodesStartingWith<'ERR_SECRET_'>
   | 'ERR_ENCLAVE_UNAVAILABLE'
   | 'ERR_CMS_MALFORMED'
   | 'ERR_CONFIG'

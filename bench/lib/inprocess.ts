@@ -15,6 +15,7 @@
  * talks to the simulator directly rather than through the parent's tunnel, which only matters on a
  * data-key cache miss (the scenarios warm the caches first).
  */
+import { noSecrets } from '../../enclave/secrets/sealed-secrets.js';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { registerBuiltinHandlers } from '../../enclave/app/handlers.js';
 import { HandlerRegistry } from '../../enclave/app/registry.js';
@@ -57,7 +58,7 @@ export async function startInProcessEnclave(stack: Pick<BenchStack, 'enclaveConf
     const { Plaintext } = await kms.decrypt({ CiphertextBlob: Buffer.from(wrapped.ciphertextBlob, 'base64'), KeyId: wrapped.keyId, EncryptionContext: wrapped.encryptionContext });
     keys.set(name, Plaintext);
   }
-  const services: EnclaveServices = { identity, kms, keys };
+  const services: EnclaveServices = { identity, kms, keys, secrets: noSecrets() };
   const registry = new HandlerRegistry();
   registerBuiltinHandlers(registry, services, config);
   const signal = new AbortController().signal;

@@ -19,6 +19,7 @@ import { DEFAULT_SCOPES } from '../../parent/http/auth.js';
 import { devLayout } from '../dev/layout.js';
 import { canIsolate } from '../dev/isolation.js';
 import { ensureDemoHpkeKeys } from '../dev/demo-hpke.js';
+import { DEMO_SECRET, putDemoSecret } from '../dev/demo-secret.js';
 import { loadDevConfig, withPublicSubmission, type DevConfig } from '../dev/dev-config.js';
 import { DEFAULT_ENCLAVE_BUNDLE, MAX_ENCLAVES, startLocalStack, type LocalStack } from '../dev/stack.js';
 import { parseOptions } from '../args.js';
@@ -145,6 +146,8 @@ export async function run(args: string[]): Promise<number> {
       onRecord,
       onChild: (child) => void children.push(child),
       enclaveConfig: enclaveOverrides,
+      // The demo sealed secret (docs/secrets.md): put before the enclaves boot, loaded by them.
+      beforeEnclaves: (setup) => putDemoSecret(setup),
       parentConfig: { apiTokens: [{ token: apiToken, scopes: apiTokenScopes }], ...fileConfig.parent },
       // Each poll is a `request` line in the parent's log: poll a few times, not dozens.
       waitReady: false,
@@ -179,6 +182,10 @@ export async function run(args: string[]): Promise<number> {
         rsaKeyArn: stack.rsaKeyArn,
         clientCredentials: { accessKeyId: client.accessKeyId, secretAccessKey: client.secretAccessKey },
       },
+      // Same region, CA file and credentials as kms; the enclave reads DEMO_SECRET from Parameter Store.
+      ssm: { endpoint: stack.ssm.endpoint },
+      secretsManager: { endpoint: stack.secretsManager.endpoint },
+      demoSecret: { ...DEMO_SECRET },
       credentialsFile: credentialsPath(stack.simDir),
     };
     await writeFile(layout.devJson, `${JSON.stringify(dev, null, 2)}\n`, { mode: 0o600 });

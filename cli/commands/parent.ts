@@ -14,6 +14,8 @@ import { parseParentConfig } from '../../parent/config.js';
 import { startParent } from '../../parent/runtime.js';
 import { cardRoutes } from '../../parent/http/routes/cards.js';
 import { openApiRoutes } from '../../parent/http/routes/openapi.js';
+import type { EnclavePool } from '../../parent/enclave-pool.js';
+import type { Route } from '../../parent/http/server.js';
 import { exitWithSupervisor } from '../../shared/lifecycle/supervised.js';
 
 const USAGE = `usage: enclavekit parent --config FILE [--url-file FILE]
@@ -31,7 +33,8 @@ function describe(error: unknown): string {
   return e?.message ?? String(error);
 }
 
-export async function run(args: string[]): Promise<number> {
+/** `extraRoutes`: your own routes beside the built-in ones (docs/api.md "Custom handlers", parent side). */
+export async function run(args: string[], extraRoutes?: (gateway: EnclavePool) => Route[]): Promise<number> {
   if (wantsHelp(args)) {
     process.stdout.write(USAGE);
     return 0;
@@ -67,7 +70,7 @@ export async function run(args: string[]): Promise<number> {
       config,
       connectChannel: (url) => connectChannel(url),
       listenStreams: (url, onStream) => listenStreams(url, onStream),
-      extraRoutes: (gateway) => [...cardRoutes(gateway), ...openApiRoutes()],
+      extraRoutes: (gateway) => [...cardRoutes(gateway), ...openApiRoutes(), ...(extraRoutes?.(gateway) ?? [])],
       onFatal: (error, what) => fatal?.(`${what} failed: ${describe(error)}`),
     });
     if (values['url-file'] !== undefined) await writeFile(values['url-file'], `${parent.url}\n`);

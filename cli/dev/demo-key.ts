@@ -5,8 +5,8 @@
  *   only; the enclave role may decrypt only with an attestation document whose PCR0 equals the
  *   enclave bundle being started;
  * - the internal key: wraps the tokenization and blind-index keys; the admin may create wrapped
- *   keys (ciphertext only, purpose=<name>-key), the producer has no grant at all, and the enclave
- *   decrypts under the same attestation condition;
+ *   keys (ciphertext only, purpose=<name>-key) and seal secrets (Encrypt, purpose=secret only), the
+ *   producer has no grant at all, and the enclave decrypts under the same attestation condition;
  * - the RSA key (RSA_2048, ENCRYPT_DECRYPT) for offline producers (docs/api.md "Inputs sealed to a
  *   KMS RSA public key"): the producer may only GetPublicKey, the enclave decrypts under the same
  *   attestation condition; the enclave config pins it by ARN and SHA-256 of its public key.
@@ -82,7 +82,7 @@ export function demoKeyPolicies(options: { account: string; adminArn: string; en
   const common = { account: options.account, enclaveRoleArn: options.enclaveRoleArn, adminArns: [options.adminArn], pcrs: { 0: options.pcr0 } };
   return {
     card: generateKeyPolicy({ ...common, kind: 'card', producerArns: [options.producerArn], encryptionContext: { purpose: PRODUCER_PURPOSES } }).policy,
-    internal: generateKeyPolicy({ ...common, kind: 'internal', wrappedKeyGeneratorArns: [options.adminArn] }).policy,
+    internal: generateKeyPolicy({ ...common, kind: 'internal', wrappedKeyGeneratorArns: [options.adminArn], secretWriterArns: [options.adminArn] }).policy,
     rsa: generateKeyPolicy({ ...common, kind: 'rsa', producerArns: [options.producerArn] }).policy,
   };
 }

@@ -29,6 +29,7 @@ import { packageRoot } from '../package-root.js';
 import { createDemoKeys, demoKeyPolicies, ensureDemoKey, kmsClientFor, pinnedKeys, rsaKeyPin, type DemoKeyPolicies, type DemoKeys, type KmsEndpoint, type WrappedKeyFile } from './demo-key.js';
 import { canIsolate } from './isolation.js';
 import { enclaveProcess } from './stack-enclave.js';
+import { startStackStores, type StoreEndpoint } from './stack-stores.js';
 import { fileExists, startChild, stopChild, stopWith, waitFor, type Child } from './processes.js';
 import { checkedEnclaveConfig, checkedParentConfig, type EnclaveConfigInput, type EnclaveOverrides, type ParentConfigInput, type ParentOverrides } from './stack-config.js';
 
@@ -62,6 +63,11 @@ export interface StackSetup {
   pcrs: Record<number, string>;
   /** PCR0 the demo key policies were bound to. */
   policyPcr0: string;
+  /** The internal key (sealed secrets go under it; the admin may Encrypt with purpose=secret). */
+  internalKeyArn: string;
+  /** The Parameter Store and Secrets Manager simulators (put sealed secrets before the enclaves boot). */
+  ssm: StoreEndpoint;
+  secretsManager: StoreEndpoint;
 }
 
 export interface LocalStackOptions {
@@ -146,6 +152,9 @@ export interface LocalStack {
   internalKeyArn: string;
   /** The RSA key offline producers seal to (kmsRsa inputs; the producer may only GetPublicKey). */
   rsaKeyArn: string;
+  /** The Parameter Store and Secrets Manager simulators (their own endpoints, not the taps). */
+  ssm: StoreEndpoint;
+  secretsManager: StoreEndpoint;
   wrappedKeys: Record<string, WrappedKeyFile>;
   isolated: boolean;
   enclaves: StackEnclave[];
@@ -156,7 +165,13 @@ export interface LocalStack {
   parentUrl: string;
   /** Where to call the API: the HTTP tap if any, else the parent. */
   apiUrl: string;
-  taps: { http?: Awaited<ReturnType<TapFactory>>; tunnel?: Awaited<ReturnType<TapFactory>>; kms?: Awaited<ReturnType<TapFactory>> };
+  taps: {
+    http?: Awaited<ReturnType<TapFactory>>;
+    tunnel?: Awaited<ReturnType<TapFactory>>;
+    kms?: Awaited<ReturnType<TapFactory>>;
+    ssm?: Awaited<ReturnType<TapFactory>>;
+    secretsManager?: Awaited<ReturnType<TapFactory>>;
+  };
   principal(role: SimRole): SimPrincipal;
   parent(): Child;
   parentOutput(): string;
@@ -248,8 +263,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const producer = await kmsClientFor(kms, principal('client'));
     const rsaKey = await rsaKeyPin(producer, keys.rsaKeyArn).finally(() => producer.destroy());
 
+    // The Parameter Store and Secrets Manager simulators: the enclave reads sealed secrets there.
+    const stores = await startStackStores(simDir);
+    closers.push(() => stores.close());
+
     // 3. The hook.
-    const hooked = (await options.beforeEnclaves?.({ dir, account, kms, admin, principal, pcrs, policyPcr0 })) ?? undefined;
+    const hooked =
+      (await options.beforeEnclaves?.({ dir, account, kms, admin, principal, pcrs, policyPcr0, internalKeyArn: keys.internalKeyArn, ssm: stores.ssm, secretsManager: stores.secretsManager })) ?? undefined;
 
     // Taps: enclave → KMS upstream, enclave → parent proxy, parent → each enclave.
     const proxySocket = path.join(runDir, 'proxy.sock');
@@ -260,6 +280,22 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     if (tunnelTap) closers.push(() => tunnelTap.close());
     const kmsEndpoint = kmsTap === undefined ? kms.endpoint : `https://127.0.0.1:${kmsTap.address as number}`;
     const kmsTarget = kmsTap === undefined ? `${kmsUrl.hostname}:${kmsUrl.port || '443'}` : `127.0.0.1:${kmsTap.address as number}`;
+    // The stores, tapped like KMS; the parent's allowlist names them (docs/secrets.md "Allowlist").
+    const storeRoutes: { endpoint: string; target: string; tap: Awaited<ReturnType<TapFactory>> | undefined }[] = [];
+    for (const store of [stores.ssm, stores.secretsManager]) {
+      const url = new URL(store.endpoint);
+      const storeTap = tap === undefined ? undefined : await tap({ port: 0 }, () => ({ host: '127.0.0.1', port: Number(url.port) }));
+      if (storeTap) closers.push(() => storeTap.close());
+      storeRoutes.push(
+        storeTap === undefined
+          ? { endpoint: store.endpoint, target: `${url.hostname}:${url.port || '443'}`, tap: undefined }
+          : { endpoint: `${url.protocol}//127.0.0.1:${storeTap.address as number}`, target: `127.0.0.1:${storeTap.address as number}`, tap: storeTap },
+      );
+    }
+    const [ssmRoute, secretsManagerRoute] = storeRoutes as [(typeof storeRoutes)[number], (typeof storeRoutes)[number]];
+    // An enclave given `secrets` (by the hook or the overrides) reaches the stores through those routes.
+    const wantsSecrets = (hooked as { secrets?: unknown } | undefined)?.secrets !== undefined || (options.enclaveConfig as { secrets?: unknown } | undefined)?.secrets !== undefined;
+    const storeEndpoints = wantsSecrets ? { secrets: { ssm: { endpoint: ssmRoute.endpoint }, secretsManager: { endpoint: secretsManagerRoute.endpoint } } } : undefined;
 
     // 4. The enclaves.
     const isolated = options.isolate ?? canIsolate();
@@ -280,6 +316,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
           cards: { cardKeyArn: keys.keyArn, rsaKey },
           keys: pinnedKeys(keys.wrappedKeys),
         },
+        storeEndpoints as EnclaveOverrides | undefined,
         hooked ?? undefined,
         options.enclaveConfig,
       );
@@ -318,7 +355,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         apiTokens: [defaultToken],
         enclaves: linkUrls,
         region: kms.region,
-        proxy: { listen: `unix://${proxySocket}`, allowlist: [kmsTarget] },
+        proxy: { listen: `unix://${proxySocket}`, allowlist: [kmsTarget, ssmRoute.target, secretsManagerRoute.target] },
         credentials: { source: 'file', file: credentialsPath(simDir), arn: enclaveRoleArn },
         wrappedKeys: keys.wrappedKeys,
         logFile: parentLogFile,
@@ -377,6 +414,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       keyArn: keys.keyArn,
       internalKeyArn: keys.internalKeyArn,
       rsaKeyArn: keys.rsaKeyArn,
+      ssm: stores.ssm,
+      secretsManager: stores.secretsManager,
       wrappedKeys: keys.wrappedKeys,
       isolated,
       enclaves,
@@ -389,7 +428,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       get apiUrl() {
         return apiUrl();
       },
-      taps: { ...(httpTap ? { http: httpTap } : {}), ...(tunnelTap ? { tunnel: tunnelTap } : {}), ...(kmsTap ? { kms: kmsTap } : {}) },
+      taps: {
+        ...(httpTap ? { http: httpTap } : {}),
+        ...(tunnelTap ? { tunnel: tunnelTap } : {}),
+        ...(kmsTap ? { kms: kmsTap } : {}),
+        ...(ssmRoute.tap ? { ssm: ssmRoute.tap } : {}),
+        ...(secretsManagerRoute.tap ? { secretsManager: secretsManagerRoute.tap } : {}),
+      },
       principal,
       parent: () => parent!,
       parentOutput: () => (options.logsToFiles === true && existsSync(parentOutFile) ? readFileSync(parentOutFile, 'utf8') : parentOut),

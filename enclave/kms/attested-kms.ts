@@ -52,10 +52,21 @@ export class AttestedKms {
     this.cache = options.cache ?? new DataKeyCache();
   }
 
-  /** Decrypts a KMS ciphertext blob (a wrapped data key) through attestation, cached. */
-  async decrypt(input: DecryptCommandInput): Promise<PlaintextOutput> {
+  /**
+   * Decrypts a KMS ciphertext blob (a wrapped data key) through attestation, cached. With
+   * `{ cache: false }` the plaintext is handed over without a copy staying in the data-key cache:
+   * for values whose owner zeroes them on its own schedule (sealed secrets, enclave/secrets).
+   */
+  async decrypt(input: DecryptCommandInput, options: { cache?: boolean } = {}): Promise<PlaintextOutput> {
     const blob = input.CiphertextBlob;
     if (blob === undefined) throw new ServiceError('ERR_KMS_REJECTED', 'Decrypt needs a CiphertextBlob');
+    if (options.cache === false) {
+      const out = await this.#send('Decrypt', async (Recipient) => this.#options.client.send(new DecryptCommand({ ...input, Recipient })));
+      if (input.KeyId !== undefined && input.KeyId.startsWith('arn:') && out.KeyId !== input.KeyId) {
+        throw new ServiceError('ERR_KMS_REJECTED', 'KMS answered Decrypt with another key than the one asked for');
+      }
+      return { KeyId: out.KeyId, Plaintext: this.#open(out.CiphertextForRecipient) };
+    }
     let keyId: string | undefined;
     const copy = await this.cache.use(
       decryptCacheKey(input),

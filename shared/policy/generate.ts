@@ -29,7 +29,9 @@
  *    they belong in IAM policies (deploy/iam).
  * 2. (card) Encrypt / GenerateDataKey for producer principals, restricted to the purposes.
  *    (rsa) GetPublicKey for producer principals.
- *    (internal) GenerateDataKeyWithoutPlaintext for wrapped-key generators, restricted likewise.
+ *    (internal) GenerateDataKeyWithoutPlaintext for wrapped-key generators, restricted likewise;
+ *    Encrypt for secret writers, only with `kms:EncryptionContext:purpose` = `secret` (sealed
+ *    secrets, docs/secrets.md): they can seal a secret for the enclave but never read one back.
  * 3. Decrypt for the enclave role, only with an attestation condition (left out when no PCRs are
  *    given: a key created before its image exists can be administered, but nobody can decrypt):
  *    `kms:RecipientAttestation:PCRn` and/or `ImageSha384`, lower-case hex under
@@ -42,7 +44,8 @@
  * (PCR0, PCR2 or ImageSha384), admin, producer or generator principals that would include the
  * enclave role (an account root does, in KMS via IAM policies and in the simulator directly),
  * producers without purposes or with an internal purpose, producers on an internal key, and
- * wrapped-key generators on a card key.
+ * wrapped-key generators or secret writers on a card or RSA key (secret writers likewise may not
+ * include the enclave role).
  * Warned: PCR4 (the parent's instance id: the key then works on one instance only).
  */
 import { InputError } from '../errors.js';
@@ -87,6 +90,11 @@ export interface GenerateKeyPolicyOptions {
    * Internal key only.
    */
   wrappedKeyGeneratorArns?: readonly string[];
+  /**
+   * Principals that may seal secrets for the enclave (`enclavekit secrets put`): kms:Encrypt with
+   * purpose=secret only. Internal key only.
+   */
+  secretWriterArns?: readonly string[];
 }
 
 export interface PolicyStatementDocument {
@@ -114,6 +122,11 @@ export const SID_ADMIN = 'EnclaveKitKeyAdministration';
 export const SID_PRODUCERS = 'EnclaveKitProducersEncrypt';
 export const SID_ENCLAVE = 'EnclaveKitAttestedEnclave';
 export const SID_WRAPPED_KEY_GENERATORS = 'EnclaveKitWrappedKeyGeneration';
+export const SID_SECRET_WRITERS = 'EnclaveKitSecretWriters';
+/** Secret writers encrypt a value once; they never decrypt or make data keys. */
+export const SECRET_WRITER_ACTIONS = Object.freeze(['kms:Encrypt']);
+/** The encryption-context purpose of every sealed secret (shared/secrets/sealed-secret.ts). */
+export const SECRET_PURPOSE = 'secret';
 
 /**
  * Management actions on the key resource only ("AWS KMS permissions reference", Resources column
@@ -174,6 +187,7 @@ export function generateKeyPolicy(options: GenerateKeyPolicyOptions): GeneratedK
     ['administrator', options.adminArns],
     ['producer', options.producerArns ?? []],
     ['wrapped-key generator', options.wrappedKeyGeneratorArns ?? []],
+    ['secret writer', options.secretWriterArns ?? []],
   ] as const) {
     for (const arn of arns) {
       const p = principal(arn, `a ${what}`);
@@ -203,6 +217,10 @@ export function generateKeyPolicy(options: GenerateKeyPolicyOptions): GeneratedK
   const kind = options.kind ?? 'card';
   const producers = dedupe(options.producerArns ?? []);
   const generators = dedupe(options.wrappedKeyGeneratorArns ?? []);
+  const secretWriters = dedupe(options.secretWriterArns ?? []);
+  if (kind !== 'internal' && secretWriters.length > 0) {
+    throw bad(`secret writers belong on the internal key (kind internal), not on the ${kind === 'rsa' ? 'RSA' : 'card'} key`);
+  }
   const context = options.encryptionContext ?? {};
   if (kind === 'rsa') {
     if (generators.length > 0) throw bad('wrapped-key generators belong on the internal key (kind internal), not on the RSA key');
@@ -237,6 +255,16 @@ export function generateKeyPolicy(options: GenerateKeyPolicyOptions): GeneratedK
       });
     } else if (Object.keys(context).length > 0) {
       throw bad('an encryption context was given but no wrapped-key generator: it restricts only the generator statement');
+    }
+    if (secretWriters.length > 0) {
+      statements.push({
+        Sid: SID_SECRET_WRITERS,
+        Effect: 'Allow',
+        Principal: { AWS: one(secretWriters) },
+        Action: [...SECRET_WRITER_ACTIONS],
+        Resource: '*',
+        Condition: { StringEquals: { 'kms:EncryptionContext:purpose': SECRET_PURPOSE } },
+      });
     }
   }
 

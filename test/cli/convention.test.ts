@@ -26,6 +26,8 @@ const COMMANDS = [
   ['policy', 'generate'],
   ['policy', 'explain'],
   ['seal'],
+  ['secrets'],
+  ['secrets', 'put'],
   ['dev'],
   ['parent'],
   ['enclave'],
@@ -39,7 +41,7 @@ describe.concurrent('enclavekit', () => {
     expect(run.stderr).toBe('');
   });
 
-  it.each(COMMANDS.filter((c) => !['attest', 'sim', 'policy'].includes(c.join(' '))).map((c) => [c]))('%j refuses an unknown option: exit 2, usage on stderr', async (command) => {
+  it.each(COMMANDS.filter((c) => !['attest', 'sim', 'policy', 'secrets'].includes(c.join(' '))).map((c) => [c]))('%j refuses an unknown option: exit 2, usage on stderr', async (command) => {
     const run = await enclavekit([...command, '--no-such-option']);
     expect(run.status).toBe(2);
     expect(run.stderr).toContain("Unknown option '--no-such-option'");

@@ -8,9 +8,9 @@ export interface Run {
   stderr: string;
 }
 
-export function enclavekit(args: readonly string[], options: { input?: string | Uint8Array; cwd?: string } = {}): Promise<Run> {
+export function enclavekit(args: readonly string[], options: { input?: string | Uint8Array; cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [`${REPO_ROOT}/bin/enclavekit.js`, ...args], { cwd: options.cwd ?? REPO_ROOT, timeout: 60_000 });
+    const child = spawn(process.execPath, [`${REPO_ROOT}/bin/enclavekit.js`, ...args], { cwd: options.cwd ?? REPO_ROOT, timeout: 60_000, ...(options.env === undefined ? {} : { env: options.env }) });
     const stdout: Buffer[] = [];
     const stderr: Buffer[] = [];
     child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));

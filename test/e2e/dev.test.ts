@@ -38,6 +38,9 @@ interface DevJson {
   enclavePids: number[];
   pids: { kms: number; enclave: number; parent: number };
   kms: { endpoint: string; region: string; caFile: string | null; keyArn: string; internalKeyArn: string; clientCredentials: { accessKeyId: string; secretAccessKey: string } };
+  ssm: { endpoint: string };
+  secretsManager: { endpoint: string };
+  demoSecret: { store: string; name: string };
 }
 
 interface Run {
@@ -180,6 +183,9 @@ describe('npm start: the dev stack', () => {
 
     await operationBindingAndKeySeparation(dev);
     await demoPartiesWork(dev);
+    // The demo sealed secret (docs/secrets.md): put in Parameter Store, loaded by the enclave.
+    expect(dev.demoSecret).toEqual({ store: 'ssm', name: '/enclavekit/dev/demo-secret' });
+    for (const store of [dev.ssm, dev.secretsManager]) expect(store.endpoint).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
 
     run.child.kill('SIGINT');
     expect(await run.exited).toBe(0);
@@ -194,6 +200,8 @@ describe('npm start: the dev stack', () => {
       expect(typeof record.component, line).toBe('string');
     }
     expect(lines.filter((l) => l.includes('keys-loaded'))).toHaveLength(1);
+    expect(lines.filter((l) => l.includes('secret-loaded') && l.includes('/enclavekit/dev/demo-secret'))).toHaveLength(1);
+    expect(lines.filter((l) => l.includes('secret-load-failed'))).toEqual([]);
     expect(lines.filter((l) => l.includes('"kms-call"')).length).toBeGreaterThanOrEqual(2);
     expect(run.output()).not.toContain('enclave-event');
 

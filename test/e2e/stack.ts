@@ -10,6 +10,7 @@ import path from 'node:path';
 import { DecryptCommand, type KMSClient } from '@aws-sdk/client-kms';
 import { startLocalStack, DEFAULT_ENCLAVE_BUNDLE, type LocalStackOptions } from '../../cli/dev/stack.js';
 import type { EnclaveOverrides } from '../../cli/dev/stack-config.js';
+import type { StoreEndpoint } from '../../cli/dev/stack-stores.js';
 import { canIsolate } from '../../cli/dev/isolation.js';
 import type { KmsSimulator } from '../../sim/kms/index.js';
 import type { SimPrincipal } from '../../sim/state.js';
@@ -41,6 +42,8 @@ export interface StackOptions {
   kms?: Record<string, unknown>;
   /** Creates more KMS keys before the enclave boots; what it returns is merged into the enclave config. */
   beforeEnclaves?: LocalStackOptions['beforeEnclaves'];
+  /** How the CLI runs (e.g. a parent with extra routes); default bin/enclavekit.js. */
+  cliArgv?: LocalStackOptions['cliArgv'];
 }
 
 export interface Stack {
@@ -61,7 +64,10 @@ export interface Stack {
   plaintextKeys: Record<string, Uint8Array>;
   principal(role: 'admin' | 'enclave' | 'client'): SimPrincipal;
   kms(role: 'admin' | 'enclave' | 'client'): KMSClient;
-  taps: { http: Tap; link: Tap; tunnel: Tap; kms: Tap };
+  /** The Parameter Store and Secrets Manager simulators (their own endpoints). */
+  ssm: StoreEndpoint;
+  secretsManager: StoreEndpoint;
+  taps: { http: Tap; link: Tap; tunnel: Tap; kms: Tap; ssm: Tap; secretsManager: Tap };
   enclave(): ChildProcess;
   parent(): ChildProcess;
   enclaveOutput(): string;
@@ -92,6 +98,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     ...(options.kmsFaults === undefined ? {} : { kmsFaults: options.kmsFaults }),
     ...(options.kmsFaultSeed === undefined ? {} : { kmsFaultSeed: options.kmsFaultSeed }),
     ...(options.beforeEnclaves === undefined ? {} : { beforeEnclaves: options.beforeEnclaves }),
+    ...(options.cliArgv === undefined ? {} : { cliArgv: options.cliArgv }),
     tap: startTap,
     waitReady: false,
     // Test only: the admin may Decrypt under the internal key, so the test knows the plaintext keys
@@ -148,7 +155,16 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     plaintextKeys,
     principal: (role) => local.principal(role),
     kms,
-    taps: { http: local.taps.http as Tap, link: enclave.tap as Tap, tunnel: local.taps.tunnel as Tap, kms: local.taps.kms as Tap },
+    ssm: local.ssm,
+    secretsManager: local.secretsManager,
+    taps: {
+      http: local.taps.http as Tap,
+      link: enclave.tap as Tap,
+      tunnel: local.taps.tunnel as Tap,
+      kms: local.taps.kms as Tap,
+      ssm: local.taps.ssm as Tap,
+      secretsManager: local.taps.secretsManager as Tap,
+    },
     enclave: () => enclave.child()!.process,
     parent: () => local.parent().process,
     enclaveOutput: () => enclave.output(),
@@ -169,13 +185,15 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   };
 }
 
-/** Every byte the parent read or wrote (the four taps) and every line it logged or printed. */
+/** Every byte the parent read or wrote (every tap) and every line it logged or printed. */
 export function parentView(stack: Stack): Record<string, Buffer | string> {
   return {
     'the HTTP tap': stack.taps.http.bytes(),
     'the enclave link tap': stack.taps.link.bytes(),
     'the KMS tunnel tap': stack.taps.tunnel.bytes(),
     'the KMS upstream tap': stack.taps.kms.bytes(),
+    'the Parameter Store upstream tap': stack.taps.ssm.bytes(),
+    'the Secrets Manager upstream tap': stack.taps.secretsManager.bytes(),
     'the parent log file': stack.parentLog(),
     'the parent output': stack.parentOutput(),
   };

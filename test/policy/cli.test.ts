@@ -164,6 +164,27 @@ describe('policy generate → policy explain against simulated documents', () =>
     expect((await cli('policy', 'generate', '--key', 'other', '--pcrs', path('pcrs.json'), '--account', ACCOUNT, '--enclave-role', ROLE, '--admin', ADMIN)).code).toBe(2);
   });
 
+  it('--secret-writer (repeatable) adds Encrypt with purpose=secret on the internal key and is refused on the card key', async () => {
+    const writers = [`arn:aws:iam::${ACCOUNT}:role/deployer`, `arn:aws:iam::${ACCOUNT}:role/ci`];
+    const internal = await cli('policy', 'generate', '--key', 'internal', '--pcrs', path('pcrs.json'), '--account', ACCOUNT, '--enclave-role', ROLE, '--admin', ADMIN, '--secret-writer', writers[0]!, '--secret-writer', writers[1]!);
+    expect(internal.code).toBe(0);
+    const doc = JSON.parse(internal.stdout) as { Statement: { Sid: string; Principal: unknown; Action: string[]; Condition?: unknown }[] };
+    expect(doc.Statement.find((st) => st.Sid === 'EnclaveKitSecretWriters')).toEqual({
+      Sid: 'EnclaveKitSecretWriters',
+      Effect: 'Allow',
+      Principal: { AWS: writers },
+      Action: ['kms:Encrypt'],
+      Resource: '*',
+      Condition: { StringEquals: { 'kms:EncryptionContext:purpose': 'secret' } },
+    });
+    const onCard = await cli('policy', 'generate', '--pcrs', path('pcrs.json'), '--account', ACCOUNT, '--enclave-role', ROLE, '--admin', ADMIN, '--secret-writer', writers[0]!);
+    expect(onCard.code).toBe(1);
+    expect(onCard.stderr).toMatch(/ERR_BAD_REQUEST: secret writers belong on the internal key/);
+    const enclaveRole = await cli('policy', 'generate', '--key', 'internal', '--pcrs', path('pcrs.json'), '--account', ACCOUNT, '--enclave-role', ROLE, '--admin', ADMIN, '--secret-writer', ROLE);
+    expect(enclaveRole.code).toBe(1);
+    expect(enclaveRole.stderr).toMatch(/would include the enclave role/);
+  });
+
   it('--key rsa writes the RSA key policy: producers only GetPublicKey, the attested enclave only Decrypt', async () => {
     const rsa = await cli('policy', 'generate', '--key', 'rsa', '--pcrs', path('pcrs.json'), '--account', ACCOUNT, '--enclave-role', ROLE, '--admin', ADMIN, '--producer', PRODUCER);
     expect(rsa.code).toBe(0);

@@ -276,6 +276,36 @@ describe('generateKeyPolicy: the internal key (wrapped enclave keys)', () => {
   });
 });
 
+describe('generateKeyPolicy: secret writers on the internal key (sealed secrets)', () => {
+  const WRITER = `arn:aws:iam::${ACCOUNT}:role/secret-writer`;
+  const internal = { kind: 'internal' as const, producerArns: [], encryptionContext: {}, secretWriterArns: [WRITER] };
+  const policy = policyOf(internal);
+  const secret = encryptionContextConditionValues({ purpose: 'secret', store: 'ssm', name: '/enclavekit/x' });
+
+  it('writers may only Encrypt, and only with purpose=secret: they never read a secret back nor mint a wrapped key', () => {
+    expect(KMS_ACTIONS.filter((action) => allowed(policy, WRITER, action, { ...secret, ...attestationConditionValues(PCRS) }))).toEqual(['kms:Encrypt']);
+    for (const purpose of [...INTERNAL_PURPOSES, ...PRODUCER_PURPOSES]) {
+      expect(allowed(policy, WRITER, 'kms:Encrypt', encryptionContextConditionValues({ purpose }))).toBe(false);
+    }
+    expect(allowed(policy, WRITER, 'kms:Encrypt', {})).toBe(false);
+    expect(generateKeyPolicy({ ...base, ...internal }).policy.Statement.find((st) => st.Sid === 'EnclaveKitSecretWriters')?.Condition).toEqual({
+      StringEquals: { 'kms:EncryptionContext:purpose': 'secret' },
+    });
+  });
+
+  it('the enclave role still gets only the attested Decrypt (it cannot seal a secret itself)', () => {
+    expect(KMS_ACTIONS.filter((action) => allowed(policy, SESSION, action, { ...secret, ...attestationConditionValues(PCRS) }))).toEqual(['kms:Decrypt']);
+  });
+
+  it('refuses writers on the card and RSA keys, and a writer that would include the enclave role', () => {
+    expect(refusal({ secretWriterArns: [WRITER] }).message).toMatch(/secret writers belong on the internal key .*card key/);
+    expect(refusal({ kind: 'rsa', producerArns: [], encryptionContext: {}, secretWriterArns: [WRITER] }).message).toMatch(/secret writers belong on the internal key .*RSA key/);
+    for (const arn of [`arn:aws:iam::${ACCOUNT}:root`, ENCLAVE_ROLE, SESSION]) {
+      expect(refusal({ ...internal, secretWriterArns: [arn] }).message).toMatch(/the secret writer .* would include the enclave role/);
+    }
+  });
+});
+
 describe('generateKeyPolicy: producers are bound to the API purposes', () => {
   const policy = policyOf({ encryptionContext: { purpose: [...PRODUCER_PURPOSES] } });
 

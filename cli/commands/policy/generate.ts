@@ -10,7 +10,8 @@ import { UsageError, parseOptions, required, runCli } from '../../args.js';
 
 const USAGE = `usage: enclavekit policy generate --pcrs FILE [--pcr N=VALUE]... --account ID
          --enclave-role ARN --admin ARN [--admin ARN]... [--key card|internal|rsa]
-         [--producer ARN]... [--wrapped-key-generator ARN]... [--encryption-context KEY=VALUE]...
+         [--producer ARN]... [--wrapped-key-generator ARN]... [--secret-writer ARN]...
+         [--encryption-context KEY=VALUE]...
          [--image-sha384-only | --with-image-sha384] [--immutable-policy] [--out FILE]
 
 Writes a KMS key policy (JSON) to FILE or stdout. Run it once per key:
@@ -21,7 +22,9 @@ Writes a KMS key policy (JSON) to FILE or stdout. Run it once per key:
   --key internal         the key wrapping the enclave's own keys (tokenization, blind index): no
                          producers at all; the wrapped-key generators may GenerateDataKeyWithoutPlaintext
                          only (ciphertext, never a plaintext key), with purpose tokenization-key or
-                         blind-index-key unless --encryption-context says otherwise;
+                         blind-index-key unless --encryption-context says otherwise; the secret
+                         writers may Encrypt only with purpose=secret (enclavekit secrets put:
+                         they seal secrets for the enclave and cannot read them back);
   --key rsa              the RSA key (ENCRYPT_DECRYPT) offline producers seal to: the producers
                          may only GetPublicKey (they encrypt offline, never call KMS again); no
                          encryption context; the enclave role gets no GetPublicKey.
@@ -36,7 +39,8 @@ actions (kms:ListAliases, kms:GenerateRandom) are not key actions: see deploy/ia
   --with-image-sha384    bind ImageSha384 as well as the PCRn keys
   --immutable-policy     leave kms:PutKeyPolicy out (nobody can change the policy afterwards)
 Refuses all-zero (debug-mode) PCRs; admins, producers or generators that would include the
-enclave role; producers without purposes or on the internal key; generators on the card key.
+enclave role; producers without purposes or on the internal key; generators or secret writers
+on the card or RSA key; secret writers that would include the enclave role.
 `;
 
 const PCR_ARG = /^(\d{1,2})=(.+)$/;
@@ -68,6 +72,7 @@ export function run(args: string[]): Promise<number> {
       key: { type: 'string' },
       producer: { type: 'string', multiple: true },
       'wrapped-key-generator': { type: 'string', multiple: true },
+      'secret-writer': { type: 'string', multiple: true },
       'encryption-context': { type: 'string', multiple: true },
       'image-sha384-only': { type: 'boolean' },
       'with-image-sha384': { type: 'boolean' },
@@ -103,6 +108,7 @@ export function run(args: string[]): Promise<number> {
       adminArns,
       producerArns: values.producer ?? [],
       wrappedKeyGeneratorArns: values['wrapped-key-generator'] ?? [],
+      secretWriterArns: values['secret-writer'] ?? [],
       pcrs,
       binding,
       encryptionContext,

@@ -1,0 +1,90 @@
+/**
+ * Reads sealed secrets from Parameter Store and Secrets Manager with the unmodified SDK clients,
+ * over the same tunnelled TLS as KMS (enclave/kms/tunnelled-client.ts): the parent relays bytes
+ * it cannot read, and what the store returns is ciphertext anyway. SSM `GetParameter` is called
+ * without decryption (the value is our own KMS ciphertext, not a SecureString); Secrets Manager
+ * `GetSecretValue` asks for the AWSCURRENT stage (AWS Secrets Manager API Reference,
+ * GetSecretValue: VersionStage).
+ */
+import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { EnclaveKitError, ServiceError } from '../../shared/errors.js';
+import type { SecretStoreName } from '../../shared/secrets/sealed-secret.js';
+import { secretsManagerEndpointOf, ssmEndpointOf, type EnclaveConfig } from '../config.js';
+import type { AwsCredentials } from '../credentials.js';
+import type { OpenProxyStream, TunnelAgent } from '../kms/tunnel.js';
+import { tunnelledClientConfig } from '../kms/tunnelled-client.js';
+
+export interface SecretItem {
+  store: SecretStoreName;
+  name: string;
+}
+
+/** What a store holds for one secret: its version id and the stored (base64 ciphertext) value. */
+export interface StoredSecret {
+  version: string;
+  value: string;
+}
+
+export interface SecretSource {
+  read(item: SecretItem): Promise<StoredSecret>;
+  destroy(): void;
+}
+
+export function createStoreSource(
+  config: Pick<EnclaveConfig, 'kms' | 'secrets'>,
+  openProxyStream: OpenProxyStream,
+  credentials: () => Promise<AwsCredentials>,
+): SecretSource {
+  const agents: TunnelAgent[] = [];
+  let ssm: SSMClient | undefined;
+  let sm: SecretsManagerClient | undefined;
+  const ssmClient = (): SSMClient => {
+    if (ssm === undefined) {
+      const { clientConfig, agent } = tunnelledClientConfig(config, ssmEndpointOf(config), openProxyStream, credentials);
+      agents.push(agent);
+      ssm = new SSMClient(clientConfig);
+    }
+    return ssm;
+  };
+  const smClient = (): SecretsManagerClient => {
+    if (sm === undefined) {
+      const { clientConfig, agent } = tunnelledClientConfig(config, secretsManagerEndpointOf(config), openProxyStream, credentials);
+      agents.push(agent);
+      sm = new SecretsManagerClient(clientConfig);
+    }
+    return sm;
+  };
+  return {
+    async read(item) {
+      try {
+        if (item.store === 'ssm') {
+          const out = await ssmClient().send(new GetParameterCommand({ Name: item.name, WithDecryption: false }));
+          const { Value, Version } = out.Parameter ?? {};
+          if (Value === undefined || Version === undefined) throw new ServiceError('ERR_SECRET_UNAVAILABLE', 'GetParameter answered without Value or Version');
+          return { version: String(Version), value: Value };
+        }
+        const out = await smClient().send(new GetSecretValueCommand({ SecretId: item.name, VersionStage: 'AWSCURRENT' }));
+        if (out.SecretString === undefined || out.VersionId === undefined) {
+          throw new ServiceError('ERR_SECRET_UNAVAILABLE', 'GetSecretValue answered without SecretString or VersionId');
+        }
+        return { version: out.VersionId, value: out.SecretString };
+      } catch (error) {
+        throw mapStoreError(error, item.store);
+      }
+    },
+    destroy() {
+      ssm?.destroy();
+      sm?.destroy();
+      for (const agent of agents) agent.destroy();
+    },
+  };
+}
+
+/** Any failure to read becomes ERR_SECRET_UNAVAILABLE, naming the AWS exception (never a value). */
+function mapStoreError(error: unknown, store: SecretStoreName): EnclaveKitError {
+  if (error instanceof EnclaveKitError && error.code === 'ERR_SECRET_UNAVAILABLE') return error;
+  const name = error instanceof EnclaveKitError ? error.code : typeof error === 'object' && error !== null ? String((error as { name?: unknown }).name ?? '') : '';
+  const operation = store === 'ssm' ? 'GetParameter' : 'GetSecretValue';
+  return new ServiceError('ERR_SECRET_UNAVAILABLE', `${operation} failed: ${name.replace(/[^A-Za-z_]/g, '').slice(0, 64) || 'unknown error'}`, { cause: error });
+}

@@ -1,0 +1,108 @@
+/**
+ * `enclavekit secrets put` as a child process against the KMS, Parameter Store and Secrets Manager
+ * simulators (test/ssm/harness.ts): only ciphertext reaches the store, bound to the store and
+ * name; the SSM tier follows the stored length (Advanced over 4096 characters, so a full 4096-byte
+ * plaintext fits); Secrets Manager gets CreateSecret then PutSecretValue; bad input is a usage
+ * error before anything is sent.
+ */
+import { CreateKeyCommand, DecryptCommand } from '@aws-sdk/client-kms';
+import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
+import { GetParameterHistoryCommand } from '@aws-sdk/client-ssm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureBuilt } from '../helpers/built.js';
+import { ADMIN, failure, startStores, type StoresHarness } from '../ssm/harness.js';
+import { enclavekit } from './run.js';
+
+let h: StoresHarness;
+let keyArn = '';
+
+beforeAll(async () => {
+  ensureBuilt();
+  h = await startStores();
+  keyArn = (await h.kmsClient().send(new CreateKeyCommand({ Description: 'internal key' }))).KeyMetadata!.Arn!;
+}, 150_000);
+
+afterAll(async () => {
+  await h?.close();
+});
+
+const env = (): NodeJS.ProcessEnv => ({
+  ...process.env,
+  AWS_ACCESS_KEY_ID: ADMIN.accessKeyId,
+  AWS_SECRET_ACCESS_KEY: ADMIN.secretAccessKey,
+  AWS_SESSION_TOKEN: '',
+  AWS_PROFILE: '',
+  AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+});
+
+function put(store: string, name: string, input: Uint8Array | string, extra: string[] = []) {
+  const endpoint = store === 'ssm' ? h.ssm.endpoint : h.sm.endpoint;
+  return enclavekit(
+    ['secrets', 'put', '--store', store, '--name', name, '--key', keyArn, '--region', h.kms.region, '--endpoint', endpoint, '--kms-endpoint', h.kms.endpoint, '--ca-file', h.kms.caFile!, ...extra],
+    { input, env: env() },
+  );
+}
+
+const decrypt = (blob: string, context: Record<string, string>) =>
+  h.kmsClient().send(new DecryptCommand({ CiphertextBlob: Buffer.from(blob, 'base64'), EncryptionContext: context }));
+
+describe('enclavekit secrets put', () => {
+  it('ssm: stores only the base64 ciphertext under {purpose, store, name}; Standard while it fits, Advanced above 4096 characters', async () => {
+    const name = '/enclavekit/test/tiered';
+    const small = await put('ssm', name, 'small secret');
+    expect(small.stderr).toBe('');
+    expect(JSON.parse(small.stdout)).toEqual({ store: 'ssm', name, version: '1' });
+    const full = new Uint8Array(4096).fill(0x61);
+    const large = await put('ssm', name, full);
+    expect(JSON.parse(large.stdout)).toEqual({ store: 'ssm', name, version: '2' });
+
+    const history = (await h.ssmClient().send(new GetParameterHistoryCommand({ Name: name }))).Parameters!;
+    expect(history.map((p) => [p.Version, p.Type, p.Tier])).toEqual([
+      [1, 'String', 'Standard'],
+      [2, 'String', 'Advanced'],
+    ]);
+    expect(history[0]!.Value!).not.toContain('small secret');
+    expect(history[1]!.Value!.length).toBeGreaterThan(4096);
+    expect(history[1]!.Value!.length).toBeLessThanOrEqual(8192);
+    const context = { purpose: 'secret', store: 'ssm', name };
+    expect(Buffer.from((await decrypt(history[0]!.Value!, context)).Plaintext!).toString()).toBe('small secret');
+    expect(Buffer.from((await decrypt(history[1]!.Value!, context)).Plaintext!)).toEqual(Buffer.from(full));
+    // Bound to its slot: another name or store does not open it.
+    for (const other of [{ ...context, name: '/enclavekit/test/other' }, { ...context, store: 'secretsmanager' }, { purpose: 'secret' }]) {
+      expect((await failure(decrypt(history[0]!.Value!, other))).name).toBe('InvalidCiphertextException');
+    }
+  });
+
+  it('secretsmanager: CreateSecret, then PutSecretValue for the next version, each printed', async () => {
+    const name = 'enclavekit/test/api';
+    const first = JSON.parse((await put('secretsmanager', name, 'v1')).stdout) as { version: string };
+    const second = JSON.parse((await put('secretsmanager', name, 'v2')).stdout) as { store: string; name: string; version: string };
+    expect(second).toMatchObject({ store: 'secretsmanager', name });
+    expect(second.version).not.toBe(first.version);
+    const current = await h.smClient().send(new GetSecretValueCommand({ SecretId: name }));
+    expect(current.VersionId).toBe(second.version);
+    expect(Buffer.from((await decrypt(current.SecretString!, { purpose: 'secret', store: 'secretsmanager', name })).Plaintext!).toString()).toBe('v2');
+  });
+
+  it.each([
+    ['an empty stdin', ['ssm', '/enclavekit/test/empty', ''], /stdin: the secret is empty/],
+    ['a plaintext over 4096 bytes', ['ssm', '/enclavekit/test/big', 'x'.repeat(4097)], /stdin: at most 4096 bytes/],
+    ['an unknown store', ['s3', '/enclavekit/test/x', 'v'], /--store must be ssm or secretsmanager/],
+  ] as const)('refuses %s: exit 2 with the usage, nothing stored', async (_what, [store, name, input], message) => {
+    const run = await put(store, name, input);
+    expect(run.status).toBe(2);
+    expect(run.stderr).toMatch(message);
+    expect(run.stderr).toContain('usage: enclavekit secrets put');
+    expect(run.stdout).toBe('');
+  });
+
+  it('a KMS refusal is exit 1 with its code, and nothing is stored', async () => {
+    const run = await enclavekit(
+      ['secrets', 'put', '--store', 'ssm', '--name', '/enclavekit/test/denied', '--key', keyArn, '--region', h.kms.region, '--endpoint', h.ssm.endpoint, '--kms-endpoint', h.kms.endpoint, '--ca-file', h.kms.caFile!],
+      { input: 'v', env: { ...env(), AWS_ACCESS_KEY_ID: 'AKIASTORESNOBODY0001', AWS_SECRET_ACCESS_KEY: 'n'.repeat(40) } },
+    );
+    expect(run.status).toBe(1);
+    expect(run.stderr).toMatch(/^enclavekit secrets put: ERR_KMS_ACCESS_DENIED: /);
+    expect((await failure(h.ssmClient().send(new GetParameterHistoryCommand({ Name: '/enclavekit/test/denied' })))).name).toBe('ParameterNotFound');
+  });
+});
