@@ -61,6 +61,23 @@ describe('CA and leaf rules (each names the failing link)', () => {
     });
   }
 
+  // A P-384 SubjectPublicKeyInfo (RFC 5480 §2) whose point (x = 1, y = 1) is not on the curve:
+  // it passes the certificate's key-form check, and must still fail where the key is imported.
+  const OFF_CURVE_SPKI = Uint8Array.from(Buffer.concat([Buffer.from('3076301006072a8648ce3d020106052b8104002203620004', 'hex'), Buffer.alloc(47), Buffer.of(1), Buffer.alloc(47), Buffer.of(1)]));
+  it('an instance CA whose key is not a point of P-384 signs nothing', async () => {
+    const broken = await variant(3, { subjectPublicKeyInfo: OFF_CURVE_SPKI });
+    const error = catchError(() => verifyAttestation(signedDoc(broken), options(broken)));
+    expect(error.code).toBe('ERR_ATTESTATION_CHAIN');
+    expect(error.message).toBe('cabundle[3] public key is not a valid P-384 point');
+  });
+
+  it('a leaf whose key is not a point of P-384 is refused before the COSE signature', async () => {
+    const broken = await variant(4, { subjectPublicKeyInfo: OFF_CURVE_SPKI });
+    const error = catchError(() => verifyAttestation(signedDoc(broken), options(broken)));
+    expect(error.code).toBe('ERR_ATTESTATION_CHAIN');
+    expect(error.message).toBe('leaf certificate public key is not a valid P-384 point');
+  });
+
   it('an unknown non-critical extension is ignored', async () => {
     const ok = await variant(4, { extraExtensions: [new x509.Extension('1.3.6.1.4.1.99999.1', false, new Uint8Array([5, 0]))] });
     expect(verifyAttestation(signedDoc(ok), options(ok)).certificates).toHaveLength(5);

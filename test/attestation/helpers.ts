@@ -163,6 +163,8 @@ export interface CertSpec {
   extraExtensions?: x509.Extension[];
   /** Named curve of this certificate's key. */
   curve?: 'P-384' | 'P-256';
+  /** SubjectPublicKeyInfo DER written in place of the generated key's (which still signs). */
+  subjectPublicKeyInfo?: Uint8Array;
 }
 
 export interface SyntheticCert {
@@ -202,7 +204,7 @@ export async function buildChain(specs: CertSpec[], parent?: SyntheticCert): Pro
       issuer: issuer?.spec.name ?? spec.name,
       notBefore: new Date(spec.notBefore),
       notAfter: new Date(spec.notAfter),
-      publicKey: keys.publicKey,
+      publicKey: spec.subjectPublicKeyInfo ?? keys.publicKey,
       signingKey: issuer?.keys.privateKey ?? keys.privateKey,
       signingAlgorithm: SIGNING,
       extensions,
