@@ -22,6 +22,7 @@ import { createEnclaveKmsClient } from './kms/kms-client.js';
 import { KeyRing } from './key-ring.js';
 import type { EventFields, EventLevel } from './boot-report.js';
 import { openBootLink } from './boot-link.js';
+import { poolForServices, workerCount, type WorkerPool } from './workers/pool.js';
 
 /** PCR16 carries SHA-384 of the enclave configuration, then is locked (docs/security.md). */
 export const CONFIG_PCR = 16;
@@ -49,6 +50,11 @@ export interface EnclaveServices {
   identity: EnclaveIdentity;
   kms: AttestedKms;
   keys: KeyRing;
+  /**
+   * The built-in operations' worker threads (enclave/workers/pool.ts), when `cards` is configured and
+   * `workers` is not 0; started by registerBuiltinHandlers. Custom handlers run on the main thread.
+   */
+  workers?: WorkerPool;
 }
 
 export interface RunningEnclave {
@@ -80,7 +86,7 @@ export async function startEnclave(deps: EnclaveDeps): Promise<RunningEnclave> {
       ready: running.readiness,
       async close() {
         await link.close();
-        running.close();
+        await running.close();
         await openNsm.close?.();
       },
     };
@@ -95,7 +101,7 @@ interface BootedServices {
   services: EnclaveServices;
   handlers: Record<string, RpcHandler>;
   readiness: () => { ready: boolean; reason?: string };
-  close(): void;
+  close(): Promise<void>;
 }
 
 /** Everything the boot does after the link listener: measure, attest, KMS, handlers. */
@@ -147,7 +153,12 @@ async function bootServices(
     },
   });
   const keys = new KeyRing();
-  const services: EnclaveServices = { identity, kms, keys };
+  const poolSize = config.cards === undefined ? 0 : workerCount(config);
+  const workers =
+    config.cards === undefined || poolSize === 0
+      ? undefined
+      : poolForServices({ identity, kms, keys }, config.cards, poolSize, (event, fields, level) => log(event, fields, level));
+  const services: EnclaveServices = { identity, kms, keys, ...(workers === undefined ? {} : { workers }) };
   const registry = new HandlerRegistry();
   deps.registerHandlers?.(registry, services);
 
@@ -187,6 +198,7 @@ async function bootServices(
       try {
         const loaded = await unwrapPinnedKeys(parsed.data.keys, config.keys, kms);
         keys.setAll(loaded);
+        workers?.loadKeys();
         keysLoaded = true;
         lastKeyError = undefined;
         log('keys-loaded', { count: loaded.size });
@@ -216,7 +228,9 @@ async function bootServices(
     services,
     handlers,
     readiness,
-    close() {
+    async close() {
+      // Workers first: they zero their key copies and exit before the keys they came from go.
+      await workers?.close();
       agent.destroy();
       client.destroy();
       keys.clear();
