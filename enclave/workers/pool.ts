@@ -129,6 +129,7 @@ export class WorkerPool {
     if (this.#started || this.#closing) return;
     this.#started = true;
     for (let index = 0; index < this.#slots.length; index++) this.#spawn(index);
+    this.#options.log?.('worker-pool-started', { size: this.#slots.length }, 'info');
   }
 
   /** Resolves when every worker started so far is ready (or has exited): benchmarks, tests. */
