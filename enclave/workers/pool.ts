@@ -32,6 +32,7 @@ import type { KeyRing } from '../key-ring.js';
 import type { AttestedKms } from '../kms/attested-kms.js';
 import {
   WORKER_MARK,
+  compactInput,
   outcomeFromWire,
   wireError,
   type FromWorker,
@@ -206,7 +207,7 @@ export class WorkerPool {
     return new Promise<ItemOutcome[]>((resolve, reject) => {
       slot.pending.set(id, { resolve, reject, items: task.items.length });
       slot.load += task.items.length;
-      this.#send(slot.worker, { type: 'task', id, task });
+      this.#send(slot.worker, { type: 'task', id, task: { ...task, items: task.items.map(compactInput) } });
     });
   }
 

@@ -8,6 +8,7 @@
 import { errorFromWire, type EnclaveKitError } from '../../shared/errors.js';
 import type { EnclaveConfig } from '../config.js';
 import type { BuiltinTask, ItemOutcome } from '../app/builtin-work.js';
+import type { SealedInput } from '../app/sealed-input.js';
 import type { EsdkDecryptInput } from '../sealed/esdk.js';
 
 /** Marks workerData as a pool worker's (the bundle's entry serves both roles: enclave/main.ts). */
@@ -62,6 +63,18 @@ export function outcomeToWire(outcome: ItemOutcome): WireOutcome {
 export function outcomeFromWire(wire: WireOutcome): ItemOutcome {
   const rate = wire.rateKey === undefined ? {} : { rateKey: wire.rateKey };
   return 'error' in wire ? { error: errorFromWire(wire.error), ...rate } : { value: wire.value, ...rate };
+}
+
+/**
+ * The input with each byte field in a buffer of its own: a structured clone copies a view's whole
+ * ArrayBuffer, and the RPC layer's decoded fields may be views into a much larger frame.
+ */
+export function compactInput(input: SealedInput): SealedInput {
+  const own = <B extends Uint8Array>(bytes: B): B => (bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : (bytes.slice() as B));
+  if ('esdk' in input) return { esdk: own(input.esdk) };
+  if ('kmsRsa' in input) return { kmsRsa: own(input.kmsRsa) };
+  const { enc, ciphertext, sender } = input.hpke;
+  return { hpke: { enc: own(enc), ciphertext: own(ciphertext), ...(sender === undefined ? {} : { sender: own(sender) }) } };
 }
 
 export function isWorkerInit(data: unknown): data is WorkerInit {
