@@ -181,6 +181,8 @@ async function bootServices(
           dataKeyCache: { hits: cache.hits, misses: cache.misses },
           clockOffsetMs: attestationClockOffsetMs === undefined ? {} : { attestation: attestationClockOffsetMs },
           logsDropped: counters().logsDropped,
+          // The worker pool: threads configured, alive now, and replaced after dying (restarts).
+          ...(workers === undefined ? {} : { workers: (({ size, live, restarts }) => ({ size, live, restarts }))(workers.stats()) }),
         },
       };
     },
