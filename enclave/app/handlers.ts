@@ -17,7 +17,7 @@ import type { EnclaveConfig } from '../config.js';
 import type { EnclaveServices } from '../runtime.js';
 import { releaseOutcome, runBuiltinTask, settleOutcome, type BuiltinTask, type ItemOutcome } from './builtin-work.js';
 import type { HandlerRegistry } from './registry.js';
-import { sealedInputSchema, type SealedInput, type SealedInputContext } from './sealed-input.js';
+import { sealedInputSchema, type SealedInputContext } from './sealed-input.js';
 
 type CardsConfig = NonNullable<EnclaveConfig['cards']>;
 
@@ -83,7 +83,7 @@ export function registerBuiltinHandlers(registry: HandlerRegistry, services: Enc
   const one = async (task: BuiltinTask): Promise<unknown> => releaseOutcome((await run(task))[0]!, limiter);
   const each = async (task: BuiltinTask): Promise<unknown[]> => (await run(task)).map((outcome) => settleOutcome(outcome, limiter));
 
-  registry.register({ op: 'cards.tokenize', input: z.strictObject({ card: sealedInputSchema }), handle: ({ card }) => one({ op: 'tokenize', items: [card as SealedInput] }) });
+  registry.register({ op: 'cards.tokenize', input: z.strictObject({ card: sealedInputSchema }), handle: ({ card }) => one({ op: 'tokenize', items: [card] }) });
 
   registry.register({
     op: 'cards.tokenize-batch',
