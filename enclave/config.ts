@@ -68,6 +68,12 @@ export const enclaveConfigSchema = z.strictObject({
    * can read a debug-mode enclave's memory and console. Set false only to debug, never with real data.
    */
   refuseDebugMode: z.boolean().default(true),
+  /**
+   * Worker threads for the built-in card and PII operations' CPU work (enclave/workers/pool.ts).
+   * Absent: one per vCPU the enclave was given (os.availableParallelism()), at most 16; 0: no pool,
+   * everything on the main thread. The main thread keeps the link, KMS and the rate limiter.
+   */
+  workers: z.number().int().min(0).max(16).optional(),
   /** The card and PII API (docs/api.md). Absent: those operations answer ERR_NOT_READY. */
   cards: z
     .strictObject({

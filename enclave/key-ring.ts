@@ -59,6 +59,11 @@ export class KeyRing {
     return made;
   }
 
+  /** Fresh copies of every loaded key, for the worker pool's threads (the receiver zeroes them). */
+  copies(): Map<string, Uint8Array> {
+    return new Map([...this.#keys].map(([name, key]) => [name, key.slice()]));
+  }
+
   clear(): void {
     for (const name of [...this.#keys.keys()]) this.#drop(name);
   }

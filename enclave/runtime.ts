@@ -25,6 +25,7 @@ import { noSecrets, SealedSecrets, type Secrets } from './secrets/sealed-secrets
 import { createStoreSource } from './secrets/store-source.js';
 import type { EventFields, EventLevel } from './boot-report.js';
 import { openBootLink } from './boot-link.js';
+import { poolForServices, workerCount, type WorkerPool } from './workers/pool.js';
 
 /** PCR16 carries SHA-384 of the enclave configuration, then is locked (docs/security.md). */
 export const CONFIG_PCR = 16;
@@ -54,6 +55,11 @@ export interface EnclaveServices {
   keys: KeyRing;
   /** Sealed secrets (config `secrets`); with none configured, every name is unknown. */
   secrets: Secrets;
+  /**
+   * The built-in operations' worker threads (enclave/workers/pool.ts), when `cards` is configured and
+   * `workers` is not 0; started by registerBuiltinHandlers. Custom handlers run on the main thread.
+   */
+  workers?: WorkerPool;
 }
 
 export interface RunningEnclave {
@@ -164,7 +170,12 @@ async function bootServices(
           retireAfterMs: secretsConfig.retireAfterMs,
           log: (event, fields, level) => log(event, fields, level),
         });
-  const services: EnclaveServices = { identity, kms, keys, secrets };
+  const poolSize = config.cards === undefined ? 0 : workerCount(config);
+  const workers =
+    config.cards === undefined || poolSize === 0
+      ? undefined
+      : poolForServices({ identity, kms, keys }, config.cards, poolSize, (event, fields, level) => log(event, fields, level));
+  const services: EnclaveServices = { identity, kms, keys, secrets, ...(workers === undefined ? {} : { workers }) };
   const registry = new HandlerRegistry();
   deps.registerHandlers?.(registry, services);
 
@@ -192,6 +203,8 @@ async function bootServices(
           clockOffsetMs: attestationClockOffsetMs === undefined ? {} : { attestation: attestationClockOffsetMs },
           logsDropped: counters().logsDropped,
           ...(secretsConfig === undefined ? {} : { secrets: secrets.stats() }),
+          // The worker pool: threads configured, alive now, and replaced after dying (restarts).
+          ...(workers === undefined ? {} : { workers: (({ size, live, restarts }) => ({ size, live, restarts }))(workers.stats()) }),
         },
       };
     },
@@ -209,6 +222,7 @@ async function bootServices(
       try {
         const loaded = await unwrapPinnedKeys(parsed.data.keys, config.keys, kms);
         keys.setAll(loaded);
+        workers?.loadKeys();
         keysLoaded = true;
         lastKeyError = undefined;
         // The store reads sign with credentials only a connected parent supplies: the first
@@ -242,6 +256,8 @@ async function bootServices(
     handlers,
     readiness,
     async close() {
+      // Workers first: they zero their key copies and exit before the keys they came from go.
+      await workers?.close();
       await secrets.close();
       agent.destroy();
       client.destroy();

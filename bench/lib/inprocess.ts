@@ -14,8 +14,10 @@
  * dispatch (readiness check, per-request AbortSignal). The one other difference: this KMS client
  * talks to the simulator directly rather than through the parent's tunnel, which only matters on a
  * data-key cache miss (the scenarios warm the caches first).
+ *
+ * `workers` (default 0: everything on this thread) starts the enclave's worker pool as the runtime
+ * does (enclave/workers/pool.ts); its threads run the bundle-free TypeScript sources through tsx.
  */
-import { noSecrets } from '../../enclave/secrets/sealed-secrets.js';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { registerBuiltinHandlers } from '../../enclave/app/handlers.js';
 import { HandlerRegistry } from '../../enclave/app/registry.js';
@@ -25,6 +27,8 @@ import { KeyRing } from '../../enclave/key-ring.js';
 import { AttestedKms } from '../../enclave/kms/attested-kms.js';
 import { DataKeyCache } from '../../enclave/kms/data-key-cache.js';
 import type { EnclaveServices } from '../../enclave/runtime.js';
+import { noSecrets } from '../../enclave/secrets/sealed-secrets.js';
+import { poolForServices } from '../../enclave/workers/pool.js';
 import { SimulatedNsm } from '../../sim/nsm/simulated-nsm.js';
 import { kmsClient } from './kms-client.js';
 import type { BenchStack } from './stack.js';
@@ -35,10 +39,15 @@ export interface InProcessEnclave {
   /** KMS calls by operation since start (AttestedKms onCall). */
   kmsCalls: Record<string, number>;
   call(op: string, body: unknown): Promise<unknown>;
-  close(): void;
+  /** Resolves when the pool's workers (if any) are ready. */
+  ready(): Promise<void>;
+  close(): Promise<void>;
 }
 
-export async function startInProcessEnclave(stack: Pick<BenchStack, 'enclaveConfig' | 'pki' | 'pcrs' | 'sim' | 'principal' | 'wrappedKeys'>): Promise<InProcessEnclave> {
+export async function startInProcessEnclave(
+  stack: Pick<BenchStack, 'enclaveConfig' | 'pki' | 'pcrs' | 'sim' | 'principal' | 'wrappedKeys'>,
+  options: { workers?: number } = {},
+): Promise<InProcessEnclave> {
   const config = parseEnclaveConfig(stack.enclaveConfig);
   const nsm = new SimulatedNsm({ pki: stack.pki, pcrs: stack.pcrs, silent: true });
   const identity = await EnclaveIdentity.create(nsm);
@@ -58,7 +67,8 @@ export async function startInProcessEnclave(stack: Pick<BenchStack, 'enclaveConf
     const { Plaintext } = await kms.decrypt({ CiphertextBlob: Buffer.from(wrapped.ciphertextBlob, 'base64'), KeyId: wrapped.keyId, EncryptionContext: wrapped.encryptionContext });
     keys.set(name, Plaintext);
   }
-  const services: EnclaveServices = { identity, kms, keys, secrets: noSecrets() };
+  const workers = (options.workers ?? 0) > 0 && config.cards !== undefined ? poolForServices({ identity, kms, keys }, config.cards, options.workers!) : undefined;
+  const services: EnclaveServices = { identity, kms, keys, secrets: noSecrets(), ...(workers === undefined ? {} : { workers }) };
   const registry = new HandlerRegistry();
   registerBuiltinHandlers(registry, services, config);
   const signal = new AbortController().signal;
@@ -67,7 +77,9 @@ export async function startInProcessEnclave(stack: Pick<BenchStack, 'enclaveConf
     registry,
     kmsCalls,
     call: (op, body) => registry.dispatch(op, body, { signal }),
-    close: () => {
+    ready: async () => workers?.whenReady(),
+    close: async () => {
+      await workers?.close();
       keys.clear();
       kms.cache.clear();
       client.destroy();

@@ -22,6 +22,7 @@ import type { SealedMessage } from './seal.js';
 import {
   generateHpkeKeyPair,
   HPKE_ENC_BYTES,
+  HPKE_PRIVATE_KEY_BYTES,
   HPKE_PUBLIC_KEY_BYTES,
   HPKE_TAG_BYTES,
   hpkePublicKeyOf,
@@ -145,6 +146,17 @@ export class HpkeRecipient {
       this.#senderSecrets.set(id, secret);
     }
     return secret;
+  }
+
+  /**
+   * A copy of the raw private key, for the enclave's own worker threads (enclave/workers/pool.ts
+   * transfers it to a new worker, which imports it and zeroes it): the caller zeroes it.
+   */
+  exportPrivateKey(): Uint8Array {
+    if (this.#keyPair === null) throw new Error('HpkeRecipient has been disposed');
+    const raw = (this.#keyPair.privateKey as unknown as { key?: unknown }).key;
+    if (!(raw instanceof Uint8Array) || raw.length !== HPKE_PRIVATE_KEY_BYTES) throw new TypeError('not an X25519 key of @hpke');
+    return raw.slice();
   }
 
   /** Overwrites the private key bytes; the recipient cannot open anything afterwards. */

@@ -1,0 +1,312 @@
+/**
+ * The enclave's worker pool: the built-in operations' CPU work (opening sealed inputs: HPKE with
+ * X25519, the ESDK's AES-GCM/HKDF and header, kmsRsa's AES-CTR/HMAC; then FF1 tokens, blind
+ * indexes, redaction) on node:worker_threads, so every vCPU of the enclave does some
+ * (docs/architecture.md "Worker pool").
+ *
+ * What stays on the main thread: the link to the parent, the attested KMS client and its data-key
+ * cache (one KMS Decrypt per data key whichever worker asks first; workers ask with `kms-decrypt`
+ * and get a copy), the public-submission rate limiter (outcomes carry their bucket key and the main
+ * thread takes it before releasing them: enclave/app/builtin-work.ts) and custom handlers.
+ *
+ * Keys reach a worker as fresh copies whose buffers are transferred (the main thread keeps none):
+ * the HPKE private key and the loaded keys at start, the loaded keys again on every `keys.load`.
+ * Workers zero them when they are replaced and on close, then exit.
+ *
+ * A worker that dies (an internal bug, an OpenSSL abort) is replaced; its in-flight tasks fail with
+ * ERR_INTERNAL (500) at once, never hang. Bad input never kills one: every item settles to a typed
+ * outcome inside the worker.
+ *
+ * The worker's script is the enclave bundle itself (enclave/main.ts starts a pool worker when it
+ * is not the main thread), so the image and what its PCRs measure keep one file. From TypeScript
+ * sources (tests, `npm run bench`), the worker loads enclave/main.ts through tsx.
+ */
+import { createRequire } from 'node:module';
+import { availableParallelism } from 'node:os';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { ServiceError, toEnclaveKitError } from '../../shared/errors.js';
+import type { BuiltinTask, ItemOutcome } from '../app/builtin-work.js';
+import type { EnclaveConfig } from '../config.js';
+import type { KeyRing } from '../key-ring.js';
+import type { AttestedKms } from '../kms/attested-kms.js';
+import {
+  WORKER_MARK,
+  compactInput,
+  outcomeFromWire,
+  wireError,
+  type FromWorker,
+  type KmsDecryptRequest,
+  type ToWorker,
+  type WorkerCloseReport,
+  type WorkerInit,
+} from './protocol.js';
+
+/** Most workers: Nitro enclaves are given 2-16 vCPUs in practice; more threads than that only add memory. */
+export const MAX_WORKERS = 16;
+
+/** The `workers` setting: as given, else one per vCPU the enclave was given, at most MAX_WORKERS. */
+export function workerCount(config: Pick<EnclaveConfig, 'workers'>): number {
+  return config.workers ?? Math.min(availableParallelism(), MAX_WORKERS);
+}
+
+export interface WorkerPoolOptions {
+  size: number;
+  cards: NonNullable<EnclaveConfig['cards']>;
+  /** A fresh copy of the enclave's raw HPKE private key (transferred to the new worker). */
+  hpkePrivateKey: () => Uint8Array;
+  /** Fresh copies of the long-lived keys loaded so far (transferred to the workers). */
+  loadedKeys: () => Map<string, Uint8Array>;
+  /** The main thread's attested, cached KMS Decrypt; the answer's Plaintext is the caller's to zero. */
+  decrypt: (input: KmsDecryptRequest) => Promise<{ KeyId?: string | undefined; Plaintext: Uint8Array }>;
+  log?: (event: string, fields: Record<string, string | number | boolean>, level: 'info' | 'warn' | 'error') => void;
+}
+
+interface Pending {
+  resolve: (outcomes: ItemOutcome[]) => void;
+  reject: (error: unknown) => void;
+  items: number;
+}
+
+interface Slot {
+  worker: Worker;
+  ready: boolean;
+  /** Settles when the worker is ready or has exited. */
+  started: Promise<void>;
+  markStarted: () => void;
+  /** Items in flight on this worker: where the next task goes. */
+  load: number;
+  pending: Map<number, Pending>;
+  closed?: (report: WorkerCloseReport) => void;
+}
+
+/**
+ * The pool for an enclave's services, as the runtime makes it: the workers get copies of the HPKE
+ * key and the loaded keys, and ask `services.kms` (attested, cached) for data keys.
+ */
+export function poolForServices(
+  services: { identity: { hpke: { exportPrivateKey(): Uint8Array } }; kms: Pick<AttestedKms, 'decrypt'>; keys: Pick<KeyRing, 'copies'> },
+  cards: NonNullable<EnclaveConfig['cards']>,
+  size: number,
+  log?: WorkerPoolOptions['log'],
+): WorkerPool {
+  return new WorkerPool({
+    size,
+    cards,
+    hpkePrivateKey: () => services.identity.hpke.exportPrivateKey(),
+    loadedKeys: () => services.keys.copies(),
+    decrypt: (input) => services.kms.decrypt(input),
+    ...(log === undefined ? {} : { log }),
+  });
+}
+
+/** After a worker dies before it was ready, its replacement waits this long (a crash loop stays cheap), ms. */
+const RESPAWN_DELAY_MS = 1_000;
+/** How long close() lets a worker zero its keys and report before terminating it, ms. */
+const CLOSE_GRACE_MS = 5_000;
+
+export class WorkerPool {
+  readonly #options: WorkerPoolOptions;
+  readonly #slots: (Slot | undefined)[];
+  #nextTaskId = 0;
+  #started = false;
+  #closing = false;
+  #restarts = 0;
+
+  constructor(options: WorkerPoolOptions) {
+    if (!Number.isSafeInteger(options.size) || options.size < 1 || options.size > MAX_WORKERS) {
+      throw new RangeError(`worker pool size must be 1..${MAX_WORKERS}`);
+    }
+    this.#options = options;
+    this.#slots = new Array<Slot | undefined>(options.size).fill(undefined);
+  }
+
+  get size(): number {
+    return this.#options.size;
+  }
+
+  /** Starts the workers (idempotent); tasks posted before a worker is ready wait in its queue. */
+  start(): void {
+    if (this.#started || this.#closing) return;
+    this.#started = true;
+    for (let index = 0; index < this.#slots.length; index++) this.#spawn(index);
+    this.#options.log?.('worker-pool-started', { size: this.#slots.length }, 'info');
+  }
+
+  /** Resolves when every worker started so far is ready (or has exited): benchmarks, tests. */
+  async whenReady(): Promise<void> {
+    await Promise.all(this.#liveSlots().map((slot) => slot.started));
+  }
+
+  /** The live worker threads (supervision and tests). */
+  threads(): Worker[] {
+    return this.#slots.flatMap((slot) => (slot === undefined ? [] : [slot.worker]));
+  }
+
+  stats(): { size: number; live: number; restarts: number; inFlightItems: number } {
+    const live = this.#slots.filter((slot) => slot !== undefined);
+    return { size: this.#slots.length, live: live.length, restarts: this.#restarts, inFlightItems: live.reduce((n, slot) => n + slot.load, 0) };
+  }
+
+  /**
+   * Runs a task; a task of several items is shared out over the workers in contiguous parts, so a
+   * batch uses every vCPU. Outcomes come back in item order.
+   */
+  async run(task: BuiltinTask): Promise<ItemOutcome[]> {
+    const live = this.#liveSlots();
+    const parts = Math.min(live.length, task.items.length);
+    if (parts <= 1) return this.#post(task);
+    const share = Math.ceil(task.items.length / parts);
+    const pieces: BuiltinTask[] = [];
+    for (let start = 0; start < task.items.length; start += share) pieces.push({ ...task, items: task.items.slice(start, start + share) });
+    return (await Promise.all(pieces.map((piece) => this.#post(piece)))).flat();
+  }
+
+  /** Sends copies of the currently loaded keys to every worker (after `keys.load`). */
+  loadKeys(): void {
+    for (const slot of this.#slots) if (slot !== undefined) this.#sendKeys(slot.worker);
+  }
+
+  /**
+   * Asks every worker to zero its keys and exit; resolves when all have exited, with each worker's
+   * report (a worker that does not answer within CLOSE_GRACE_MS is terminated and reports nothing).
+   */
+  async close(): Promise<WorkerCloseReport[]> {
+    this.#closing = true;
+    const reports: WorkerCloseReport[] = [];
+    await Promise.all(
+      this.#slots.map(async (slot) => {
+        if (slot === undefined) return;
+        const exited = new Promise<void>((resolve) => slot.worker.once('exit', () => resolve()));
+        const report = new Promise<WorkerCloseReport | undefined>((resolve) => {
+          slot.closed = resolve;
+          const timer = setTimeout(() => resolve(undefined), CLOSE_GRACE_MS);
+          timer.unref();
+        });
+        this.#send(slot.worker, { type: 'close' });
+        const answer = await report;
+        if (answer !== undefined) reports.push(answer);
+        await slot.worker.terminate();
+        await exited;
+      }),
+    );
+    return reports;
+  }
+
+  #liveSlots(): Slot[] {
+    return this.#slots.filter((slot): slot is Slot => slot !== undefined);
+  }
+
+  #post(task: BuiltinTask): Promise<ItemOutcome[]> {
+    if (this.#closing) return Promise.reject(new ServiceError('ERR_NOT_READY', 'the enclave is shutting down'));
+    const live = this.#liveSlots();
+    if (live.length === 0) return Promise.reject(new ServiceError('ERR_NOT_READY', 'no enclave worker is running'));
+    // Least loaded first; ready workers before ones still starting.
+    const slot = live.reduce((best, s) => (Number(s.ready) > Number(best.ready) || (s.ready === best.ready && s.load < best.load) ? s : best));
+    const id = this.#nextTaskId++;
+    return new Promise<ItemOutcome[]>((resolve, reject) => {
+      slot.pending.set(id, { resolve, reject, items: task.items.length });
+      slot.load += task.items.length;
+      this.#send(slot.worker, { type: 'task', id, task: { ...task, items: task.items.map(compactInput) } });
+    });
+  }
+
+  #spawn(index: number): void {
+    const script = workerScript();
+    const keys = [...this.#options.loadedKeys()];
+    const hpkePrivateKey = this.#options.hpkePrivateKey();
+    const init: WorkerInit = { mark: WORKER_MARK, cards: this.#options.cards, hpkePrivateKey, keys };
+    const transfer = [hpkePrivateKey.buffer as ArrayBuffer, ...keys.map(([, key]) => key.buffer as ArrayBuffer)];
+    let worker: Worker;
+    try {
+      worker = new Worker(script.url, { eval: script.eval, workerData: init, transferList: transfer, execArgv: [], stdout: false, stderr: false });
+    } catch (error) {
+      hpkePrivateKey.fill(0);
+      for (const [, key] of keys) key.fill(0);
+      throw error;
+    }
+    let markStarted: () => void = () => undefined;
+    const started = new Promise<void>((resolve) => (markStarted = resolve));
+    const slot: Slot = { worker, ready: false, started, markStarted, load: 0, pending: new Map() };
+    this.#slots[index] = slot;
+    worker.on('message', (message: FromWorker) => this.#onMessage(slot, message));
+    worker.on('error', (error) => {
+      this.#options.log?.('worker-error', { index, name: error instanceof Error ? error.name : 'unknown' }, 'error');
+    });
+    worker.once('exit', (exitCode) => this.#onExit(index, slot, exitCode));
+  }
+
+  #onMessage(slot: Slot, message: FromWorker): void {
+    switch (message.type) {
+      case 'ready':
+        slot.ready = true;
+        slot.markStarted();
+        return;
+      case 'result': {
+        const pending = slot.pending.get(message.id);
+        if (pending === undefined) return;
+        slot.pending.delete(message.id);
+        slot.load -= pending.items;
+        pending.resolve(message.outcomes.map(outcomeFromWire));
+        return;
+      }
+      case 'kms-decrypt':
+        this.#options.decrypt(message.input).then(
+          ({ KeyId, Plaintext }) => {
+            // A copy with its own buffer to transfer; the answer is zeroed here either way.
+            const copy = new Uint8Array(Plaintext);
+            Plaintext.fill(0);
+            if (this.#slots.includes(slot)) this.#send(slot.worker, { type: 'kms-reply', id: message.id, keyId: KeyId, plaintext: copy }, [copy.buffer]);
+            else copy.fill(0);
+          },
+          (error: unknown) => this.#send(slot.worker, { type: 'kms-reply', id: message.id, error: wireError(toEnclaveKitError(error)) }),
+        );
+        return;
+      case 'closed':
+        slot.closed?.(message.report);
+        return;
+    }
+  }
+
+  #onExit(index: number, slot: Slot, exitCode: number): void {
+    slot.markStarted();
+    if (this.#slots[index] === slot) this.#slots[index] = undefined;
+    const lost = [...slot.pending.values()];
+    slot.pending.clear();
+    slot.load = 0;
+    for (const pending of lost) pending.reject(new ServiceError('ERR_INTERNAL', 'an enclave worker stopped before answering'));
+    if (this.#closing) return;
+    this.#restarts += 1;
+    this.#options.log?.('worker-exit', { index, exitCode, inFlight: lost.length }, 'error');
+    if (slot.ready) {
+      this.#spawn(index);
+    } else {
+      setTimeout(() => {
+        if (!this.#closing && this.#slots[index] === undefined) this.#spawn(index);
+      }, RESPAWN_DELAY_MS).unref();
+    }
+  }
+
+  #sendKeys(worker: Worker): void {
+    const keys = [...this.#options.loadedKeys()];
+    this.#send(worker, { type: 'keys', keys }, keys.map(([, key]) => key.buffer as ArrayBuffer));
+  }
+
+  #send(worker: Worker, message: ToWorker, transfer: ArrayBuffer[] = []): void {
+    worker.postMessage(message, transfer);
+  }
+}
+
+/**
+ * The script a worker runs. In the bundle (dist/enclave.js, what the image ships and PCR0
+ * measures) it is the bundle itself: enclave/main.ts starts a pool worker when it is not the main
+ * thread. Run from TypeScript sources (tests, bench), the worker imports enclave/main.ts through
+ * tsx's loader (a development dependency the bundle never reaches).
+ */
+function workerScript(): { url: URL | string; eval: boolean } {
+  const here = new URL(import.meta.url);
+  if (!here.pathname.endsWith('.ts')) return { url: here, eval: false };
+  const tsx = pathToFileURL(createRequire(here).resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs')).href;
+  const main = new URL('../main.ts', here).href;
+  return { url: `import(${JSON.stringify(tsx)}).then((api) => api.tsImport(${JSON.stringify(main)}, ${JSON.stringify(main)}));`, eval: true };
+}

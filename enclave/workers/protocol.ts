@@ -1,0 +1,82 @@
+/**
+ * The messages between the enclave's main thread and its pool workers (node:worker_threads, inside
+ * the one enclave process). Plaintext inputs never cross: tasks carry sealed inputs, results carry
+ * derived outcomes. Key material crosses only main → worker (the HPKE private key and the loaded
+ * long-lived keys at start and on `keys.load`, data keys as answers to `kms-decrypt`), always as
+ * fresh copies whose buffers are transferred, so the sender keeps no copy to forget to zero.
+ */
+import { errorFromWire, type EnclaveKitError } from '../../shared/errors.js';
+import type { EnclaveConfig } from '../config.js';
+import type { BuiltinTask, ItemOutcome } from '../app/builtin-work.js';
+import type { SealedInput } from '../app/sealed-input.js';
+import type { EsdkDecryptInput } from '../sealed/esdk.js';
+
+/** Marks workerData as a pool worker's (the bundle's entry serves both roles: enclave/main.ts). */
+export const WORKER_MARK = 'enclavekit-pool-worker/v1';
+
+export interface WorkerInit {
+  mark: typeof WORKER_MARK;
+  cards: NonNullable<EnclaveConfig['cards']>;
+  /** A copy of the enclave's raw X25519 private key; the worker imports it and zeroes this buffer. */
+  hpkePrivateKey: Uint8Array;
+  /** Copies of the long-lived keys loaded so far (a replacement worker starts with them). */
+  keys: [string, Uint8Array][];
+}
+
+export interface WireError {
+  code: string;
+  message: string;
+}
+
+export type WireOutcome = ({ value: unknown } | { error: WireError }) & { rateKey?: string };
+
+/** Decrypt requests as the sealed-input openers make them (ESDK keyring, esdk-fast, kmsRsa). */
+export type KmsDecryptRequest = EsdkDecryptInput & { EncryptionAlgorithm?: 'RSAES_OAEP_SHA_256' };
+
+export type ToWorker =
+  | { type: 'task'; id: number; task: BuiltinTask }
+  | { type: 'keys'; keys: [string, Uint8Array][] }
+  | { type: 'kms-reply'; id: number; keyId?: string | undefined; plaintext?: Uint8Array | undefined; error?: WireError }
+  | { type: 'close' };
+
+/** How a worker left its keys: every key buffer it ever held, and how many of their bytes are not zero. */
+export interface WorkerCloseReport {
+  keyBuffers: number;
+  nonZeroBytes: number;
+}
+
+export type FromWorker =
+  | { type: 'ready' }
+  | { type: 'result'; id: number; outcomes: WireOutcome[] }
+  | { type: 'kms-decrypt'; id: number; input: KmsDecryptRequest }
+  | { type: 'closed'; report: WorkerCloseReport };
+
+export function wireError(error: EnclaveKitError): WireError {
+  return { code: error.code, message: error.message };
+}
+
+export function outcomeToWire(outcome: ItemOutcome): WireOutcome {
+  const rate = outcome.rateKey === undefined ? {} : { rateKey: outcome.rateKey };
+  return 'error' in outcome ? { error: wireError(outcome.error), ...rate } : { value: outcome.value, ...rate };
+}
+
+export function outcomeFromWire(wire: WireOutcome): ItemOutcome {
+  const rate = wire.rateKey === undefined ? {} : { rateKey: wire.rateKey };
+  return 'error' in wire ? { error: errorFromWire(wire.error), ...rate } : { value: wire.value, ...rate };
+}
+
+/**
+ * The input with each byte field in a buffer of its own: a structured clone copies a view's whole
+ * ArrayBuffer, and the RPC layer's decoded fields may be views into a much larger frame.
+ */
+export function compactInput(input: SealedInput): SealedInput {
+  const own = <B extends Uint8Array>(bytes: B): B => (bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : (bytes.slice() as B));
+  if ('esdk' in input) return { esdk: own(input.esdk) };
+  if ('kmsRsa' in input) return { kmsRsa: own(input.kmsRsa) };
+  const { enc, ciphertext, sender } = input.hpke;
+  return { hpke: { enc: own(enc), ciphertext: own(ciphertext), ...(sender === undefined ? {} : { sender: own(sender) }) } };
+}
+
+export function isWorkerInit(data: unknown): data is WorkerInit {
+  return typeof data === 'object' && data !== null && (data as { mark?: unknown }).mark === WORKER_MARK;
+}

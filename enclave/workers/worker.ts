@@ -1,0 +1,98 @@
+/**
+ * A pool worker's side (enclave/workers/pool.ts): the built-in operations' CPU work on its own
+ * thread. It holds copies of the enclave's HPKE private key and of the loaded long-lived keys,
+ * opens sealed inputs here (plaintext never leaves this thread), asks the main thread for data keys
+ * (the main thread's attested KMS client and data-key cache decide whether KMS is called) and sends
+ * back derived outcomes with any rate-limit bucket key for the main thread to take.
+ *
+ * On `close` it zeroes every key buffer it was given (KeyRing.clear, HpkeRecipient.dispose),
+ * reports how many non-zero bytes remain in them (0, or the test that checks it fails) and exits.
+ */
+import type { MessagePort } from 'node:worker_threads';
+import { errorFromWire, toEnclaveKitError } from '../../shared/errors.js';
+import { HpkeRecipient } from '../../shared/hpke/open.js';
+import { runBuiltinTask, type WorkContext } from '../app/builtin-work.js';
+import { blindIndexerFor, sealedInputContext } from '../app/handlers.js';
+import { Tokenizer } from '../cards/tokenizer.js';
+import { KeyRing } from '../key-ring.js';
+import { outcomeToWire, type FromWorker, type KmsDecryptRequest, type ToWorker, type WorkerInit } from './protocol.js';
+
+type KmsAnswer = { KeyId?: string | undefined; Plaintext?: Uint8Array | undefined };
+
+export async function runPoolWorker(port: MessagePort, init: WorkerInit): Promise<void> {
+  const post = (message: FromWorker, transfer: ArrayBuffer[] = []): void => port.postMessage(message, transfer);
+  /** Every key buffer handed to this worker, kept only to report on close that all are zeroed. */
+  const held: Uint8Array[] = [init.hpkePrivateKey];
+  let hpke: HpkeRecipient;
+  try {
+    hpke = await HpkeRecipient.fromPrivateKey(init.hpkePrivateKey);
+  } finally {
+    init.hpkePrivateKey.fill(0);
+  }
+  const keys = new KeyRing();
+  const install = (entries: [string, Uint8Array][]): void => {
+    for (const [name, key] of entries) {
+      held.push(key);
+      // Same bytes again (a parent reconnect): the ring zeroes the new copy and keeps what it built.
+      keys.set(name, key);
+    }
+  };
+  install(init.keys);
+
+  let nextKmsId = 0;
+  const kmsPending = new Map<number, { resolve: (answer: KmsAnswer) => void; reject: (error: unknown) => void }>();
+  const kms = {
+    decrypt(input: KmsDecryptRequest): Promise<KmsAnswer> {
+      const id = nextKmsId++;
+      return new Promise<KmsAnswer>((resolve, reject) => {
+        kmsPending.set(id, { resolve, reject });
+        post({ type: 'kms-decrypt', id, input: { KeyId: input.KeyId, CiphertextBlob: input.CiphertextBlob, EncryptionContext: input.EncryptionContext, ...(input.EncryptionAlgorithm === undefined ? {} : { EncryptionAlgorithm: input.EncryptionAlgorithm }) } as KmsDecryptRequest });
+      });
+    },
+  };
+  const ctx: WorkContext = {
+    sealed: sealedInputContext({ kms, identity: { hpke } }, init.cards),
+    tokenizer: () => keys.derive('tokenization', (key) => new Tokenizer(key)),
+    indexer: () => keys.derive('blind-index', (key) => blindIndexerFor(key, init.cards)),
+    now: Date.now,
+  };
+
+  port.on('message', (message: ToWorker) => {
+    switch (message.type) {
+      case 'task':
+        runBuiltinTask(message.task, ctx).then(
+          (outcomes) => post({ type: 'result', id: message.id, outcomes: outcomes.map(outcomeToWire) }),
+          (error: unknown) => {
+            // runBuiltinTask settles every item itself; anything else is this worker's bug.
+            const typed = toEnclaveKitError(error);
+            post({ type: 'result', id: message.id, outcomes: message.task.items.map(() => ({ error: { code: typed.code, message: typed.message } })) });
+          },
+        );
+        return;
+      case 'kms-reply': {
+        const pending = kmsPending.get(message.id);
+        kmsPending.delete(message.id);
+        if (pending === undefined) {
+          message.plaintext?.fill(0);
+          return;
+        }
+        if (message.error !== undefined) pending.reject(errorFromWire(message.error));
+        else pending.resolve({ KeyId: message.keyId, Plaintext: message.plaintext });
+        return;
+      }
+      case 'keys':
+        install(message.keys);
+        return;
+      case 'close': {
+        keys.clear();
+        hpke.dispose();
+        const nonZeroBytes = held.reduce((sum, key) => sum + key.reduce((n, byte) => n + (byte === 0 ? 0 : 1), 0), 0);
+        post({ type: 'closed', report: { keyBuffers: held.length, nonZeroBytes } });
+        held.length = 0;
+        port.close();
+        return;
+      }
+    }
+  });
+  post({ type: 'ready' });
+}

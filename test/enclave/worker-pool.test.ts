@@ -1,0 +1,292 @@
+/**
+ * The enclave's worker pool (enclave/workers/pool.ts) behind the built-in handlers, against real
+ * components: producers seal with the ESDK under a simulated KMS key and with HPKE; the enclave side
+ * is an AttestedKms (simulated NSM, CiphertextForRecipient, data-key cache) as the runtime builds it.
+ * Same answers with 0, 1 and 2 workers; one KMS Decrypt per data key across workers; public-submission
+ * limits exact across workers; a killed worker fails its request with a typed error and is replaced;
+ * on close every worker zeroes its key copies and exits.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  AlgorithmSuiteIdentifier,
+  buildClient,
+  CommitmentPolicy,
+  getLocalCryptographicMaterialsCache,
+  KmsKeyringNode,
+  NodeCachingMaterialsManager,
+} from '@aws-crypto/client-node';
+import type { KMS } from '@aws-sdk/client-kms';
+import { registerBuiltinHandlers } from '../../enclave/app/handlers.js';
+import { HandlerRegistry } from '../../enclave/app/registry.js';
+import { parseEnclaveConfig } from '../../enclave/config.js';
+import { KeyRing } from '../../enclave/key-ring.js';
+import type { EnclaveServices } from '../../enclave/runtime.js';
+import { poolForServices, type WorkerPool } from '../../enclave/workers/pool.js';
+import { generateHpkeKeyPair, HpkeRecipient, sealedInputInfo, sealHpke, type HpkeKeyPair } from '../../shared/hpke/index.js';
+import { codeOf } from '../helpers/code-of.js';
+import { esdkClientProvider, startSealedHarness, type SealedHarness, type TestEnclave } from '../sealed/harness.js';
+
+const UNSIGNED = AlgorithmSuiteIdentifier.ALG_AES256_GCM_IV12_TAG16_HKDF_SHA512_COMMIT_KEY;
+const SIGNED = AlgorithmSuiteIdentifier.ALG_AES256_GCM_IV12_TAG16_HKDF_SHA512_COMMIT_KEY_ECDSA_P384;
+const producerClient = buildClient(CommitmentPolicy.REQUIRE_ENCRYPT_REQUIRE_DECRYPT);
+const text = (s: string): Uint8Array => new TextEncoder().encode(s);
+const card = (pan: string): Uint8Array => text(JSON.stringify({ pan, exp: '12/30' }));
+const ctx = { signal: new AbortController().signal };
+
+let h: SealedHarness;
+let producer: KMS;
+let hpke: HpkeRecipient;
+let sender: HpkeKeyPair;
+const TOKEN_KEY = new Uint8Array(32).fill(7);
+const INDEX_KEY = new Uint8Array(32).fill(11);
+
+beforeAll(async () => {
+  h = await startSealedHarness();
+  producer = h.kmsFor('client');
+  hpke = await HpkeRecipient.generate();
+  sender = await generateHpkeKeyPair();
+}, 60_000);
+
+afterAll(async () => {
+  hpke?.dispose();
+  sender?.privateKey.fill(0);
+  await h?.close();
+});
+
+interface Enclave {
+  call(op: string, body: unknown): Promise<unknown>;
+  pool: WorkerPool | undefined;
+  kms: TestEnclave;
+  close(): Promise<void>;
+}
+
+/** The built-in handlers as the runtime wires them, with `workers` threads (0: no pool). */
+async function enclave(workers: number, options: { publicSubmission?: Record<string, unknown>; now?: () => number; kms?: TestEnclave } = {}): Promise<Enclave> {
+  const config = parseEnclaveConfig({
+    kms: { region: 'us-east-1' },
+    workers,
+    cards: {
+      // The key whose policy lets producers seal under any context: every operation's inputs.
+      cardKeyArn: h.looseKeyArn,
+      hpkeSenders: [Buffer.from(sender.publicKey).toString('base64')],
+      publicSubmission: options.publicSubmission ?? { enabled: false },
+    },
+  });
+  const kms = options.kms ?? (await h.enclave());
+  const keys = new KeyRing();
+  keys.set('tokenization', TOKEN_KEY.slice());
+  keys.set('blind-index', INDEX_KEY.slice());
+  const base = { identity: { hpke }, kms: kms.kms, keys };
+  const pool = workers === 0 ? undefined : poolForServices(base, config.cards!, workers);
+  const services = { ...base, ...(pool === undefined ? {} : { workers: pool }) } as unknown as EnclaveServices;
+  const registry = new HandlerRegistry();
+  registerBuiltinHandlers(registry, services, config, options.now);
+  return {
+    call: (op, body) => registry.dispatch(op, body, ctx),
+    pool,
+    kms,
+    async close() {
+      await pool?.close();
+      keys.clear();
+      kms.close();
+    },
+  };
+}
+
+async function sealEsdk(plaintext: Uint8Array, context: Record<string, string>, suiteId = UNSIGNED, cmm?: NodeCachingMaterialsManager): Promise<Uint8Array> {
+  const keyring = cmm ?? new KmsKeyringNode({ generatorKeyId: h.looseKeyArn, clientProvider: esdkClientProvider(producer) });
+  return new Uint8Array((await producerClient.encrypt(keyring, plaintext, { encryptionContext: context, suiteId })).result);
+}
+
+/** A caching CMM: every message it seals shares one data key. */
+function sharedDataKey(): NodeCachingMaterialsManager {
+  return new NodeCachingMaterialsManager({
+    backingMaterials: new KmsKeyringNode({ generatorKeyId: h.looseKeyArn, clientProvider: esdkClientProvider(producer) }),
+    cache: getLocalCryptographicMaterialsCache(10),
+    maxAge: 10 * 60_000,
+    maxMessagesEncrypted: 10_000,
+  });
+}
+
+async function sealAuth(plaintext: Uint8Array, purpose: string, field?: string): Promise<{ hpke: { enc: Uint8Array; ciphertext: Uint8Array; sender: Uint8Array } }> {
+  const sealed = await sealHpke(hpke.publicKey, plaintext, { info: sealedInputInfo(purpose, field), senderPrivateKey: sender.privateKey });
+  return { hpke: { ...sealed, sender: sender.publicKey } };
+}
+
+async function sealBase(plaintext: Uint8Array): Promise<{ hpke: { enc: Uint8Array; ciphertext: Uint8Array } }> {
+  return { hpke: await sealHpke(hpke.publicKey, plaintext, { info: sealedInputInfo('card') }) };
+}
+
+/** What a call came to: its value or its error's code and message (what the parent would see). */
+async function outcome(promise: Promise<unknown>): Promise<unknown> {
+  try {
+    return { ok: await promise };
+  } catch (error) {
+    const { code, message } = error as { code?: unknown; message?: unknown };
+    return { code, message };
+  }
+}
+
+describe('the worker pool gives the same answers as the main thread', () => {
+  it('tokens, digests, redactions and typed errors with 0, 1 and 2 workers', async () => {
+    const shared = sharedDataKey();
+    const batch = [
+      await sealAuth(card('4111111111111111'), 'card'),
+      { esdk: await sealEsdk(card('5555555555554444'), { purpose: 'card' }, UNSIGNED, shared) },
+      { esdk: await sealEsdk(card('378282246310005'), { purpose: 'card' }, SIGNED) },
+      { esdk: await sealEsdk(card('6011111111111117'), { purpose: 'card' }, UNSIGNED, shared) },
+      // Refused items: another operation's input, a malformed record, a wrong context, garbage.
+      await sealAuth(card('4111111111111111'), 'pii-text'),
+      await sealAuth(text('{"pan":"12"}'), 'card'),
+      { esdk: await sealEsdk(card('4111111111111111'), { purpose: 'pii-text' }) },
+      { esdk: new Uint8Array([1, 2, 3]) },
+    ];
+    const single = [batch[0]!, batch[2]!, batch[4]!, batch[5]!, batch[7]!, await sealBase(card('4012888888881881'))];
+    const texts = [await sealAuth(text('mail jane@example.com, SSN 536-22-1184'), 'pii-text'), { esdk: await sealEsdk(text('call (415) 555-0132'), { purpose: 'pii-text' }) }, await sealAuth(new Uint8Array([0xff, 0xfe]), 'pii-text')];
+    const emails = [await sealAuth(text('Jane@Example.com'), 'pii-value', 'email'), await sealAuth(text('jane@example.com'), 'pii-value', 'phone'), { esdk: await sealEsdk(text('jane@example.com '), { purpose: 'pii-value', field: 'email' }) }];
+
+    const answers: unknown[] = [];
+    for (const workers of [0, 1, 2]) {
+      const e = await enclave(workers);
+      try {
+        const got: unknown[] = [];
+        got.push(await outcome(e.call('cards.tokenize-batch', { cards: batch })));
+        for (const item of single) got.push(await outcome(e.call('cards.tokenize', { card: item })));
+        for (const item of texts) got.push(await outcome(e.call('pii.redact', { text: item })));
+        got.push(await outcome(e.call('pii.blind-index', { field: 'email', values: emails })));
+        answers.push(got);
+      } finally {
+        await e.close();
+      }
+    }
+    // Something to compare: tokens, each kind of error, redactions and digests are all there.
+    const flat = JSON.stringify(answers[0]);
+    for (const expected of ['"token":"411111', 'ERR_DECRYPT_FAILED', 'ERR_INVALID_CARD', 'ERR_ENCRYPTION_CONTEXT', 'ERR_SEALED_INPUT_MALFORMED', 'ERR_SENDER_NOT_ALLOWED', '[EMAIL]', '"digest"']) {
+      expect(flat).toContain(expected);
+    }
+    expect(answers[1]).toEqual(answers[0]);
+    expect(answers[2]).toEqual(answers[0]);
+  }, 120_000);
+});
+
+describe('the main thread keeps what must be counted once', () => {
+  it('one KMS Decrypt per data key with 2 workers and concurrent first requests', async () => {
+    const shared = sharedDataKey();
+    const messages: Uint8Array[] = [];
+    // One at a time: the producer's cache then hands every message the same data key.
+    for (let i = 0; i < 24; i++) messages.push(await sealEsdk(card(`41111111111${String(i).padStart(5, '0')}`), { purpose: 'card' }, UNSIGNED, shared));
+    const e = await enclave(2);
+    try {
+      // A batch shared by both workers plus single requests, all before any data key is cached.
+      const [batch, ...singles] = await Promise.all([
+        e.call('cards.tokenize-batch', { cards: messages.slice(0, 16).map((esdk) => ({ esdk })) }) as Promise<{ results: { token?: string }[] }>,
+        ...messages.slice(16).map((esdk) => e.call('cards.tokenize', { card: { esdk } }) as Promise<{ token?: string }>),
+      ]);
+      expect([...batch!.results, ...singles].every((r) => typeof r.token === 'string')).toBe(true);
+      expect(e.kms.calls).toEqual({ Decrypt: 1 });
+      expect(e.kms.kms.cache.stats()).toMatchObject({ loads: 1, hits: 23 });
+    } finally {
+      await e.close();
+    }
+  }, 60_000);
+
+  it('public-submission limits hold exactly across 2 workers (per card and overall)', async () => {
+    const t0 = Date.parse('2026-01-01T00:00:00Z');
+    // The clock stands still: no bucket refills during the test.
+    const e = await enclave(2, { publicSubmission: { enabled: true, perCardBurst: 5, overallBurst: 9 }, now: () => t0 });
+    try {
+      // 12 anonymous submissions of one (BIN, last 4), at once: single calls and a batch.
+      const same = await Promise.all(Array.from({ length: 12 }, () => sealBase(card('4111111111111111'))));
+      const singles = await Promise.all(same.slice(0, 6).map((item) => codeOf(e.call('cards.tokenize', { card: item }))));
+      const batch = (await e.call('cards.tokenize-batch', { cards: same.slice(6) })) as { results: ({ token: string } | { error: { code: string } })[] };
+      const codes = [...singles, ...batch.results.map((r) => ('error' in r ? r.error.code : 'ok'))];
+      expect(codes.filter((c) => c === 'ok')).toHaveLength(5);
+      expect(codes.filter((c) => c === 'ERR_RATE_LIMITED')).toHaveLength(7);
+      // The overall bucket (9) had 5 taken: 4 more of other cards pass, the rest are refused.
+      const others = await Promise.all(['4012888888881881', '5555555555554444', '5105105105105100', '6011111111111117', '6011000990139424', '4242424242424242'].map((pan) => sealBase(card(pan))));
+      const otherCodes = await Promise.all(others.map((item) => codeOf(e.call('cards.tokenize', { card: item }))));
+      expect(otherCodes.filter((c) => c === 'ok')).toHaveLength(4);
+      expect(otherCodes.filter((c) => c === 'ERR_RATE_LIMITED')).toHaveLength(2);
+    } finally {
+      await e.close();
+    }
+  }, 60_000);
+});
+
+describe('worker failure and shutdown', () => {
+  it('a worker killed mid-request fails that request with a typed 5xx; the others and the next request succeed', async () => {
+    const real = await h.enclave();
+    // Data-key requests wait here until released, so requests are in flight inside the workers.
+    const waiting: (() => void)[] = [];
+    let arrived: () => void = () => undefined;
+    const gated = {
+      ...real,
+      kms: {
+        ...real.kms,
+        cache: real.kms.cache,
+        decrypt: async (input: Parameters<typeof real.kms.decrypt>[0]) => {
+          await new Promise<void>((resolve) => {
+            waiting.push(resolve);
+            arrived();
+          });
+          return real.kms.decrypt(input);
+        },
+      } as unknown as TestEnclave['kms'],
+    };
+    const e = await enclave(2, { kms: gated });
+    await e.pool!.whenReady();
+    try {
+      const [first, second] = [await sealEsdk(card('4111111111111111'), { purpose: 'card' }), await sealEsdk(card('5555555555554444'), { purpose: 'card' })];
+      const twoArrived = new Promise<void>((resolve) => {
+        arrived = () => {
+          if (waiting.length === 2) resolve();
+        };
+      });
+      // The least loaded worker takes each: one request per worker.
+      const a = outcome(e.call('cards.tokenize', { card: { esdk: first } }));
+      const b = outcome(e.call('cards.tokenize', { card: { esdk: second } }));
+      await twoArrived;
+      const [victim] = e.pool!.threads();
+      await victim!.terminate();
+      for (const release of waiting.splice(0)) release();
+      const results = [await a, await b];
+      expect(results).toContainEqual({ code: 'ERR_INTERNAL', message: 'an enclave worker stopped before answering' });
+      expect(results.filter((r) => (r as { ok?: { token?: string } }).ok?.token !== undefined)).toHaveLength(1);
+      expect(e.pool!.stats()).toMatchObject({ restarts: 1 });
+      // The replacement starts with the keys: HPKE and ESDK requests on every worker succeed.
+      arrived = () => waiting.shift()?.();
+      const next = await Promise.all([
+        e.call('cards.tokenize-batch', { cards: [await sealAuth(card('4111111111111111'), 'card'), await sealAuth(card('4012888888881881'), 'card')] }),
+        e.call('cards.tokenize', { card: { esdk: first } }),
+      ]);
+      expect(JSON.stringify(next)).not.toContain('error');
+      expect(e.pool!.stats()).toMatchObject({ live: 2, inFlightItems: 0 });
+    } finally {
+      for (const release of waiting.splice(0)) release();
+      await e.close();
+    }
+  }, 60_000);
+
+  it('on close every worker zeroes its key copies (replaced ones included) and exits', async () => {
+    const e = await enclave(2);
+    const pool = e.pool!;
+    try {
+      expect(await codeOf(e.call('cards.tokenize', { card: await sealAuth(card('4111111111111111'), 'card') }))).toBe('ok');
+      // A parent reconnect re-sends the keys: each worker gets copies again, and drops them.
+      pool.loadKeys();
+      const threads = pool.threads();
+      expect(threads).toHaveLength(2);
+      const exits = threads.map((thread) => new Promise<number>((resolve) => thread.once('exit', resolve)));
+      const reports = await pool.close();
+      await Promise.all(exits);
+      // Each held the HPKE key copy and two rounds of the two long-lived keys: all zero now.
+      expect(reports).toEqual([
+        { keyBuffers: 5, nonZeroBytes: 0 },
+        { keyBuffers: 5, nonZeroBytes: 0 },
+      ]);
+      expect(await codeOf(e.call('cards.tokenize', { card: await sealAuth(card('4111111111111111'), 'card') }))).toBe('ERR_NOT_READY');
+    } finally {
+      await e.close();
+    }
+  }, 60_000);
+});
