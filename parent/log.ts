@@ -6,11 +6,15 @@
  * Lines logged in one iteration of the event loop leave together at its end (setImmediate), one
  * write to stdout and one to the file. Every API request logs a line, and written one by one they
  * were most of the parent's system calls (bench tokenize under strace: per request one
- * synchronous write to stdout, which blocks the event loop when journald or the disk is slow, and
- * one file write handed to libuv's thread pool, with ~3 futex calls and an eventfd write for the
- * hand-over and its completion). Lines still pending when the process exits are written then.
+ * synchronous write to stdout and one file write handed to libuv's thread pool, with ~3 futex
+ * calls and an eventfd write for the hand-over and its completion, and a thread to wake on a
+ * 2-core host). The file is written synchronously, as stdout already is (Node docs, "A note on
+ * process I/O"): one append of a few lines to the page cache per iteration costs less than the
+ * hand-over. It is opened O_APPEND, so logrotate's copytruncate (deploy/logrotate) keeps working.
+ * A failed file write (disk full) drops those lines from the file only: stdout still has them,
+ * and the API keeps serving. Lines still pending when the process exits are written then.
  */
-import { appendFileSync, createWriteStream, type WriteStream } from 'node:fs';
+import { closeSync, openSync, writeSync } from 'node:fs';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 export type LogFields = Record<string, string | number | boolean | null | undefined>;
@@ -33,7 +37,7 @@ export interface LoggerOptions {
 }
 
 /** Loggers with lines waiting for the end of the iteration: flushed by one 'exit' listener. */
-const unflushed = new Set<(exiting: boolean) => void>();
+const unflushed = new Set<() => void>();
 let exitHooked = false;
 
 function flushAllOnExit(): void {
@@ -42,39 +46,41 @@ function flushAllOnExit(): void {
   // 'exit' runs synchronously, also after an uncaught exception; stdout to a file or a pipe is
   // written synchronously on Linux (Node docs, "A note on process I/O").
   process.once('exit', () => {
-    for (const flush of unflushed) flush(true);
+    for (const flush of unflushed) flush();
   });
 }
 
 export function createLogger(options: LoggerOptions = {}): Logger {
   const direct = options.write;
-  const file: WriteStream | undefined = options.file === undefined ? undefined : createWriteStream(options.file, { flags: 'a', mode: 0o600 });
+  let fd: number | undefined = options.file === undefined ? undefined : openSync(options.file, 'a', 0o600);
   const now = options.now ?? Date.now;
   const component = options.component ?? 'parent';
   let pending = '';
   let scheduled = false;
-  const flush = (exiting = false): void => {
+  const flush = (): void => {
     scheduled = false;
     unflushed.delete(flush);
     if (pending === '') return;
     const text = pending;
     pending = '';
     if (direct === undefined) process.stdout.write(text);
-    if (options.file === undefined) return;
-    // An exiting process runs no more I/O callbacks: the stream's write would never happen.
-    if (exiting) appendFileSync(options.file, text, { mode: 0o600 });
-    else file?.write(text);
+    if (fd === undefined) return;
+    try {
+      writeSync(fd, text);
+    } catch {
+      // Disk full or gone: see the module comment.
+    }
   };
   const log = (level: LogLevel, msg: string, fields: LogFields = {}): void => {
     const line = `${JSON.stringify({ ts: new Date(now()).toISOString(), level, component, msg, ...fields })}\n`;
     direct?.(line);
-    if (direct !== undefined && file === undefined) return;
+    if (direct !== undefined && fd === undefined) return;
     pending += line;
     if (!scheduled) {
       scheduled = true;
       unflushed.add(flush);
       flushAllOnExit();
-      setImmediate(flush, false);
+      setImmediate(flush);
     }
   };
   return {
@@ -82,9 +88,10 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     info: (msg, fields) => log('info', msg, fields),
     warn: (msg, fields) => log('warn', msg, fields),
     error: (msg, fields) => log('error', msg, fields),
-    close: () => {
+    close: async () => {
       flush();
-      return new Promise<void>((resolve) => (file === undefined ? resolve() : file.end(() => resolve())));
+      if (fd !== undefined) closeSync(fd);
+      fd = undefined;
     },
   };
 }

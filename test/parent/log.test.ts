@@ -34,9 +34,24 @@ describe('parent logger batching', () => {
     await nextIteration();
     expect(stdout).toHaveBeenCalledTimes(1);
     expect(msgs(String(stdout.mock.calls[0]![0]))).toEqual(['request 0', 'request 1', 'request 2', 'request 3', 'request 4']);
+    expect(msgs(readFileSync(file, 'utf8'))).toHaveLength(5); // in the file by the end of the iteration, not later
     logger.warn('later');
     await logger.close();
     expect(msgs(readFileSync(file, 'utf8'))).toEqual(['request 0', 'request 1', 'request 2', 'request 3', 'request 4', 'later']);
+  });
+
+  it('appends to an existing file and keeps lines logged after close() out of it', async () => {
+    vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+    const file = logFile();
+    const first = createLogger({ file });
+    first.info('first run');
+    await first.close();
+    first.info('after close');
+    const second = createLogger({ file });
+    second.info('second run');
+    await second.close();
+    await nextIteration();
+    expect(msgs(readFileSync(file, 'utf8'))).toEqual(['first run', 'second run']);
   });
 
   it('close() writes lines still waiting for the end of the iteration', async () => {
