@@ -2,14 +2,16 @@
  * Benchmark runner: `npm run bench -- [NAME...] [--quick] [--strict] [--list]`.
  *
  * A scenario is a module bench/scenarios/<name>.ts whose default export is a `Scenario`; it returns
- * rows (rates) and checks (ratios against targets). The runner prints one table per scenario and
- * writes bench/results/latest.json. Not a test: numbers depend on the machine and its load, so
+ * rows (rates) and checks (ratios and latencies against targets). The runner prints one table per
+ * scenario, then every scenario's checks side by side (lib/checks.ts), and writes all of it, with
+ * the load average at each scenario's start and end, to bench/results/latest.json. Not a test: numbers depend on the machine and its load, so
  * scenarios compare rates measured side by side in the same process (see `interleave`), and the
  * exit code is 0 unless --strict is given and a check misses its target.
  */
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { checksTable, recordChecks, type FailedScenario, type RecordedCheck } from './lib/checks.js';
 
 export interface BenchRow {
   name: string;
@@ -205,15 +207,17 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const context: ScenarioContext = { quick: flags.has('--quick'), log: (message) => process.stderr.write(`${message}\n`) };
-  const results: Record<string, ScenarioResult & { description: string; seconds: number }> = {};
+  const results: Record<string, ScenarioResult & { description: string; seconds: number; loadavg1m: [number, number] }> = {};
+  const checks: RecordedCheck[] = [];
   let missed = false;
-  const failed: string[] = [];
+  const failed: FailedScenario[] = [];
   const began = performance.now();
   const loadavgAtStart = loadavg();
   for (const name of requested.length > 0 ? requested : available) {
     const module = (await import(pathToFileURL(`${SCENARIO_DIR}${name}.ts`).href)) as { default: Scenario };
     process.stdout.write(`\n${name}: ${module.default.description}\n`);
     const scenarioBegan = performance.now();
+    const loadBefore = loadavg()[0] as number;
     let result: ScenarioResult;
     try {
       result = await module.default.run(context);
@@ -221,11 +225,13 @@ async function main(argv: string[]): Promise<number> {
       // One broken scenario must not cost the figures of the others: record it and go on.
       const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
       process.stderr.write(`bench: scenario ${name} failed: ${message}\n`);
-      failed.push(name);
+      failed.push({ scenario: name, error: message.split('\n')[0] ?? '' });
       result = { rows: [], checks: [], info: { error: message.split('\n')[0] } };
     }
     const seconds = Math.round(performance.now() - scenarioBegan) / 1000;
-    results[name] = { description: module.default.description, seconds, ...result };
+    const loadavg1m: [number, number] = [loadBefore, loadavg()[0] as number];
+    results[name] = { description: module.default.description, seconds, loadavg1m, ...result };
+    checks.push(...recordChecks(name, result.checks, loadavg1m));
     missed ||= result.checks.some((check) => !check.pass);
     process.stdout.write(`${table(result)}\n  (${seconds.toFixed(1)} s)\n`);
   }
@@ -242,11 +248,14 @@ async function main(argv: string[]): Promise<number> {
     command: `npm run bench${argv.length > 0 ? ` -- ${argv.join(' ')}` : ''}`,
     seconds: Math.round(performance.now() - began) / 1000,
     quick: context.quick,
+    checks,
+    failedScenarios: failed,
     scenarios: results,
   };
   writeFileSync(`${RESULTS_DIR}latest.json`, `${JSON.stringify(report, null, 2)}\n`);
+  process.stdout.write(`\n${checksTable(checks, failed)}\n`);
   process.stdout.write(`\nwrote bench/results/latest.json (${report.seconds.toFixed(1)} s in total)\n`);
-  if (failed.length > 0) process.stderr.write(`bench: failed scenarios: ${failed.join(', ')}\n`);
+  if (failed.length > 0) process.stderr.write(`bench: failed scenarios: ${failed.map((f) => f.scenario).join(', ')}\n`);
   return failed.length > 0 || (flags.has('--strict') && missed) ? 1 : 0;
 }
 

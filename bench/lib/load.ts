@@ -62,13 +62,17 @@ export async function closedLoop(operation: (i: number) => Promise<void>, option
 
 /**
  * `operation(i)` due at start + i / ratePerSecond for `durationMs`; waits for every started one.
- * Returns also how late the generator itself was in starting operations (its own timer lag).
+ * Returns also how late the generator itself was in starting operations (`startLag`).
  */
 export async function openLoop(
   operation: (i: number) => Promise<void>,
   options: { ratePerSecond: number; durationMs: number; histogram?: Histogram },
-): Promise<LoadRun & { maxOutstanding: number }> {
+): Promise<LoadRun & { maxOutstanding: number; startLag: LatencySummary }> {
   const histogram = options.histogram ?? newHistogram();
+  // How late each operation started after it was due: the generator's own lag (timer
+  // granularity, its event loop, its GC). Part of every latency recorded above; when it grows
+  // the generator, not the system, is falling behind the schedule.
+  const startLag = newHistogram();
   const intervalMs = 1000 / options.ratePerSecond;
   const total = Math.floor((options.durationMs / 1000) * options.ratePerSecond);
   const start = performance.now();
@@ -82,6 +86,7 @@ export async function openLoop(
       const now = performance.now();
       while (started < total && start + started * intervalMs <= now) {
         const dueAt = start + started * intervalMs;
+        startLag.recordValue(Math.max(1, Math.round((now - dueAt) * 1000)));
         const i = started++;
         outstanding += 1;
         maxOutstanding = Math.max(maxOutstanding, outstanding);
@@ -105,5 +110,5 @@ export async function openLoop(
   });
   await Promise.all(pending);
   if (failure !== undefined) throw failure;
-  return { ops: total, seconds: (performance.now() - start) / 1000, histogram, maxOutstanding };
+  return { ops: total, seconds: (performance.now() - start) / 1000, histogram, maxOutstanding, startLag: summarize(startLag) };
 }
