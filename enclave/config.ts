@@ -128,6 +128,8 @@ export const enclaveConfigSchema = z.strictObject({
       pollIntervalMs: z.number().int().min(1_000).default(60_000),
       /** How long a replaced version keeps working after it was replaced, ms (then zeroed). */
       retireAfterMs: z.number().int().min(0).default(86_400_000),
+      /** Not ready while a secret has gone longer than this without a successful read, ms (absent: no limit). */
+      maxStaleMs: z.number().int().min(1_000).optional(),
       /** The secrets to load: 1..32, each name once. */
       items: z
         .array(z.strictObject({ store: z.enum(SECRET_STORES), name: storeItemName }))
