@@ -5,7 +5,6 @@
  * AWS SDK's default chain (environment, profile, instance role).
  */
 import { readFile } from 'node:fs/promises';
-import https from 'node:https';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SSMClient } from '@aws-sdk/client-ssm';
@@ -13,6 +12,7 @@ import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { MAX_SECRET_BYTES, SECRET_STORES, type SecretStoreName } from '../../../shared/secrets/sealed-secret.js';
 import { putSealedSecret } from '../../secrets/put-sealed-secret.js';
 import { UsageError, parseOptions, required, runCli } from '../../args.js';
+import { extraCaAgent } from '../../extra-ca-agent.js';
 
 const USAGE = `usage: enclavekit secrets put --store ssm|secretsmanager --name NAME --key KEY_ARN
                              [--region R] [--endpoint URL] [--kms-endpoint URL] [--ca-file FILE] < plaintext
@@ -27,7 +27,7 @@ CreateSecret / PutSecretValue. The plaintext never goes to the store. Prints {"s
   --region R         AWS region (default: AWS_REGION / the SDK's configuration)
   --endpoint URL     the store's endpoint (default: the regional one, or AWS_ENDPOINT_URL_SSM/_SECRETS_MANAGER)
   --kms-endpoint URL the KMS endpoint (default: the regional one, or AWS_ENDPOINT_URL_KMS)
-  --ca-file FILE     PEM of an extra trust anchor for both endpoints (the simulator's CA)
+  --ca-file FILE     PEM of an extra trust anchor for both endpoints (the simulator's CA), added to Node's roots
 Credentials: the AWS SDK's default chain (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, profile, role).
 `;
 
@@ -72,7 +72,7 @@ export function run(args: string[]): Promise<number> {
     const ca = values['ca-file'] === undefined ? undefined : await readFile(values['ca-file']);
     const common = {
       ...(values.region === undefined ? {} : { region: values.region }),
-      requestHandler: new NodeHttpHandler({ httpsAgent: new https.Agent({ ...(ca === undefined ? {} : { ca }) }) }),
+      requestHandler: new NodeHttpHandler({ httpsAgent: extraCaAgent(ca) }),
     };
     const plaintext = await readStdin();
     const kms = new KMSClient({ ...common, ...(values['kms-endpoint'] === undefined ? {} : { endpoint: values['kms-endpoint'] }) });
