@@ -10,6 +10,7 @@ import { EncryptCommand, type KMSClient } from '@aws-sdk/client-kms';
 import { CreateSecretCommand, PutSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { PutParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
 import { mapKmsError } from '../../enclave/kms/kms-errors.js';
+import { awsErrorName } from '../../shared/aws/error-name.js';
 import { EnclaveKitError, InputError, ServiceError } from '../../shared/errors.js';
 import { MAX_SECRET_BYTES, SSM_STANDARD_VALUE_MAX, secretEncryptionContext, type SecretStoreName } from '../../shared/secrets/sealed-secret.js';
 
@@ -64,8 +65,7 @@ export async function putSealedSecret(input: PutSealedSecretInput): Promise<{ st
     }
   } catch (error) {
     if (error instanceof EnclaveKitError) throw error;
-    const name = String((error as { name?: unknown }).name ?? '').replace(/[^A-Za-z]/g, '').slice(0, 64);
-    throw new ServiceError('ERR_SECRET_UNAVAILABLE', `${input.store.name === 'ssm' ? 'PutParameter' : 'CreateSecret/PutSecretValue'} failed: ${name || 'unknown error'}`, { cause: error });
+    throw new ServiceError('ERR_SECRET_UNAVAILABLE', `${input.store.name === 'ssm' ? 'PutParameter' : 'CreateSecret/PutSecretValue'} failed: ${awsErrorName(error)}`, { cause: error });
   }
 }
 

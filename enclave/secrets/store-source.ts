@@ -15,6 +15,7 @@ import { secretsManagerEndpointOf, ssmEndpointOf, type EnclaveConfig } from '../
 import type { AwsCredentials } from '../credentials.js';
 import type { OpenProxyStream, TunnelAgent } from '../kms/tunnel.js';
 import { tunnelledClientConfig } from '../kms/tunnelled-client.js';
+import { awsErrorName } from '../../shared/aws/error-name.js';
 import { parseKmsKeyArn } from '../../shared/aws/kms-key-arn.js';
 import { checkParameterAnswer, checkSecretAnswer } from './store-answer.js';
 
@@ -92,7 +93,6 @@ export function createStoreSource(
 /** Any failure to read becomes ERR_SECRET_UNAVAILABLE, naming the AWS exception (never a value). */
 function mapStoreError(error: unknown, store: SecretStoreName): EnclaveKitError {
   if (error instanceof EnclaveKitError && error.code === 'ERR_SECRET_UNAVAILABLE') return error;
-  const name = error instanceof EnclaveKitError ? error.code : typeof error === 'object' && error !== null ? String((error as { name?: unknown }).name ?? '') : '';
   const operation = store === 'ssm' ? 'GetParameter' : 'GetSecretValue';
-  return new ServiceError('ERR_SECRET_UNAVAILABLE', `${operation} failed: ${name.replace(/[^A-Za-z_]/g, '').slice(0, 64) || 'unknown error'}`, { cause: error });
+  return new ServiceError('ERR_SECRET_UNAVAILABLE', `${operation} failed: ${awsErrorName(error)}`, { cause: error });
 }

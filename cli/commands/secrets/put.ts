@@ -9,6 +9,7 @@ import { KMSClient } from '@aws-sdk/client-kms';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { KMS_KEY_ARN } from '../../../shared/aws/kms-key-arn.js';
 import { MAX_SECRET_BYTES, SECRET_STORES, type SecretStoreName } from '../../../shared/secrets/sealed-secret.js';
 import { putSealedSecret } from '../../secrets/put-sealed-secret.js';
 import { UsageError, parseOptions, required, runCli } from '../../args.js';
@@ -64,7 +65,7 @@ export function run(args: string[]): Promise<number> {
     if (!(SECRET_STORES as readonly string[]).includes(store)) throw new UsageError('--store must be ssm or secretsmanager');
     const name = required(values.name, 'name');
     const keyArn = required(values.key, 'key');
-    if (!/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[0-9a-f-]{36}$/.test(keyArn)) throw new UsageError('--key must be a KMS key ARN');
+    if (!KMS_KEY_ARN.test(keyArn)) throw new UsageError('--key must be a KMS key ARN');
     for (const option of ['endpoint', 'kms-endpoint'] as const) {
       const url = values[option];
       if (url !== undefined && !URL.canParse(url)) throw new UsageError(`--${option} must be a URL`);
