@@ -91,6 +91,17 @@ describe('enclavekit secrets put', () => {
   });
 
   it.each([
+    ['ssm', 'enclavekit-flat', '/enclavekit/'],
+    ['ssm', '/other/test/x', '/enclavekit/'],
+    ['secretsmanager', '/enclavekit/test/slash', 'enclavekit/'],
+  ] as const)('%s: a name outside the readable prefix (%s) is stored with a one-line warning', async (store, name, prefix) => {
+    const run = await put(store, name, 'v');
+    expect(run.status).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({ store, name });
+    expect(run.stderr).toBe(`enclavekit secrets put: warning: --name does not start with ${prefix}; the parent role policy (deploy/iam/parent-instance-role-policy.json) allows reads only under it\n`);
+  });
+
+  it.each([
     ['an empty stdin', ['ssm', '/enclavekit/test/empty', ''], /stdin: the secret is empty/],
     ['a plaintext over 4096 bytes', ['ssm', '/enclavekit/test/big', 'x'.repeat(4097)], /stdin: at most 4096 bytes/],
     ['an unknown store', ['s3', '/enclavekit/test/x', 'v'], /--store must be ssm or secretsmanager/],

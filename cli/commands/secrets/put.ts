@@ -10,7 +10,7 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { KMS_KEY_ARN } from '../../../shared/aws/kms-key-arn.js';
-import { MAX_SECRET_BYTES, SECRET_STORES, type SecretStoreName } from '../../../shared/secrets/sealed-secret.js';
+import { MAX_SECRET_BYTES, READABLE_SECRET_PREFIX, SECRET_STORES, type SecretStoreName } from '../../../shared/secrets/sealed-secret.js';
 import { putSealedSecret } from '../../secrets/put-sealed-secret.js';
 import { UsageError, parseOptions, required, runCli } from '../../args.js';
 import { extraCaAgent } from '../../extra-ca-agent.js';
@@ -23,7 +23,9 @@ context {"purpose":"secret","store":STORE,"name":NAME}, and stores the base64 ci
 PutParameter (Type String, Overwrite; tier Advanced when over 4096 characters) or Secrets Manager
 CreateSecret / PutSecretValue. The plaintext never goes to the store. Prints {"store","name","version"}.
   --store S          ssm or secretsmanager
-  --name NAME        the parameter or secret name (as named in the enclave config's secrets.items)
+  --name NAME        the parameter or secret name (as named in the enclave config's secrets.items);
+                     the parent role policy lets the enclave read only /enclavekit/... (ssm) and
+                     enclavekit/... (secretsmanager): other names get a warning on stderr
   --key KEY_ARN      the internal KMS key (the enclave config's secrets.keyArn)
   --region R         AWS region (default: AWS_REGION / the SDK's configuration)
   --endpoint URL     the store's endpoint (default: the regional one, or AWS_ENDPOINT_URL_SSM/_SECRETS_MANAGER)
@@ -75,6 +77,11 @@ export function run(args: string[]): Promise<number> {
       ...(values.region === undefined ? {} : { region: values.region }),
       requestHandler: new NodeHttpHandler({ httpsAgent: extraCaAgent(ca) }),
     };
+    const prefix = READABLE_SECRET_PREFIX[store as SecretStoreName];
+    if (!name.startsWith(prefix)) {
+      // Stored anyway (a custom role policy may allow it), but the shipped one would not let the enclave read it.
+      process.stderr.write(`enclavekit secrets put: warning: --name does not start with ${prefix}; the parent role policy (deploy/iam/parent-instance-role-policy.json) allows reads only under it\n`);
+    }
     const plaintext = await readStdin();
     const kms = new KMSClient({ ...common, ...(values['kms-endpoint'] === undefined ? {} : { endpoint: values['kms-endpoint'] }) });
     const endpoint = values.endpoint === undefined ? {} : { endpoint: values.endpoint };
