@@ -153,6 +153,10 @@ const enclaveConfigChecked = enclaveConfigSchema.superRefine((config, ctx) => {
       ctx.addIssue({ code: 'custom', path: ['keys', name, 'keyId'], message: 'must be the internal key, not cards.cardKeyArn (producers can make data keys under the card key)' });
     }
   }
+  // A limit under one poll interval would make a healthy enclave unready between two polls.
+  if (config.secrets?.maxStaleMs !== undefined && config.secrets.maxStaleMs <= config.secrets.pollIntervalMs) {
+    ctx.addIssue({ code: 'custom', path: ['secrets', 'maxStaleMs'], message: 'must be more than secrets.pollIntervalMs' });
+  }
   if (config.secrets !== undefined && config.secrets.keyArn === cardKeyArn) {
     ctx.addIssue({ code: 'custom', path: ['secrets', 'keyArn'], message: 'must be the internal key, not cards.cardKeyArn (producers can encrypt under the card key)' });
   }

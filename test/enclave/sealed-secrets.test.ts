@@ -375,6 +375,7 @@ describe('enclave config: secrets', () => {
     ['a name twice', { items: [{ store: 'ssm', name: 'a' }, { store: 'secretsmanager', name: 'a' }] }, 'secrets.items'],
     ['an unknown store', { items: [{ store: 's3', name: 'a' }] }, 'secrets.items'],
     ['an unknown field', { rotate: true }, 'secrets'],
+    ['a maxStaleMs not above the poll interval', { maxStaleMs: 60_000 }, 'secrets.maxStaleMs'],
   ])('refuses %s', (_what, extra, field) => {
     expect(() => parseEnclaveConfig({ ...base, secrets: secrets(extra) })).toThrowError(expect.objectContaining({ code: 'ERR_CONFIG', message: expect.stringContaining(field) }));
   });
