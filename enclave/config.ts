@@ -7,9 +7,10 @@
 import { z } from 'zod';
 import { parseConfigWith } from '../shared/config/parse.js';
 import { SECRET_STORES } from '../shared/secrets/sealed-secret.js';
+import { KMS_KEY_ARN } from '../shared/aws/kms-key-arn.js';
 
 const positiveInt = z.number().int().positive();
-const kmsKeyArn = z.string().regex(/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[0-9a-f-]{36}$/);
+const kmsKeyArn = z.string().regex(KMS_KEY_ARN);
 /** Parameter Store names (1..2048 characters) and Secrets Manager names (1..512) share this bound. */
 const storeItemName = z.string().min(1).max(2048).regex(/^[A-Za-z0-9_.\-/+=@]+$/, 'must be a parameter or secret name (letters, digits and _.-/+=@)');
 /** A raw X25519 public key in base64: checked here so a bad key stops the boot, not every request. */
@@ -52,7 +53,7 @@ export const enclaveConfigSchema = z.strictObject({
     .partialRecord(
       z.enum(['tokenization', 'blind-index']),
       z.strictObject({
-        keyId: z.string().regex(/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[0-9a-f-]{36}$/),
+        keyId: kmsKeyArn,
         encryptionContext: z.record(z.string(), z.string()),
         /**
          * Required: SHA-256 (hex) of the exact wrapped blob. Without it the parent may hand over any
@@ -78,7 +79,7 @@ export const enclaveConfigSchema = z.strictObject({
   cards: z
     .strictObject({
       /** KMS key ARN whose encrypted data keys mark an ESDK message as from an authorised producer. */
-      cardKeyArn: z.string().regex(/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[0-9a-f-]{36}$/),
+      cardKeyArn: kmsKeyArn,
       /**
        * The KMS RSA key (ENCRYPT_DECRYPT) offline producers seal `kmsRsa` inputs to, pinned by ARN and
        * by SHA-256 (hex) of its SubjectPublicKeyInfo (DER, from GetPublicKey), the key id every input
@@ -86,7 +87,7 @@ export const enclaveConfigSchema = z.strictObject({
        */
       rsaKey: z
         .strictObject({
-          keyArn: z.string().regex(/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[0-9a-f-]{36}$/),
+          keyArn: kmsKeyArn,
           publicKeySha256: z.string().regex(/^[0-9a-f]{64}$/),
         })
         .optional(),
@@ -128,6 +129,8 @@ export const enclaveConfigSchema = z.strictObject({
       pollIntervalMs: z.number().int().min(1_000).default(60_000),
       /** How long a replaced version keeps working after it was replaced, ms (then zeroed). */
       retireAfterMs: z.number().int().min(0).default(86_400_000),
+      /** Not ready while a secret has gone longer than this without a successful read, ms (absent: no limit). */
+      maxStaleMs: z.number().int().min(1_000).optional(),
       /** The secrets to load: 1..32, each name once. */
       items: z
         .array(z.strictObject({ store: z.enum(SECRET_STORES), name: storeItemName }))
@@ -149,6 +152,10 @@ const enclaveConfigChecked = enclaveConfigSchema.superRefine((config, ctx) => {
     if (pin !== undefined && pin.keyId === cardKeyArn) {
       ctx.addIssue({ code: 'custom', path: ['keys', name, 'keyId'], message: 'must be the internal key, not cards.cardKeyArn (producers can make data keys under the card key)' });
     }
+  }
+  // A limit under one poll interval would make a healthy enclave unready between two polls.
+  if (config.secrets?.maxStaleMs !== undefined && config.secrets.maxStaleMs <= config.secrets.pollIntervalMs) {
+    ctx.addIssue({ code: 'custom', path: ['secrets', 'maxStaleMs'], message: 'must be more than secrets.pollIntervalMs' });
   }
   if (config.secrets !== undefined && config.secrets.keyArn === cardKeyArn) {
     ctx.addIssue({ code: 'custom', path: ['secrets', 'keyArn'], message: 'must be the internal key, not cards.cardKeyArn (producers can encrypt under the card key)' });

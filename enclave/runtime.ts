@@ -168,6 +168,7 @@ async function bootServices(
           open: (item, stored) => openSealedSecret(kms, secretsConfig.keyArn, item, stored),
           pollIntervalMs: secretsConfig.pollIntervalMs,
           retireAfterMs: secretsConfig.retireAfterMs,
+          ...(secretsConfig.maxStaleMs === undefined ? {} : { maxStaleMs: secretsConfig.maxStaleMs }),
           log: (event, fields, level) => log(event, fields, level),
         });
   const poolSize = config.cards === undefined ? 0 : workerCount(config);

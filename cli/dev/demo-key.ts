@@ -13,7 +13,7 @@
  * Re-running updates both policies to the current bundle's PCR0 and keeps the wrapped keys.
  */
 import { readFile, writeFile } from 'node:fs/promises';
-import https from 'node:https';
+import { extraCaAgent } from '../extra-ca-agent.js';
 import {
   CreateAliasCommand,
   CreateKeyCommand,
@@ -59,7 +59,7 @@ export async function kmsClientFor(kms: KmsEndpoint, principal: Principal): Prom
     region: kms.region,
     endpoint: kms.endpoint,
     credentials: { accessKeyId: principal.accessKeyId, secretAccessKey: principal.secretAccessKey },
-    requestHandler: new NodeHttpHandler({ httpsAgent: new https.Agent({ ...(ca === undefined ? {} : { ca }), keepAlive: true }) }),
+    requestHandler: new NodeHttpHandler({ httpsAgent: extraCaAgent(ca, { keepAlive: true }) }),
   });
 }
 

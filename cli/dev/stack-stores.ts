@@ -4,7 +4,7 @@
  * KMS simulator's CA, plus SDK clients for a principal (the `beforeEnclaves` hook puts sealed
  * secrets with them).
  */
-import https from 'node:https';
+import { extraCaAgent } from '../extra-ca-agent.js';
 import { readFile } from 'node:fs/promises';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SSMClient } from '@aws-sdk/client-ssm';
@@ -43,7 +43,7 @@ export async function startStackStores(simDir: string): Promise<StackStores> {
 export async function storeClientsFor(stores: Pick<StackStores, 'ssm' | 'secretsManager'>, principal: Principal): Promise<{ ssm: SSMClient; secretsManager: SecretsManagerClient }> {
   const handler = async (store: StoreEndpoint): Promise<NodeHttpHandler> => {
     const ca = store.caFile === null ? undefined : await readFile(store.caFile);
-    return new NodeHttpHandler({ httpsAgent: new https.Agent({ ...(ca === undefined ? {} : { ca }), keepAlive: true }) });
+    return new NodeHttpHandler({ httpsAgent: extraCaAgent(ca, { keepAlive: true }) });
   };
   const credentials = { accessKeyId: principal.accessKeyId, secretAccessKey: principal.secretAccessKey };
   return {

@@ -10,7 +10,8 @@ import { EncryptCommand, type KMSClient } from '@aws-sdk/client-kms';
 import { CreateSecretCommand, PutSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { PutParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
 import { mapKmsError } from '../../enclave/kms/kms-errors.js';
-import { ServiceError } from '../../shared/errors.js';
+import { awsErrorName } from '../../shared/aws/error-name.js';
+import { EnclaveKitError, InputError, ServiceError } from '../../shared/errors.js';
 import { MAX_SECRET_BYTES, SSM_STANDARD_VALUE_MAX, secretEncryptionContext, type SecretStoreName } from '../../shared/secrets/sealed-secret.js';
 
 export interface PutSealedSecretInput {
@@ -25,7 +26,7 @@ export interface PutSealedSecretInput {
 /** The stored version: the SSM version number or the Secrets Manager VersionId. */
 export async function putSealedSecret(input: PutSealedSecretInput): Promise<{ store: SecretStoreName; name: string; version: string }> {
   if (input.plaintext.length === 0 || input.plaintext.length > MAX_SECRET_BYTES) {
-    throw new RangeError(`a sealed secret is 1..${MAX_SECRET_BYTES} bytes (KMS Encrypt's plaintext limit)`);
+    throw new InputError('ERR_BAD_REQUEST', `plaintext: a sealed secret is 1..${MAX_SECRET_BYTES} bytes (KMS Encrypt's plaintext limit)`);
   }
   let blob: Uint8Array;
   try {
@@ -50,19 +51,26 @@ export async function putSealedSecret(input: PutSealedSecretInput): Promise<{ st
           ...(value.length > SSM_STANDARD_VALUE_MAX ? { Tier: 'Advanced' as const } : {}),
         }),
       );
+      if (out.Version === undefined) throw new ServiceError('ERR_SECRET_UNAVAILABLE', 'PutParameter answered without Version');
       return { store: 'ssm', name: input.secretName, version: String(out.Version) };
     }
     const client = input.store.client;
     try {
       const out = await client.send(new CreateSecretCommand({ Name: input.secretName, SecretString: value }));
-      return { store: 'secretsmanager', name: input.secretName, version: String(out.VersionId) };
+      return { store: 'secretsmanager', name: input.secretName, version: versionIdOf(out.VersionId, 'CreateSecret') };
     } catch (error) {
       if ((error as { name?: string }).name !== 'ResourceExistsException') throw error;
       const out = await client.send(new PutSecretValueCommand({ SecretId: input.secretName, SecretString: value }));
-      return { store: 'secretsmanager', name: input.secretName, version: String(out.VersionId) };
+      return { store: 'secretsmanager', name: input.secretName, version: versionIdOf(out.VersionId, 'PutSecretValue') };
     }
   } catch (error) {
-    const name = String((error as { name?: unknown }).name ?? '').replace(/[^A-Za-z]/g, '').slice(0, 64);
-    throw new ServiceError('ERR_SECRET_UNAVAILABLE', `${input.store.name === 'ssm' ? 'PutParameter' : 'CreateSecret/PutSecretValue'} failed: ${name || 'unknown error'}`, { cause: error });
+    if (error instanceof EnclaveKitError) throw error;
+    throw new ServiceError('ERR_SECRET_UNAVAILABLE', `${input.store.name === 'ssm' ? 'PutParameter' : 'CreateSecret/PutSecretValue'} failed: ${awsErrorName(error)}`, { cause: error });
   }
+}
+
+/** A stored version the caller can wait for: refuse an answer without one rather than print "undefined". */
+function versionIdOf(versionId: string | undefined, operation: 'CreateSecret' | 'PutSecretValue'): string {
+  if (versionId === undefined || versionId === '') throw new ServiceError('ERR_SECRET_UNAVAILABLE', `${operation} answered without VersionId`);
+  return versionId;
 }

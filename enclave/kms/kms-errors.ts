@@ -3,6 +3,7 @@
  * service model (docs/formats.md 5.5); anything without a KMS name is a transport failure.
  */
 import { DecryptionFailedError, EnclaveKitError, ServiceError } from '../../shared/errors.js';
+import { awsErrorName } from '../../shared/aws/error-name.js';
 
 /** KMS says the ciphertext (an encrypted data key from a sealed record) is not openable. */
 const CIPHERTEXT_REJECTIONS = new Set(['InvalidCiphertextException', 'IncorrectKeyException']);
@@ -30,5 +31,5 @@ export function mapKmsError(error: unknown, operation: string): EnclaveKitError 
     return new ServiceError('ERR_KMS_UNAVAILABLE', `KMS unavailable for ${operation}`, { cause: error });
   }
   // A KMS exception name is not secret and helps operators: keep it in the message.
-  return new ServiceError('ERR_KMS_REJECTED', `KMS rejected ${operation}: ${name.replace(/[^A-Za-z]/g, '').slice(0, 64)}`, { cause: error });
+  return new ServiceError('ERR_KMS_REJECTED', `KMS rejected ${operation}: ${awsErrorName(error)}`, { cause: error });
 }

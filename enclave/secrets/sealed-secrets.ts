@@ -4,6 +4,11 @@
  * keeps verifying for `retireAfterMs` (e.g. an HMAC key during rotation), then is zeroed and
  * dropped. Values are lent to callers for the duration of a synchronous callback, never copied
  * out; close() zeroes everything. Logs carry names and version ids only, never values.
+ *
+ * The parent relays the store traffic and can block it: that delays a rotation but is visible as
+ * poll failures and in the age of each secret's last successful read (stats, and readiness when
+ * `maxStaleMs` is set). It cannot substitute a value (the store's answer must name the pinned
+ * account, ./store-answer.ts) nor roll an SSM parameter back to a lower version (refused here).
  */
 import { EnclaveKitError, ServiceError } from '../../shared/errors.js';
 import type { EventFields, EventLevel } from '../boot-report.js';
@@ -16,6 +21,8 @@ export interface SealedSecretsOptions {
   open: (item: SecretItem, stored: string) => Promise<Uint8Array>;
   pollIntervalMs: number;
   retireAfterMs: number;
+  /** A secret not read successfully for longer than this makes reason() report it stale. */
+  maxStaleMs?: number;
   now?: () => number;
   log?: (event: string, fields: EventFields, level?: EventLevel) => void;
 }
@@ -32,6 +39,8 @@ interface Slot {
   current: Version | undefined;
   /** Replaced but not yet retired, newest first. */
   previous: Version[];
+  /** When the store last answered for it and the answer was accepted (absent: never). */
+  lastReadAt?: number;
 }
 
 /** The narrow view handlers get (EnclaveServices.secrets). */
@@ -43,6 +52,12 @@ export interface Secrets {
   /** Version ids of `name`: the current one first, then the unretired replaced ones. */
   versions(name: string): string[];
 }
+
+/**
+ * Replaced versions kept at most per secret, whatever retireAfterMs says: a burst of rotations
+ * (or a store that keeps answering new versions) must not grow the enclave's memory of plaintexts.
+ */
+export const MAX_PREVIOUS_VERSIONS = 4;
 
 /** First retry of a failed initial load, ms; doubles up to pollIntervalMs. */
 const FIRST_RETRY_MS = 500;
@@ -72,11 +87,22 @@ export class SealedSecrets implements Secrets {
 
   /** Why not loaded yet: the first secret that failed, with its error code; never a value. */
   reason(): string | undefined {
-    return this.loaded() ? undefined : (this.#lastFailure ?? 'waiting for secrets');
+    if (!this.loaded()) return this.#lastFailure ?? 'waiting for secrets';
+    const maxStaleMs = this.#options.maxStaleMs;
+    if (maxStaleMs === undefined) return undefined;
+    const now = this.#now();
+    for (const slot of this.#slots.values()) {
+      if (now - (slot.lastReadAt ?? now) > maxStaleMs) return `secret ${slot.item.name} stale`;
+    }
+    return undefined;
   }
 
-  stats(): { loads: number; rotations: number; retirements: number; failures: number } {
-    return { ...this.#stats };
+  /** Counters, and per secret the ms since its last accepted read (null: never read), for alerts on a frozen secret. */
+  stats(): { loads: number; rotations: number; retirements: number; failures: number; lastReadAgeMs: Record<string, number | null> } {
+    const now = this.#now();
+    const lastReadAgeMs: Record<string, number | null> = {};
+    for (const [name, slot] of this.#slots) lastReadAgeMs[name] = slot.lastReadAt === undefined ? null : now - slot.lastReadAt;
+    return { ...this.#stats, lastReadAgeMs };
   }
 
   /** Starts the first load now, then polls; later calls do nothing. */
@@ -164,7 +190,15 @@ export class SealedSecrets implements Secrets {
 
   async #refresh(slot: Slot): Promise<void> {
     const stored = await this.#options.source.read(slot.item);
-    if (slot.current?.version === stored.version) return;
+    const current = slot.current;
+    // SSM numbers versions 1, 2, ... (GetParameter: Version); a lower one than loaded is a rollback.
+    if (slot.item.store === 'ssm' && current !== undefined && Number(stored.version) < Number(current.version)) {
+      throw new ServiceError('ERR_SECRET_UNAVAILABLE', 'GetParameter answered a lower Version than the one loaded (rollback refused)');
+    }
+    if (current?.version === stored.version) {
+      slot.lastReadAt = this.#now();
+      return;
+    }
     const value = await this.#options.open(slot.item, stored.value);
     if (this.#closed) {
       value.fill(0);
@@ -172,6 +206,7 @@ export class SealedSecrets implements Secrets {
     }
     const replaced = slot.current;
     slot.current = { version: stored.version, value };
+    slot.lastReadAt = this.#now();
     this.#stats.loads += 1;
     if (replaced === undefined) {
       this.#options.log?.('secret-loaded', { name: slot.item.name, store: slot.item.store, version: stored.version });
@@ -181,6 +216,7 @@ export class SealedSecrets implements Secrets {
     slot.previous.unshift(replaced);
     this.#stats.rotations += 1;
     this.#options.log?.('secret-rotated', { name: slot.item.name, store: slot.item.store, version: stored.version, previousVersion: replaced.version });
+    while (slot.previous.length > MAX_PREVIOUS_VERSIONS) this.#retireOne(slot, slot.previous.pop()!);
   }
 
   #retire(slot: Slot): void {
@@ -191,11 +227,15 @@ export class SealedSecrets implements Secrets {
         keep.push(v);
         continue;
       }
-      v.value.fill(0);
-      this.#stats.retirements += 1;
-      this.#options.log?.('secret-retired', { name: slot.item.name, store: slot.item.store, version: v.version });
+      this.#retireOne(slot, v);
     }
     slot.previous = keep;
+  }
+
+  #retireOne(slot: Slot, v: Version): void {
+    v.value.fill(0);
+    this.#stats.retirements += 1;
+    this.#options.log?.('secret-retired', { name: slot.item.name, store: slot.item.store, version: v.version });
   }
 }
 

@@ -17,6 +17,13 @@ export const MAX_SECRET_BYTES = 4096;
 /** SSM Standard parameters hold at most 4096 characters, Advanced 8192 ("Managing parameter tiers"). */
 export const SSM_STANDARD_VALUE_MAX = 4096;
 
+/**
+ * The name prefixes the parent role may read (deploy/iam/parent-instance-role-policy.json:
+ * parameter/enclavekit/* and secret:enclavekit/*). An SSM parameter ARN is `parameter` + the name
+ * (with a `/` added when the name has none), so `/enclavekit/x` is the readable SSM form.
+ */
+export const READABLE_SECRET_PREFIX: Record<SecretStoreName, string> = { ssm: '/enclavekit/', secretsmanager: 'enclavekit/' };
+
 /** The exact encryption context of a sealed secret named `name` in `store`. */
 export function secretEncryptionContext(store: SecretStoreName, name: string): Record<string, string> {
   return { purpose: 'secret', store, name };

@@ -8,7 +8,13 @@
 import { CreateKeyCommand, DecryptCommand } from '@aws-sdk/client-kms';
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { GetParameterHistoryCommand } from '@aws-sdk/client-ssm';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { extraCaAgent } from '../../cli/extra-ca-agent.js';
+import { putSealedSecret } from '../../cli/secrets/put-sealed-secret.js';
+import { InputError, ServiceError } from '../../shared/errors.js';
 import { ensureBuilt } from '../helpers/built.js';
 import { ADMIN, failure, startStores, type StoresHarness } from '../ssm/harness.js';
 import { enclavekit } from './run.js';
@@ -85,6 +91,17 @@ describe('enclavekit secrets put', () => {
   });
 
   it.each([
+    ['ssm', 'enclavekit-flat', '/enclavekit/'],
+    ['ssm', '/other/test/x', '/enclavekit/'],
+    ['secretsmanager', '/enclavekit/test/slash', 'enclavekit/'],
+  ] as const)('%s: a name outside the readable prefix (%s) is stored with a one-line warning', async (store, name, prefix) => {
+    const run = await put(store, name, 'v');
+    expect(run.status).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({ store, name });
+    expect(run.stderr).toBe(`enclavekit secrets put: warning: --name does not start with ${prefix}; the parent role policy (deploy/iam/parent-instance-role-policy.json) allows reads only under it\n`);
+  });
+
+  it.each([
     ['an empty stdin', ['ssm', '/enclavekit/test/empty', ''], /stdin: the secret is empty/],
     ['a plaintext over 4096 bytes', ['ssm', '/enclavekit/test/big', 'x'.repeat(4097)], /stdin: at most 4096 bytes/],
     ['an unknown store', ['s3', '/enclavekit/test/x', 'v'], /--store must be ssm or secretsmanager/],
@@ -104,5 +121,54 @@ describe('enclavekit secrets put', () => {
     expect(run.status).toBe(1);
     expect(run.stderr).toMatch(/^enclavekit secrets put: ERR_KMS_ACCESS_DENIED: /);
     expect((await failure(h.ssmClient().send(new GetParameterHistoryCommand({ Name: '/enclavekit/test/denied' })))).name).toBe('ParameterNotFound');
+  });
+});
+
+describe('putSealedSecret: typed errors', () => {
+  const KEY = 'arn:aws:kms:us-east-1:111122223333:key/11111111-2222-3333-4444-555555555555';
+  const kms = (calls: unknown[] = []) => ({ send: async (command: unknown) => (calls.push(command), { CiphertextBlob: new Uint8Array([1, 2, 3]) }) }) as never;
+  const answering = (answer: Record<string, unknown>) => ({ send: async () => answer }) as never;
+
+  it.each([
+    ['an empty plaintext', 0],
+    ['a plaintext over 4096 bytes', 4097],
+  ])('refuses %s with an InputError naming the field, before calling KMS', async (_what, size) => {
+    const calls: unknown[] = [];
+    const error = await putSealedSecret({ kms: kms(calls), store: { name: 'ssm', client: answering({ Version: 1 }) }, secretName: '/enclavekit/x', keyArn: KEY, plaintext: new Uint8Array(size) }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InputError);
+    expect(error).toMatchObject({ code: 'ERR_BAD_REQUEST', message: expect.stringMatching(/^plaintext: a sealed secret is 1\.\.4096 bytes/) });
+    expect(calls).toEqual([]);
+  });
+
+  it.each([
+    ['PutParameter', { name: 'ssm' as const, client: answering({ Tier: 'Standard' }) }, 'PutParameter answered without Version'],
+    ['CreateSecret', { name: 'secretsmanager' as const, client: answering({ ARN: 'arn', Name: 'enclavekit/x' }) }, 'CreateSecret answered without VersionId'],
+  ])('refuses a %s answer without a version (never prints "undefined")', async (_op, store, message) => {
+    const error = await putSealedSecret({ kms: kms(), store, secretName: 'enclavekit/x', keyArn: KEY, plaintext: new Uint8Array([1]) }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ServiceError);
+    expect(error).toMatchObject({ code: 'ERR_SECRET_UNAVAILABLE', message });
+  });
+});
+
+describe('--ca-file adds a trust anchor, it does not replace the default roots', () => {
+  const extra = '-----BEGIN CERTIFICATE-----\nMIIBextra\n-----END CERTIFICATE-----\n';
+
+  it('the agent trusts every default root and the extra CA', () => {
+    const ca = extraCaAgent(Buffer.from(extra)).options.ca as string[];
+    expect(ca.at(-1)).toBe(extra);
+    expect(ca.slice(0, -1)).toEqual(expect.arrayContaining([...tls.rootCertificates]));
+    expect(ca.length).toBeGreaterThan(tls.rootCertificates.length);
+  });
+
+  it('without a CA file the agent keeps the defaults (no ca option)', () => {
+    expect(extraCaAgent(undefined, { keepAlive: true }).options).not.toHaveProperty('ca');
+  });
+
+  it('no CLI code builds its own https.Agent (one helper, so none can drop the roots again)', () => {
+    const root = path.resolve(import.meta.dirname, '../../cli');
+    const files = readdirSync(root, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts') && f !== 'extra-ca-agent.ts');
+    expect(files.length).toBeGreaterThan(10);
+    const offenders = files.filter((f) => /new\s+(https\.)?Agent\(/.test(readFileSync(path.join(root, f), 'utf8')));
+    expect(offenders).toEqual([]);
   });
 });

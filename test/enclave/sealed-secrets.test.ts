@@ -3,11 +3,13 @@
  * fake opener: versions, rotation, retirement with zeroing, unknown names, poll failures that keep
  * the old value, and the opener's exact KMS request (enclave/secrets/open-secret.ts).
  */
-import { describe, expect, it } from 'vitest';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { parseEnclaveConfig } from '../../enclave/config.js';
 import { openSealedSecret } from '../../enclave/secrets/open-secret.js';
-import { SealedSecrets } from '../../enclave/secrets/sealed-secrets.js';
-import type { SecretItem, StoredSecret } from '../../enclave/secrets/store-source.js';
+import { MAX_PREVIOUS_VERSIONS, SealedSecrets } from '../../enclave/secrets/sealed-secrets.js';
+import { createStoreSource, type SecretItem, type StoredSecret } from '../../enclave/secrets/store-source.js';
 import { DecryptionFailedError, ServiceError } from '../../shared/errors.js';
 
 const KEY = 'arn:aws:kms:us-east-1:111122223333:key/11111111-2222-3333-4444-555555555555';
@@ -18,7 +20,7 @@ const ITEMS: SecretItem[] = [
 ];
 
 /** A fake store: a map of name → {version, value}; `failing` names throw a typed store error. */
-function fakeWorld() {
+function fakeWorld(options: { maxStaleMs?: number } = {}) {
   const stored = new Map<string, StoredSecret>();
   const failing = new Set<string>();
   const opened: Uint8Array[] = [];
@@ -46,6 +48,7 @@ function fakeWorld() {
     },
     pollIntervalMs: 60_000,
     retireAfterMs: 10_000,
+    ...options,
     now: () => now,
     log: (event, fields) => void logs.push({ event, fields }),
   });
@@ -118,7 +121,7 @@ describe('sealed secrets: load, rotate, retire', () => {
     expect(w.secrets.versions('/enclavekit/test/hmac')).toEqual(['2']);
     expect(v1.every((b) => b === 0)).toBe(true);
     expect(w.logs.find((l) => l.event === 'secret-retired')?.fields).toEqual({ name: '/enclavekit/test/hmac', store: 'ssm', version: '1' });
-    expect(w.secrets.stats()).toEqual({ loads: 3, rotations: 1, retirements: 1, failures: 0 });
+    expect(w.secrets.stats()).toEqual({ loads: 3, rotations: 1, retirements: 1, failures: 0, lastReadAgeMs: { '/enclavekit/test/hmac': 10_000, 'enclavekit/test/api': 10_000 } });
     await w.secrets.close();
   });
 
@@ -176,6 +179,158 @@ describe('sealed secrets: load, rotate, retire', () => {
   });
 });
 
+describe('sealed secrets: what a parent relaying the store traffic can and cannot do', () => {
+  it('refuses an SSM version lower than the loaded one (rollback), keeping the value; compares numbers, not strings', async () => {
+    const w = fakeWorld();
+    w.put('/enclavekit/test/hmac', '9', 'k9');
+    w.put('enclavekit/test/api', 'v-a', 'a');
+    await w.secrets.poll();
+    w.put('/enclavekit/test/hmac', '10', 'k10');
+    await w.secrets.poll();
+    expect(w.secrets.use('/enclavekit/test/hmac', text)).toBe('k10');
+    w.put('/enclavekit/test/hmac', '9', 'k9');
+    await w.secrets.poll();
+    expect(w.secrets.use('/enclavekit/test/hmac', (v, version) => `${version}:${text(v)}`)).toBe('10:k10');
+    expect(w.opened).toHaveLength(3);
+    expect(w.logs.filter((l) => l.event === 'secret-poll-failed').map((l) => l.fields)).toEqual([{ name: '/enclavekit/test/hmac', store: 'ssm', code: 'ERR_SECRET_UNAVAILABLE' }]);
+    await w.secrets.close();
+  });
+
+  it(`keeps at most ${MAX_PREVIOUS_VERSIONS} replaced versions: six rotations retire and zero the oldest two early`, async () => {
+    const w = fakeWorld();
+    w.put('enclavekit/test/api', 'v-a', 'a');
+    for (let v = 1; v <= 7; v += 1) {
+      w.put('/enclavekit/test/hmac', String(v), `k${v}`);
+      await w.secrets.poll();
+    }
+    expect(w.secrets.versions('/enclavekit/test/hmac')).toEqual(['7', '6', '5', '4', '3']);
+    const hmacValues = w.opened.filter((_v, i) => i !== 1); // opened[1] is the api secret
+    expect(hmacValues.map((v) => v.every((b) => b === 0))).toEqual([true, true, false, false, false, false, false]);
+    expect(w.logs.filter((l) => l.event === 'secret-retired').map((l) => l.fields.version)).toEqual(['1', '2']);
+    expect(w.secrets.stats()).toMatchObject({ rotations: 6, retirements: 2 });
+    await w.secrets.close();
+  });
+
+  it('reports the age of each secret\'s last accepted read, growing while reads fail (a frozen secret)', async () => {
+    const w = fakeWorld();
+    expect(w.secrets.stats().lastReadAgeMs).toEqual({ '/enclavekit/test/hmac': null, 'enclavekit/test/api': null });
+    w.put('/enclavekit/test/hmac', '1', 'k1');
+    w.put('enclavekit/test/api', 'v-a', 'a');
+    await w.secrets.poll();
+    w.advance(5_000);
+    await w.secrets.poll();
+    w.failing.add('/enclavekit/test/hmac');
+    w.advance(70_000);
+    await w.secrets.poll();
+    w.advance(1_000);
+    expect(w.secrets.stats().lastReadAgeMs).toEqual({ '/enclavekit/test/hmac': 71_000, 'enclavekit/test/api': 1_000 });
+    expect(w.secrets.reason()).toBeUndefined();
+    await w.secrets.close();
+  });
+
+  it('with maxStaleMs, a secret not read for longer makes the enclave not ready, naming it; a good read clears it', async () => {
+    const w = fakeWorld({ maxStaleMs: 120_000 });
+    w.put('/enclavekit/test/hmac', '1', 'k1');
+    w.put('enclavekit/test/api', 'v-a', 'a');
+    await w.secrets.poll();
+    w.failing.add('enclavekit/test/api');
+    w.advance(120_000);
+    await w.secrets.poll();
+    expect(w.secrets.reason()).toBeUndefined();
+    w.advance(1);
+    expect(w.secrets.reason()).toBe('secret enclavekit/test/api stale');
+    w.failing.delete('enclavekit/test/api');
+    await w.secrets.poll();
+    expect(w.secrets.reason()).toBeUndefined();
+    await w.secrets.close();
+  });
+});
+
+describe('store source: the answer must name the secret in the account and Region of secrets.keyArn', () => {
+  // The SDK clients' send is replaced: these tests are about what the source accepts, not the wire.
+  afterEach(() => void vi.restoreAllMocks());
+  const config = parseEnclaveConfig({ kms: { region: 'us-east-1' }, secrets: { keyArn: KEY, items: ITEMS } });
+  const source = () =>
+    createStoreSource(
+      config,
+      () => expect.fail('no tunnel in these tests'),
+      async () => ({ accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret', sessionToken: 'token' }) as never,
+    );
+  const ssmAnswers = (arn: string) =>
+    vi.spyOn(SSMClient.prototype, 'send').mockImplementation(async (command: unknown) => {
+      expect(command).toBeInstanceOf(GetParameterCommand);
+      return { Parameter: { Name: 'ignored', Value: 'c2VhbGVk', Version: 3, ARN: arn } } as never;
+    });
+  const smAnswers = (arn: string, name: string) =>
+    vi.spyOn(SecretsManagerClient.prototype, 'send').mockImplementation(async (command: unknown) => {
+      expect(command).toBeInstanceOf(GetSecretValueCommand);
+      return { ARN: arn, Name: name, VersionId: 'v-1', SecretString: 'c2VhbGVk' } as never;
+    });
+
+  it.each([
+    ['/enclavekit/test/hmac', 'arn:aws:ssm:us-east-1:111122223333:parameter/enclavekit/test/hmac'],
+    ['enclavekit-plain', 'arn:aws:ssm:us-east-1:111122223333:parameter/enclavekit-plain'],
+  ])('accepts SSM %s answered as %s', async (name, arn) => {
+    ssmAnswers(arn);
+    const s = source();
+    await expect(s.read({ store: 'ssm', name })).resolves.toEqual({ version: '3', value: 'c2VhbGVk' });
+    s.destroy();
+  });
+
+  it.each([
+    ['another account (the parent\'s own)', 'arn:aws:ssm:us-east-1:444455556666:parameter/enclavekit/test/hmac'],
+    ['another Region', 'arn:aws:ssm:eu-west-1:111122223333:parameter/enclavekit/test/hmac'],
+    ['another partition', 'arn:aws-cn:ssm:us-east-1:111122223333:parameter/enclavekit/test/hmac'],
+    ['another name', 'arn:aws:ssm:us-east-1:111122223333:parameter/enclavekit/test/hmac-old'],
+    ['a doubled slash', 'arn:aws:ssm:us-east-1:111122223333:parameter//enclavekit/test/hmac'],
+    ['no ARN', ''],
+  ])('refuses an SSM answer from %s', async (_what, arn) => {
+    ssmAnswers(arn);
+    const s = source();
+    await expect(s.read({ store: 'ssm', name: '/enclavekit/test/hmac' })).rejects.toMatchObject({ code: 'ERR_SECRET_UNAVAILABLE', message: expect.stringContaining('Parameter.ARN') });
+    s.destroy();
+  });
+
+  it('accepts a Secrets Manager answer with the ARN secret:NAME-xxxxxx and Name', async () => {
+    smAnswers('arn:aws:secretsmanager:us-east-1:111122223333:secret:enclavekit/test/api-AbC123', 'enclavekit/test/api');
+    const s = source();
+    await expect(s.read({ store: 'secretsmanager', name: 'enclavekit/test/api' })).resolves.toEqual({ version: 'v-1', value: 'c2VhbGVk' });
+    s.destroy();
+  });
+
+  it.each([
+    ['another account (the parent\'s own)', 'arn:aws:secretsmanager:us-east-1:444455556666:secret:enclavekit/test/api-AbC123', 'enclavekit/test/api'],
+    ['another Region', 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:enclavekit/test/api-AbC123', 'enclavekit/test/api'],
+    ['a longer name with the same start', 'arn:aws:secretsmanager:us-east-1:111122223333:secret:enclavekit/test/api-old-AbC123', 'enclavekit/test/api'],
+    ['another Name', 'arn:aws:secretsmanager:us-east-1:111122223333:secret:enclavekit/test/api-AbC123', 'enclavekit/test/api-old'],
+  ])('refuses a Secrets Manager answer from %s', async (_what, arn, name) => {
+    smAnswers(arn, name);
+    const s = source();
+    await expect(s.read({ store: 'secretsmanager', name: 'enclavekit/test/api' })).rejects.toMatchObject({ code: 'ERR_SECRET_UNAVAILABLE', message: expect.stringContaining('GetSecretValue answered with an ARN or Name') });
+    s.destroy();
+  });
+
+  it('a foreign answer during polling keeps the loaded value and logs secret-poll-failed with the code', async () => {
+    let arn = 'arn:aws:ssm:us-east-1:111122223333:parameter/enclavekit/test/hmac';
+    vi.spyOn(SSMClient.prototype, 'send').mockImplementation(async () => ({ Parameter: { Value: 'c2VhbGVk', Version: arn.includes('111122223333') ? 3 : 4, ARN: arn } }) as never);
+    const logs: { event: string; fields: Record<string, unknown> }[] = [];
+    const secrets = new SealedSecrets({
+      items: [ITEMS[0]!],
+      source: source(),
+      open: async (_item, stored) => new Uint8Array(Buffer.from(stored, 'base64')),
+      pollIntervalMs: 60_000,
+      retireAfterMs: 10_000,
+      log: (event, fields) => void logs.push({ event, fields }),
+    });
+    await secrets.poll();
+    arn = 'arn:aws:ssm:us-east-1:444455556666:parameter/enclavekit/test/hmac';
+    await secrets.poll();
+    expect(secrets.use('/enclavekit/test/hmac', (value, version) => `${version}:${text(value)}`)).toBe('3:sealed');
+    expect(logs.filter((l) => l.event === 'secret-poll-failed').map((l) => l.fields)).toEqual([{ name: '/enclavekit/test/hmac', store: 'ssm', code: 'ERR_SECRET_UNAVAILABLE' }]);
+    await secrets.close();
+  });
+});
+
 describe('openSealedSecret: the exact KMS request', () => {
   const item: SecretItem = { store: 'ssm', name: '/enclavekit/test/hmac' };
   const blob = Buffer.from('kms-ciphertext-blob');
@@ -220,6 +375,7 @@ describe('enclave config: secrets', () => {
     ['a name twice', { items: [{ store: 'ssm', name: 'a' }, { store: 'secretsmanager', name: 'a' }] }, 'secrets.items'],
     ['an unknown store', { items: [{ store: 's3', name: 'a' }] }, 'secrets.items'],
     ['an unknown field', { rotate: true }, 'secrets'],
+    ['a maxStaleMs not above the poll interval', { maxStaleMs: 60_000 }, 'secrets.maxStaleMs'],
   ])('refuses %s', (_what, extra, field) => {
     expect(() => parseEnclaveConfig({ ...base, secrets: secrets(extra) })).toThrowError(expect.objectContaining({ code: 'ERR_CONFIG', message: expect.stringContaining(field) }));
   });

@@ -5,14 +5,15 @@
  * AWS SDK's default chain (environment, profile, instance role).
  */
 import { readFile } from 'node:fs/promises';
-import https from 'node:https';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import { MAX_SECRET_BYTES, SECRET_STORES, type SecretStoreName } from '../../../shared/secrets/sealed-secret.js';
+import { KMS_KEY_ARN } from '../../../shared/aws/kms-key-arn.js';
+import { MAX_SECRET_BYTES, READABLE_SECRET_PREFIX, SECRET_STORES, type SecretStoreName } from '../../../shared/secrets/sealed-secret.js';
 import { putSealedSecret } from '../../secrets/put-sealed-secret.js';
 import { UsageError, parseOptions, required, runCli } from '../../args.js';
+import { extraCaAgent } from '../../extra-ca-agent.js';
 
 const USAGE = `usage: enclavekit secrets put --store ssm|secretsmanager --name NAME --key KEY_ARN
                              [--region R] [--endpoint URL] [--kms-endpoint URL] [--ca-file FILE] < plaintext
@@ -22,12 +23,14 @@ context {"purpose":"secret","store":STORE,"name":NAME}, and stores the base64 ci
 PutParameter (Type String, Overwrite; tier Advanced when over 4096 characters) or Secrets Manager
 CreateSecret / PutSecretValue. The plaintext never goes to the store. Prints {"store","name","version"}.
   --store S          ssm or secretsmanager
-  --name NAME        the parameter or secret name (as named in the enclave config's secrets.items)
+  --name NAME        the parameter or secret name (as named in the enclave config's secrets.items);
+                     the parent role policy lets the enclave read only /enclavekit/... (ssm) and
+                     enclavekit/... (secretsmanager): other names get a warning on stderr
   --key KEY_ARN      the internal KMS key (the enclave config's secrets.keyArn)
   --region R         AWS region (default: AWS_REGION / the SDK's configuration)
   --endpoint URL     the store's endpoint (default: the regional one, or AWS_ENDPOINT_URL_SSM/_SECRETS_MANAGER)
   --kms-endpoint URL the KMS endpoint (default: the regional one, or AWS_ENDPOINT_URL_KMS)
-  --ca-file FILE     PEM of an extra trust anchor for both endpoints (the simulator's CA)
+  --ca-file FILE     PEM of an extra trust anchor for both endpoints (the simulator's CA), added to Node's roots
 Credentials: the AWS SDK's default chain (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, profile, role).
 `;
 
@@ -64,7 +67,7 @@ export function run(args: string[]): Promise<number> {
     if (!(SECRET_STORES as readonly string[]).includes(store)) throw new UsageError('--store must be ssm or secretsmanager');
     const name = required(values.name, 'name');
     const keyArn = required(values.key, 'key');
-    if (!/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[0-9a-f-]{36}$/.test(keyArn)) throw new UsageError('--key must be a KMS key ARN');
+    if (!KMS_KEY_ARN.test(keyArn)) throw new UsageError('--key must be a KMS key ARN');
     for (const option of ['endpoint', 'kms-endpoint'] as const) {
       const url = values[option];
       if (url !== undefined && !URL.canParse(url)) throw new UsageError(`--${option} must be a URL`);
@@ -72,8 +75,13 @@ export function run(args: string[]): Promise<number> {
     const ca = values['ca-file'] === undefined ? undefined : await readFile(values['ca-file']);
     const common = {
       ...(values.region === undefined ? {} : { region: values.region }),
-      requestHandler: new NodeHttpHandler({ httpsAgent: new https.Agent({ ...(ca === undefined ? {} : { ca }) }) }),
+      requestHandler: new NodeHttpHandler({ httpsAgent: extraCaAgent(ca) }),
     };
+    const prefix = READABLE_SECRET_PREFIX[store as SecretStoreName];
+    if (!name.startsWith(prefix)) {
+      // Stored anyway (a custom role policy may allow it), but the shipped one would not let the enclave read it.
+      process.stderr.write(`enclavekit secrets put: warning: --name does not start with ${prefix}; the parent role policy (deploy/iam/parent-instance-role-policy.json) allows reads only under it\n`);
+    }
     const plaintext = await readStdin();
     const kms = new KMSClient({ ...common, ...(values['kms-endpoint'] === undefined ? {} : { endpoint: values['kms-endpoint'] }) });
     const endpoint = values.endpoint === undefined ? {} : { endpoint: values.endpoint };
