@@ -33,8 +33,24 @@ export type WireOutcome = ({ value: unknown } | { error: WireError }) & { rateKe
 /** Decrypt requests as the sealed-input openers make them (ESDK keyring, esdk-fast, kmsRsa). */
 export type KmsDecryptRequest = EsdkDecryptInput & { EncryptionAlgorithm?: 'RSAES_OAEP_SHA_256' };
 
+/** A task as sent to a worker: its id routes the outcomes back to the caller. */
+export interface WireTask {
+  id: number;
+  task: BuiltinTask;
+}
+
+export interface WireResult {
+  id: number;
+  outcomes: WireOutcome[];
+}
+
+/**
+ * `tasks` and `results` carry every task (result) one side had for the other in one event-loop
+ * turn: under load many single-item requests arrive per turn, and each message costs a clone, a
+ * wake-up of the other thread and an event dispatch whatever it carries (bench/scenarios/workers.ts).
+ */
 export type ToWorker =
-  | { type: 'task'; id: number; task: BuiltinTask }
+  | { type: 'tasks'; tasks: WireTask[] }
   | { type: 'keys'; keys: [string, Uint8Array][] }
   | { type: 'kms-reply'; id: number; keyId?: string | undefined; plaintext?: Uint8Array | undefined; error?: WireError }
   | { type: 'close' };
@@ -47,7 +63,7 @@ export interface WorkerCloseReport {
 
 export type FromWorker =
   | { type: 'ready' }
-  | { type: 'result'; id: number; outcomes: WireOutcome[] }
+  | { type: 'results'; results: WireResult[] }
   | { type: 'kms-decrypt'; id: number; input: KmsDecryptRequest }
   | { type: 'closed'; report: WorkerCloseReport };
 

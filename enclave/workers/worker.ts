@@ -15,7 +15,7 @@ import { runBuiltinTask, type WorkContext } from '../app/builtin-work.js';
 import { blindIndexerFor, sealedInputContext } from '../app/handlers.js';
 import { Tokenizer } from '../cards/tokenizer.js';
 import { KeyRing } from '../key-ring.js';
-import { outcomeToWire, type FromWorker, type KmsDecryptRequest, type ToWorker, type WorkerInit } from './protocol.js';
+import { outcomeToWire, type FromWorker, type KmsDecryptRequest, type ToWorker, type WireResult, type WireTask, type WorkerInit } from './protocol.js';
 
 type KmsAnswer = { KeyId?: string | undefined; Plaintext?: Uint8Array | undefined };
 
@@ -57,17 +57,31 @@ export async function runPoolWorker(port: MessagePort, init: WorkerInit): Promis
     now: Date.now,
   };
 
+  // Results finished in one event-loop turn go back in one message (protocol.ts `results`).
+  let outbox: WireResult[] = [];
+  const reply = (result: WireResult): void => {
+    if (outbox.push(result) > 1) return;
+    process.nextTick(() => {
+      const results = outbox;
+      outbox = [];
+      post({ type: 'results', results });
+    });
+  };
+  const run = ({ id, task }: WireTask): void => {
+    runBuiltinTask(task, ctx).then(
+      (outcomes) => reply({ id, outcomes: outcomes.map(outcomeToWire) }),
+      (error: unknown) => {
+        // runBuiltinTask settles every item itself; anything else is this worker's bug.
+        const typed = toEnclaveKitError(error);
+        reply({ id, outcomes: task.items.map(() => ({ error: { code: typed.code, message: typed.message } })) });
+      },
+    );
+  };
+
   port.on('message', (message: ToWorker) => {
     switch (message.type) {
-      case 'task':
-        runBuiltinTask(message.task, ctx).then(
-          (outcomes) => post({ type: 'result', id: message.id, outcomes: outcomes.map(outcomeToWire) }),
-          (error: unknown) => {
-            // runBuiltinTask settles every item itself; anything else is this worker's bug.
-            const typed = toEnclaveKitError(error);
-            post({ type: 'result', id: message.id, outcomes: message.task.items.map(() => ({ error: { code: typed.code, message: typed.message } })) });
-          },
-        );
+      case 'tasks':
+        for (const task of message.tasks) run(task);
         return;
       case 'kms-reply': {
         const pending = kmsPending.get(message.id);
