@@ -30,15 +30,14 @@ import type { BuiltinTask, ItemOutcome } from '../app/builtin-work.js';
 import type { EnclaveConfig } from '../config.js';
 import type { KeyRing } from '../key-ring.js';
 import type { AttestedKms } from '../kms/attested-kms.js';
+import { packInputs } from './packed-inputs.js';
 import {
   WORKER_MARK,
-  compactInput,
   outcomeFromWire,
   wireError,
   type FromWorker,
   type KmsDecryptRequest,
   type ToWorker,
-  type WireTask,
   type WorkerCloseReport,
   type WorkerInit,
 } from './protocol.js';
@@ -79,7 +78,7 @@ interface Slot {
   load: number;
   pending: Map<number, Pending>;
   /** Tasks posted in this event-loop turn, sent together when it ends (flushTasks). */
-  outbox: WireTask[];
+  outbox: { id: number; task: BuiltinTask }[];
   closed?: (report: WorkerCloseReport) => void;
 }
 
@@ -212,15 +211,18 @@ export class WorkerPool {
       slot.load += task.items.length;
       // Sent when this turn's microtasks have run: the requests that one reply released (often
       // dozens of single cards) go to the worker in one message.
-      if (slot.outbox.push({ id, task: { ...task, items: task.items.map(compactInput) } }) === 1) process.nextTick(() => this.#flushTasks(slot));
+      if (slot.outbox.push({ id, task }) === 1) process.nextTick(() => this.#flushTasks(slot));
     });
   }
 
   #flushTasks(slot: Slot): void {
-    const tasks = slot.outbox;
+    const outbox = slot.outbox;
     slot.outbox = [];
     // A worker that exited meanwhile has had these tasks failed already (#onExit).
-    if (this.#slots.includes(slot)) this.#send(slot.worker, { type: 'tasks', tasks });
+    if (!this.#slots.includes(slot)) return;
+    const inputs = packInputs(outbox.flatMap(({ task }) => task.items));
+    const tasks = outbox.map(({ id, task }) => ({ id, task: { ...task, items: [] }, items: task.items.length }));
+    this.#send(slot.worker, { type: 'tasks', tasks, inputs }, [inputs.buffer]);
   }
 
   #spawn(index: number): void {

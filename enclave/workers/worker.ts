@@ -11,11 +11,12 @@
 import type { MessagePort } from 'node:worker_threads';
 import { errorFromWire, toEnclaveKitError } from '../../shared/errors.js';
 import { HpkeRecipient } from '../../shared/hpke/open.js';
-import { runBuiltinTask, type WorkContext } from '../app/builtin-work.js';
+import { runBuiltinTask, type BuiltinTask, type WorkContext } from '../app/builtin-work.js';
 import { blindIndexerFor, sealedInputContext } from '../app/handlers.js';
 import { Tokenizer } from '../cards/tokenizer.js';
 import { KeyRing } from '../key-ring.js';
-import { outcomeToWire, type FromWorker, type KmsDecryptRequest, type ToWorker, type WireResult, type WireTask, type WorkerInit } from './protocol.js';
+import { unpackInputs } from './packed-inputs.js';
+import { outcomeToWire, type FromWorker, type KmsDecryptRequest, type ToWorker, type WireResult, type WorkerInit } from './protocol.js';
 
 type KmsAnswer = { KeyId?: string | undefined; Plaintext?: Uint8Array | undefined };
 
@@ -46,7 +47,7 @@ export async function runPoolWorker(port: MessagePort, init: WorkerInit): Promis
       const id = nextKmsId++;
       return new Promise<KmsAnswer>((resolve, reject) => {
         kmsPending.set(id, { resolve, reject });
-        post({ type: 'kms-decrypt', id, input: { KeyId: input.KeyId, CiphertextBlob: input.CiphertextBlob, EncryptionContext: input.EncryptionContext, ...(input.EncryptionAlgorithm === undefined ? {} : { EncryptionAlgorithm: input.EncryptionAlgorithm }) } as KmsDecryptRequest });
+        post({ type: 'kms-decrypt', id, input: { KeyId: input.KeyId, CiphertextBlob: input.CiphertextBlob.slice(), EncryptionContext: input.EncryptionContext, ...(input.EncryptionAlgorithm === undefined ? {} : { EncryptionAlgorithm: input.EncryptionAlgorithm }) } as KmsDecryptRequest });
       });
     },
   };
@@ -67,7 +68,7 @@ export async function runPoolWorker(port: MessagePort, init: WorkerInit): Promis
       post({ type: 'results', results });
     });
   };
-  const run = ({ id, task }: WireTask): void => {
+  const run = (id: number, task: BuiltinTask): void => {
     runBuiltinTask(task, ctx).then(
       (outcomes) => reply({ id, outcomes: outcomes.map(outcomeToWire) }),
       (error: unknown) => {
@@ -80,9 +81,12 @@ export async function runPoolWorker(port: MessagePort, init: WorkerInit): Promis
 
   port.on('message', (message: ToWorker) => {
     switch (message.type) {
-      case 'tasks':
-        for (const task of message.tasks) run(task);
+      case 'tasks': {
+        const inputs = unpackInputs(message.inputs);
+        let next = 0;
+        for (const { id, task, items } of message.tasks) run(id, { ...task, items: inputs.slice(next, (next += items)) });
         return;
+      }
       case 'kms-reply': {
         const pending = kmsPending.get(message.id);
         kmsPending.delete(message.id);
