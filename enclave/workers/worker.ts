@@ -18,6 +18,9 @@ import { KeyRing } from '../key-ring.js';
 import { unpackInputs } from './packed-inputs.js';
 import { outcomeToWire, type FromWorker, type KmsDecryptRequest, type ToWorker, type WireResult, type WorkerInit } from './protocol.js';
 
+/** Items started per event-loop turn (at least one task): see `pump`. */
+const ITEMS_PER_TURN = 16;
+
 type KmsAnswer = { KeyId?: string | undefined; Plaintext?: Uint8Array | undefined };
 
 export async function runPoolWorker(port: MessagePort, init: WorkerInit): Promise<void> {
@@ -79,12 +82,35 @@ export async function runPoolWorker(port: MessagePort, init: WorkerInit): Promis
     );
   };
 
+  // Tasks start ITEMS_PER_TURN items' worth per event-loop turn, not a whole message's at once:
+  // the work is synchronous once keys are cached, so the tasks started in one turn finish in it
+  // and their results leave at its end, and the main thread settles them and sends more while
+  // this thread works on the next ones. Started all at once, a message's tasks would all finish
+  // together and this thread would wait while the main thread handled their results. A task
+  // waiting for a data key does not hold the queue up: the next turn starts the next tasks.
+  const queue: { id: number; task: BuiltinTask }[] = [];
+  let pumping = false;
+  const pump = (): void => {
+    let started = 0;
+    while (queue.length > 0 && started < ITEMS_PER_TURN) {
+      const { id, task } = queue.shift()!;
+      started += task.items.length;
+      run(id, task);
+    }
+    if (queue.length > 0) setImmediate(pump);
+    else pumping = false;
+  };
+
   port.on('message', (message: ToWorker) => {
     switch (message.type) {
       case 'tasks': {
         const inputs = unpackInputs(message.inputs);
         let next = 0;
-        for (const { id, task, items } of message.tasks) run(id, { ...task, items: inputs.slice(next, (next += items)) });
+        for (const { id, task, items } of message.tasks) queue.push({ id, task: { ...task, items: inputs.slice(next, (next += items)) } });
+        if (!pumping) {
+          pumping = true;
+          setImmediate(pump);
+        }
         return;
       }
       case 'kms-reply': {

@@ -256,6 +256,54 @@ describe('tasks of one event-loop turn travel together', () => {
     }
   }, 60_000);
 
+  it('a worker answers a long message in parts as it goes, and a task waiting for a data key holds none up', async () => {
+    const real = await h.enclave();
+    const waiting: (() => void)[] = [];
+    let arrived: () => void = () => undefined;
+    const gated = {
+      ...real,
+      kms: {
+        ...real.kms,
+        cache: real.kms.cache,
+        decrypt: async (input: Parameters<typeof real.kms.decrypt>[0]) => {
+          await new Promise<void>((resolve) => {
+            waiting.push(resolve);
+            arrived();
+          });
+          return real.kms.decrypt(input);
+        },
+      } as unknown as TestEnclave['kms'],
+    };
+    const e = await enclave(1, { kms: gated });
+    await e.pool!.whenReady();
+    try {
+      const pans = Array.from({ length: 40 }, (_, i) => `41111111111${String(i).padStart(5, '0')}`);
+      const cards = await Promise.all(pans.map((pan) => sealAuth(card(pan), 'card')));
+      const esdk = await sealEsdk(card('5555555555554444'), { purpose: 'card' });
+      const [thread] = e.pool!.threads();
+      const posted = recordPosts(thread!);
+      const replies: number[] = [];
+      thread!.on('message', (message: { type: string; results?: unknown[] }) => {
+        if (message.type === 'results') replies.push(message.results!.length);
+      });
+      const gatedCall = outcome(e.call('cards.tokenize', { card: { esdk } }));
+      const calls = cards.map((item) => outcome(e.call('cards.tokenize', { card: item })));
+      const answers = await Promise.all(calls);
+      // One message out; back in parts of at most 16 items' worth, while the ESDK card still waits.
+      expect(posted.map((m) => [m.type, m.tasks?.length])).toEqual([['tasks', 41]]);
+      expect(replies).toEqual([15, 16, 9]);
+      expect(waiting).toHaveLength(1);
+      answers.forEach((answer, i) => expect(answer).toMatchObject({ ok: { last4: pans[i]!.slice(-4) } }));
+      waiting.shift()!();
+      arrived = () => waiting.shift()?.();
+      expect(await gatedCall).toMatchObject({ ok: { last4: '4444' } });
+      expect(replies).toEqual([15, 16, 9, 1]);
+    } finally {
+      for (const release of waiting.splice(0)) release();
+      await e.close();
+    }
+  }, 60_000);
+
   it('a worker that dies with a message of several tasks in flight fails every one of them', async () => {
     const real = await h.enclave();
     const waiting: (() => void)[] = [];
