@@ -30,9 +30,9 @@ import type { BuiltinTask, ItemOutcome } from '../app/builtin-work.js';
 import type { EnclaveConfig } from '../config.js';
 import type { KeyRing } from '../key-ring.js';
 import type { AttestedKms } from '../kms/attested-kms.js';
+import { packInputs } from './packed-inputs.js';
 import {
   WORKER_MARK,
-  compactInput,
   outcomeFromWire,
   wireError,
   type FromWorker,
@@ -77,6 +77,8 @@ interface Slot {
   /** Items in flight on this worker: where the next task goes. */
   load: number;
   pending: Map<number, Pending>;
+  /** Tasks posted in this event-loop turn, sent together when it ends (flushTasks). */
+  outbox: { id: number; task: BuiltinTask }[];
   closed?: (report: WorkerCloseReport) => void;
 }
 
@@ -207,8 +209,20 @@ export class WorkerPool {
     return new Promise<ItemOutcome[]>((resolve, reject) => {
       slot.pending.set(id, { resolve, reject, items: task.items.length });
       slot.load += task.items.length;
-      this.#send(slot.worker, { type: 'task', id, task: { ...task, items: task.items.map(compactInput) } });
+      // Sent when this turn's microtasks have run: the requests that one reply released (often
+      // dozens of single cards) go to the worker in one message.
+      if (slot.outbox.push({ id, task }) === 1) process.nextTick(() => this.#flushTasks(slot));
     });
+  }
+
+  #flushTasks(slot: Slot): void {
+    const outbox = slot.outbox;
+    slot.outbox = [];
+    // A worker that exited meanwhile has had these tasks failed already (#onExit).
+    if (!this.#slots.includes(slot)) return;
+    const inputs = packInputs(outbox.flatMap(({ task }) => task.items));
+    const tasks = outbox.map(({ id, task }) => ({ id, task: { ...task, items: [] }, items: task.items.length }));
+    this.#send(slot.worker, { type: 'tasks', tasks, inputs }, [inputs.buffer]);
   }
 
   #spawn(index: number): void {
@@ -227,7 +241,7 @@ export class WorkerPool {
     }
     let markStarted: () => void = () => undefined;
     const started = new Promise<void>((resolve) => (markStarted = resolve));
-    const slot: Slot = { worker, ready: false, started, markStarted, load: 0, pending: new Map() };
+    const slot: Slot = { worker, ready: false, started, markStarted, load: 0, pending: new Map(), outbox: [] };
     this.#slots[index] = slot;
     worker.on('message', (message: FromWorker) => this.#onMessage(slot, message));
     worker.on('error', (error) => {
@@ -242,14 +256,15 @@ export class WorkerPool {
         slot.ready = true;
         slot.markStarted();
         return;
-      case 'result': {
-        const pending = slot.pending.get(message.id);
-        if (pending === undefined) return;
-        slot.pending.delete(message.id);
-        slot.load -= pending.items;
-        pending.resolve(message.outcomes.map(outcomeFromWire));
+      case 'results':
+        for (const { id, outcomes } of message.results) {
+          const pending = slot.pending.get(id);
+          if (pending === undefined) continue;
+          slot.pending.delete(id);
+          slot.load -= pending.items;
+          pending.resolve(outcomes.map(outcomeFromWire));
+        }
         return;
-      }
       case 'kms-decrypt':
         this.#options.decrypt(message.input).then(
           ({ KeyId, Plaintext }) => {

@@ -8,7 +8,6 @@
 import { errorFromWire, type EnclaveKitError } from '../../shared/errors.js';
 import type { EnclaveConfig } from '../config.js';
 import type { BuiltinTask, ItemOutcome } from '../app/builtin-work.js';
-import type { SealedInput } from '../app/sealed-input.js';
 import type { EsdkDecryptInput } from '../sealed/esdk.js';
 
 /** Marks workerData as a pool worker's (the bundle's entry serves both roles: enclave/main.ts). */
@@ -33,8 +32,28 @@ export type WireOutcome = ({ value: unknown } | { error: WireError }) & { rateKe
 /** Decrypt requests as the sealed-input openers make them (ESDK keyring, esdk-fast, kmsRsa). */
 export type KmsDecryptRequest = EsdkDecryptInput & { EncryptionAlgorithm?: 'RSAES_OAEP_SHA_256' };
 
+/**
+ * A task as sent to a worker: its id routes the outcomes back to the caller; `task.items` is empty
+ * and its `items` inputs are the next ones in the message's packed `inputs` (packed-inputs.ts).
+ */
+export interface WireTask {
+  id: number;
+  task: BuiltinTask;
+  items: number;
+}
+
+export interface WireResult {
+  id: number;
+  outcomes: WireOutcome[];
+}
+
+/**
+ * `tasks` and `results` carry every task (result) one side had for the other in one event-loop
+ * turn: under load many single-item requests arrive per turn, and each message costs a clone, a
+ * wake-up of the other thread and an event dispatch whatever it carries (bench/scenarios/workers.ts).
+ */
 export type ToWorker =
-  | { type: 'task'; id: number; task: BuiltinTask }
+  | { type: 'tasks'; tasks: WireTask[]; inputs: Uint8Array<ArrayBuffer> }
   | { type: 'keys'; keys: [string, Uint8Array][] }
   | { type: 'kms-reply'; id: number; keyId?: string | undefined; plaintext?: Uint8Array | undefined; error?: WireError }
   | { type: 'close' };
@@ -47,7 +66,7 @@ export interface WorkerCloseReport {
 
 export type FromWorker =
   | { type: 'ready' }
-  | { type: 'result'; id: number; outcomes: WireOutcome[] }
+  | { type: 'results'; results: WireResult[] }
   | { type: 'kms-decrypt'; id: number; input: KmsDecryptRequest }
   | { type: 'closed'; report: WorkerCloseReport };
 
@@ -63,18 +82,6 @@ export function outcomeToWire(outcome: ItemOutcome): WireOutcome {
 export function outcomeFromWire(wire: WireOutcome): ItemOutcome {
   const rate = wire.rateKey === undefined ? {} : { rateKey: wire.rateKey };
   return 'error' in wire ? { error: errorFromWire(wire.error), ...rate } : { value: wire.value, ...rate };
-}
-
-/**
- * The input with each byte field in a buffer of its own: a structured clone copies a view's whole
- * ArrayBuffer, and the RPC layer's decoded fields may be views into a much larger frame.
- */
-export function compactInput(input: SealedInput): SealedInput {
-  const own = <B extends Uint8Array>(bytes: B): B => (bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : (bytes.slice() as B));
-  if ('esdk' in input) return { esdk: own(input.esdk) };
-  if ('kmsRsa' in input) return { kmsRsa: own(input.kmsRsa) };
-  const { enc, ciphertext, sender } = input.hpke;
-  return { hpke: { enc: own(enc), ciphertext: own(ciphertext), ...(sender === undefined ? {} : { sender: own(sender) }) } };
 }
 
 export function isWorkerInit(data: unknown): data is WorkerInit {

@@ -11,11 +11,15 @@
 import type { MessagePort } from 'node:worker_threads';
 import { errorFromWire, toEnclaveKitError } from '../../shared/errors.js';
 import { HpkeRecipient } from '../../shared/hpke/open.js';
-import { runBuiltinTask, type WorkContext } from '../app/builtin-work.js';
+import { runBuiltinTask, type BuiltinTask, type WorkContext } from '../app/builtin-work.js';
 import { blindIndexerFor, sealedInputContext } from '../app/handlers.js';
 import { Tokenizer } from '../cards/tokenizer.js';
 import { KeyRing } from '../key-ring.js';
-import { outcomeToWire, type FromWorker, type KmsDecryptRequest, type ToWorker, type WorkerInit } from './protocol.js';
+import { unpackInputs } from './packed-inputs.js';
+import { outcomeToWire, type FromWorker, type KmsDecryptRequest, type ToWorker, type WireResult, type WorkerInit } from './protocol.js';
+
+/** Items started per event-loop turn (at least one task): see `pump`. */
+const ITEMS_PER_TURN = 16;
 
 type KmsAnswer = { KeyId?: string | undefined; Plaintext?: Uint8Array | undefined };
 
@@ -46,7 +50,7 @@ export async function runPoolWorker(port: MessagePort, init: WorkerInit): Promis
       const id = nextKmsId++;
       return new Promise<KmsAnswer>((resolve, reject) => {
         kmsPending.set(id, { resolve, reject });
-        post({ type: 'kms-decrypt', id, input: { KeyId: input.KeyId, CiphertextBlob: input.CiphertextBlob, EncryptionContext: input.EncryptionContext, ...(input.EncryptionAlgorithm === undefined ? {} : { EncryptionAlgorithm: input.EncryptionAlgorithm }) } as KmsDecryptRequest });
+        post({ type: 'kms-decrypt', id, input: { KeyId: input.KeyId, CiphertextBlob: input.CiphertextBlob.slice(), EncryptionContext: input.EncryptionContext, ...(input.EncryptionAlgorithm === undefined ? {} : { EncryptionAlgorithm: input.EncryptionAlgorithm }) } as KmsDecryptRequest });
       });
     },
   };
@@ -57,18 +61,58 @@ export async function runPoolWorker(port: MessagePort, init: WorkerInit): Promis
     now: Date.now,
   };
 
+  // Results finished in one event-loop turn go back in one message (protocol.ts `results`).
+  let outbox: WireResult[] = [];
+  const reply = (result: WireResult): void => {
+    if (outbox.push(result) > 1) return;
+    process.nextTick(() => {
+      const results = outbox;
+      outbox = [];
+      post({ type: 'results', results });
+    });
+  };
+  const run = (id: number, task: BuiltinTask): void => {
+    runBuiltinTask(task, ctx).then(
+      (outcomes) => reply({ id, outcomes: outcomes.map(outcomeToWire) }),
+      (error: unknown) => {
+        // runBuiltinTask settles every item itself; anything else is this worker's bug.
+        const typed = toEnclaveKitError(error);
+        reply({ id, outcomes: task.items.map(() => ({ error: { code: typed.code, message: typed.message } })) });
+      },
+    );
+  };
+
+  // Tasks start ITEMS_PER_TURN items' worth per event-loop turn, not a whole message's at once:
+  // the work is synchronous once keys are cached, so the tasks started in one turn finish in it
+  // and their results leave at its end, and the main thread settles them and sends more while
+  // this thread works on the next ones. Started all at once, a message's tasks would all finish
+  // together and this thread would wait while the main thread handled their results. A task
+  // waiting for a data key does not hold the queue up: the next turn starts the next tasks.
+  const queue: { id: number; task: BuiltinTask }[] = [];
+  let pumping = false;
+  const pump = (): void => {
+    let started = 0;
+    while (queue.length > 0 && started < ITEMS_PER_TURN) {
+      const { id, task } = queue.shift()!;
+      started += task.items.length;
+      run(id, task);
+    }
+    if (queue.length > 0) setImmediate(pump);
+    else pumping = false;
+  };
+
   port.on('message', (message: ToWorker) => {
     switch (message.type) {
-      case 'task':
-        runBuiltinTask(message.task, ctx).then(
-          (outcomes) => post({ type: 'result', id: message.id, outcomes: outcomes.map(outcomeToWire) }),
-          (error: unknown) => {
-            // runBuiltinTask settles every item itself; anything else is this worker's bug.
-            const typed = toEnclaveKitError(error);
-            post({ type: 'result', id: message.id, outcomes: message.task.items.map(() => ({ error: { code: typed.code, message: typed.message } })) });
-          },
-        );
+      case 'tasks': {
+        const inputs = unpackInputs(message.inputs);
+        let next = 0;
+        for (const { id, task, items } of message.tasks) queue.push({ id, task: { ...task, items: inputs.slice(next, (next += items)) } });
+        if (!pumping) {
+          pumping = true;
+          setImmediate(pump);
+        }
         return;
+      }
       case 'kms-reply': {
         const pending = kmsPending.get(message.id);
         kmsPending.delete(message.id);

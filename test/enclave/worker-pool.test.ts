@@ -3,7 +3,8 @@
  * components: producers seal with the ESDK under a simulated KMS key and with HPKE; the enclave side
  * is an AttestedKms (simulated NSM, CiphertextForRecipient, data-key cache) as the runtime builds it.
  * Same answers with 0, 1 and 2 workers; one KMS Decrypt per data key across workers; public-submission
- * limits exact across workers; a killed worker fails its request with a typed error and is replaced;
+ * limits exact across workers; tasks of one event-loop turn go out (and come back) in one message,
+ * each routed to its caller; a killed worker fails its request(s) with a typed error and is replaced;
  * on close every worker zeroes its key copies and exits.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,6 +17,7 @@ import {
   NodeCachingMaterialsManager,
 } from '@aws-crypto/client-node';
 import type { KMS } from '@aws-sdk/client-kms';
+import type { Transferable, Worker } from 'node:worker_threads';
 import { registerBuiltinHandlers } from '../../enclave/app/handlers.js';
 import { HandlerRegistry } from '../../enclave/app/registry.js';
 import { parseEnclaveConfig } from '../../enclave/config.js';
@@ -208,6 +210,142 @@ describe('the main thread keeps what must be counted once', () => {
       expect(otherCodes.filter((c) => c === 'ok')).toHaveLength(4);
       expect(otherCodes.filter((c) => c === 'ERR_RATE_LIMITED')).toHaveLength(2);
     } finally {
+      await e.close();
+    }
+  }, 60_000);
+});
+
+/** Every message the main thread posts to `thread`, as posted (the pool's messages to one worker). */
+function recordPosts(thread: Worker): { type: string; tasks?: unknown[] }[] {
+  const posted: { type: string; tasks?: unknown[] }[] = [];
+  const post = thread.postMessage.bind(thread);
+  thread.postMessage = (message: { type: string; tasks?: unknown[] }, transfer?: readonly Transferable[]) => {
+    posted.push(message);
+    post(message, transfer as Transferable[]);
+  };
+  return posted;
+}
+
+describe('tasks of one event-loop turn travel together', () => {
+  it('one message each way; every caller gets its own card back, and a bad item fails alone', async () => {
+    const pans = ['4111111111111111', '5555555555554444', '378282246310005', '6011111111111117', '4012888888881881'];
+    const good = await Promise.all(pans.map((pan) => sealAuth(card(pan), 'card')));
+    const bad = await sealAuth(card('4111111111111111'), 'pii-text');
+    const e = await enclave(1);
+    await e.pool!.whenReady();
+    try {
+      const [thread] = e.pool!.threads();
+      const posted = recordPosts(thread!);
+      const replies: { type: string; results?: unknown[] }[] = [];
+      thread!.on('message', (message: { type: string; results?: unknown[] }) => replies.push(message));
+      // Started in one turn, as the requests that one reply releases are: the bad one in the middle.
+      const calls = [...good.slice(0, 2), bad, ...good.slice(2)].map((item) => outcome(e.call('cards.tokenize', { card: item })));
+      const [batch] = await Promise.all([e.call('cards.tokenize-batch', { cards: [good[4]!, bad, good[0]!] }) as Promise<{ results: unknown[] }>, ...calls]);
+      const answers = await Promise.all(calls);
+      expect(posted.map((m) => [m.type, m.tasks?.length])).toEqual([['tasks', 7]]);
+      expect(replies.map((m) => [m.type, m.results?.length])).toEqual([['results', 7]]);
+      // Each caller's answer is its own card's (a token keeps the BIN and last 4).
+      const mine = (answer: unknown, pan: string): void => expect(answer).toMatchObject({ ok: { bin: pan.slice(0, 6), last4: pan.slice(-4) } });
+      [0, 1].forEach((i) => mine(answers[i], pans[i]!));
+      expect(answers[2]).toMatchObject({ code: 'ERR_DECRYPT_FAILED' });
+      [2, 3, 4].forEach((i) => mine(answers[i + 1], pans[i]!));
+      expect(batch.results).toMatchObject([{ bin: '401288', last4: '1881' }, { error: { code: 'ERR_DECRYPT_FAILED' } }, { bin: '411111', last4: '1111' }]);
+      expect(e.pool!.stats()).toMatchObject({ inFlightItems: 0 });
+    } finally {
+      await e.close();
+    }
+  }, 60_000);
+
+  it('a worker answers a long message in parts as it goes, and a task waiting for a data key holds none up', async () => {
+    const real = await h.enclave();
+    const waiting: (() => void)[] = [];
+    let arrived: () => void = () => undefined;
+    const gated = {
+      ...real,
+      kms: {
+        ...real.kms,
+        cache: real.kms.cache,
+        decrypt: async (input: Parameters<typeof real.kms.decrypt>[0]) => {
+          await new Promise<void>((resolve) => {
+            waiting.push(resolve);
+            arrived();
+          });
+          return real.kms.decrypt(input);
+        },
+      } as unknown as TestEnclave['kms'],
+    };
+    const e = await enclave(1, { kms: gated });
+    await e.pool!.whenReady();
+    try {
+      const pans = Array.from({ length: 40 }, (_, i) => `41111111111${String(i).padStart(5, '0')}`);
+      const cards = await Promise.all(pans.map((pan) => sealAuth(card(pan), 'card')));
+      const esdk = await sealEsdk(card('5555555555554444'), { purpose: 'card' });
+      const [thread] = e.pool!.threads();
+      const posted = recordPosts(thread!);
+      const replies: number[] = [];
+      thread!.on('message', (message: { type: string; results?: unknown[] }) => {
+        if (message.type === 'results') replies.push(message.results!.length);
+      });
+      const gatedCall = outcome(e.call('cards.tokenize', { card: { esdk } }));
+      const calls = cards.map((item) => outcome(e.call('cards.tokenize', { card: item })));
+      const answers = await Promise.all(calls);
+      // One message out; back in parts of at most 16 items' worth, while the ESDK card still waits.
+      expect(posted.map((m) => [m.type, m.tasks?.length])).toEqual([['tasks', 41]]);
+      expect(replies).toEqual([15, 16, 9]);
+      expect(waiting).toHaveLength(1);
+      answers.forEach((answer, i) => expect(answer).toMatchObject({ ok: { last4: pans[i]!.slice(-4) } }));
+      waiting.shift()!();
+      arrived = () => waiting.shift()?.();
+      expect(await gatedCall).toMatchObject({ ok: { last4: '4444' } });
+      expect(replies).toEqual([15, 16, 9, 1]);
+    } finally {
+      for (const release of waiting.splice(0)) release();
+      await e.close();
+    }
+  }, 60_000);
+
+  it('a worker that dies with a message of several tasks in flight fails every one of them', async () => {
+    const real = await h.enclave();
+    const waiting: (() => void)[] = [];
+    let arrived: () => void = () => undefined;
+    const gated = {
+      ...real,
+      kms: {
+        ...real.kms,
+        cache: real.kms.cache,
+        decrypt: async (input: Parameters<typeof real.kms.decrypt>[0]) => {
+          await new Promise<void>((resolve) => {
+            waiting.push(resolve);
+            arrived();
+          });
+          return real.kms.decrypt(input);
+        },
+      } as unknown as TestEnclave['kms'],
+    };
+    const e = await enclave(1, { kms: gated });
+    await e.pool!.whenReady();
+    try {
+      const messages = await Promise.all(['4111111111111111', '5555555555554444', '6011111111111117'].map((pan) => sealEsdk(card(pan), { purpose: 'card' })));
+      const [thread] = e.pool!.threads();
+      const posted = recordPosts(thread!);
+      const allArrived = new Promise<void>((resolve) => {
+        arrived = () => {
+          if (waiting.length === messages.length) resolve();
+        };
+      });
+      const calls = messages.map((esdk) => outcome(e.call('cards.tokenize', { card: { esdk } })));
+      // Every task of the one message is inside the worker, waiting for its data key.
+      await allArrived;
+      expect(posted.map((m) => [m.type, m.tasks?.length])).toEqual([['tasks', 3]]);
+      await thread!.terminate();
+      for (const release of waiting.splice(0)) release();
+      const failed = { code: 'ERR_INTERNAL', message: 'an enclave worker stopped before answering' };
+      expect(await Promise.all(calls)).toEqual([failed, failed, failed]);
+      expect(e.pool!.stats()).toMatchObject({ restarts: 1, inFlightItems: 0 });
+      arrived = () => waiting.shift()?.();
+      expect(await e.call('cards.tokenize', { card: { esdk: messages[0]! } })).toMatchObject({ last4: '1111' });
+    } finally {
+      for (const release of waiting.splice(0)) release();
       await e.close();
     }
   }, 60_000);
