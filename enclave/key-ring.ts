@@ -13,23 +13,26 @@ export class KeyRing {
   readonly #keys = new Map<string, Uint8Array>();
   readonly #derived = new Map<string, Disposable>();
 
-  set(name: string, key: Uint8Array): void {
+  /** Installs `key` (the ring owns it from now on); false when the same bytes were already loaded. */
+  set(name: string, key: Uint8Array): boolean {
     const old = this.#keys.get(name);
     if (old !== undefined && Buffer.compare(old, key) === 0) {
       // The same key again (a parent reconnect re-sends wrapped keys): keep what was built.
       key.fill(0);
-      return;
+      return false;
     }
     this.#drop(name);
     this.#keys.set(name, key);
+    return true;
   }
 
   /**
    * Installs a set of keys at once. A name that is already loaded must get the same bytes again
    * (a parent reconnect re-sends the wrapped keys): tokens must never silently change under a
-   * running enclave, so different bytes are refused and nothing is changed.
+   * running enclave, so different bytes are refused and nothing is changed. True when any key
+   * was newly installed.
    */
-  setAll(keys: ReadonlyMap<string, Uint8Array>): void {
+  setAll(keys: ReadonlyMap<string, Uint8Array>): boolean {
     for (const [name, key] of keys) {
       const old = this.#keys.get(name);
       if (old !== undefined && Buffer.compare(old, key) !== 0) {
@@ -37,7 +40,9 @@ export class KeyRing {
         throw new ServiceError('ERR_CONFIG', `key ${name} is already loaded with other bytes; restart the enclave to change it`);
       }
     }
-    for (const [name, key] of keys) this.set(name, key);
+    let changed = false;
+    for (const [name, key] of keys) changed = this.set(name, key) || changed;
+    return changed;
   }
 
   has(name: string): boolean {

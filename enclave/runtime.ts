@@ -222,8 +222,8 @@ async function bootServices(
       if (!parsed.success) throw new InputError('ERR_BAD_REQUEST', 'keys.load: malformed wrapped keys');
       try {
         const loaded = await unwrapPinnedKeys(parsed.data.keys, config.keys, kms);
-        keys.setAll(loaded);
-        workers?.loadKeys();
+        // Workers get copies only of keys that changed: a parent repeating keys.load sends nothing.
+        if (keys.setAll(loaded)) workers?.loadKeys();
         keysLoaded = true;
         lastKeyError = undefined;
         // The store reads sign with credentials only a connected parent supplies: the first

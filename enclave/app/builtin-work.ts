@@ -4,14 +4,15 @@
  * 0`) and inside the worker pool's threads (enclave/workers/): plaintext exists only where this
  * runs, and only the derived outcome leaves it.
  *
- * What stays with the caller (the main thread): the public-submission rate limiter. An anonymous
- * card's bucket key (BIN and last 4, which its token shows anyway) travels beside the outcome, and
- * the caller takes the bucket before it releases the outcome (`releaseOutcome`), so limits hold
- * exactly however many threads tokenize; the outcome of a refused card is never released.
+ * What stays with the main thread: the public-submission rate limiter. An anonymous card's bucket
+ * (BIN and last 4, which its token shows anyway) is taken through `WorkContext.takeRate` after the
+ * card is opened and before it is tokenized: on the main thread directly, from a worker by a round
+ * trip to it. So limits hold exactly however many threads tokenize, and a flood of refused cards
+ * costs their opening only, not an FF1 tokenization each.
  */
 import { EnclaveKitError, InputError, toEnclaveKitError } from '../../shared/errors.js';
 import { CARD_RECORD_MAX_BYTES, parseCardRecord } from '../cards/card-record.js';
-import { cardBucketKey, checkPublicPanLength, type RateLimiter } from '../cards/rate-limit.js';
+import { cardBucketKey, checkPublicPanLength } from '../cards/rate-limit.js';
 import { tokenizeCard } from '../cards/tokenize-card.js';
 import type { Tokenizer } from '../cards/tokenizer.js';
 import { BLIND_INDEX_VALUE_MAX_CHARS, type BlindIndexer, type BlindIndexField } from '../pii/blind-index.js';
@@ -28,11 +29,8 @@ export type BuiltinTask =
   | { op: 'redact'; items: SealedInput[] }
   | { op: 'blind-index'; field: BlindIndexField; items: SealedInput[] };
 
-/**
- * What one item came to: a derived value or a typed error, and for an anonymous card the rate-limit
- * bucket to take before either is released.
- */
-export type ItemOutcome = ({ value: unknown } | { error: EnclaveKitError }) & { rateKey?: string };
+/** What one item came to: a derived value or a typed error. */
+export type ItemOutcome = { value: unknown } | { error: EnclaveKitError };
 
 /** What the work needs, wherever it runs. */
 export interface WorkContext {
@@ -41,6 +39,8 @@ export interface WorkContext {
   indexer(): BlindIndexer;
   /** Card expiry is judged at this time (docs/conventions.md item 3). */
   now(): number;
+  /** Takes an anonymous card's rate-limit bucket; throws (rejects) ERR_RATE_LIMITED when it is empty. */
+  takeRate(bucketKey: string): void | Promise<void>;
 }
 
 /** Runs every item of the task, BATCH_CONCURRENCY at a time; never throws for an item's input. */
@@ -56,22 +56,20 @@ export function runBuiltinTask(task: BuiltinTask, ctx: WorkContext): Promise<Ite
 }
 
 async function tokenizeItem(input: SealedInput, ctx: WorkContext): Promise<ItemOutcome> {
-  let rateKey: string | undefined;
-  const withKey = (outcome: ItemOutcome): ItemOutcome => (rateKey === undefined ? outcome : { ...outcome, rateKey });
   try {
-    const value = await withBuiltinInput(input, { purpose: 'card', maxBytes: CARD_RECORD_MAX_BYTES }, ctx.sealed, ({ plaintext, origin }) => {
+    const value = await withBuiltinInput(input, { purpose: 'card', maxBytes: CARD_RECORD_MAX_BYTES }, ctx.sealed, async ({ plaintext, origin }) => {
       const card = parseCardRecord(plaintext);
       // Anonymous submissions are an oracle: only PAN lengths with enough middles, rate limited
-      // per (BIN, last 4) and overall (enclave/cards/rate-limit.ts) by whoever releases the outcome.
+      // per (BIN, last 4) and overall (enclave/cards/rate-limit.ts), before any tokenization.
       if (origin === 'hpke-public') {
         checkPublicPanLength(card.pan);
-        rateKey = cardBucketKey(card.pan);
+        await ctx.takeRate(cardBucketKey(card.pan));
       }
       return tokenizeCard(ctx.tokenizer(), card, ctx.now());
     });
-    return withKey({ value });
+    return { value };
   } catch (error) {
-    return withKey({ error: toEnclaveKitError(error) });
+    return { error: toEnclaveKitError(error) };
   }
 }
 
@@ -103,12 +101,8 @@ async function blindIndexItem(input: SealedInput, field: BlindIndexField, ctx: W
   }
 }
 
-/**
- * The value of an outcome, after its rate-limit bucket (if any) is taken: ERR_RATE_LIMITED when the
- * bucket is empty, the item's own typed error otherwise. Runs where the limiter lives.
- */
-export function releaseOutcome(outcome: ItemOutcome, limiter: RateLimiter): unknown {
-  if (outcome.rateKey !== undefined) limiter.take(outcome.rateKey);
+/** The value of an outcome, or its typed error thrown. */
+export function releaseOutcome(outcome: ItemOutcome): unknown {
   if ('error' in outcome) throw outcome.error;
   return outcome.value;
 }
@@ -117,9 +111,9 @@ export function releaseOutcome(outcome: ItemOutcome, limiter: RateLimiter): unkn
  * A batch item's answer: the value, or `{error: {code, message}}` (never input data). The enclave
  * or KMS being unavailable (a 5xx) fails the whole batch: the caller retries it.
  */
-export function settleOutcome(outcome: ItemOutcome, limiter: RateLimiter): unknown {
+export function settleOutcome(outcome: ItemOutcome): unknown {
   try {
-    return releaseOutcome(outcome, limiter);
+    return releaseOutcome(outcome);
   } catch (error) {
     const typed = toEnclaveKitError(error);
     if (typed.status >= 500) throw typed;

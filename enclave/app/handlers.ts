@@ -64,11 +64,12 @@ export function registerBuiltinHandlers(registry: HandlerRegistry, services: Enc
   const allowedRecipients = new Set([...recipients.values()].map(recipientFingerprint));
 
   // Opening and tokenizing run in the worker pool when there is one (enclave/workers/pool.ts), else
-  // here; either way the outcomes come back to this thread, which holds the rate limiter.
+  // here; either way the rate limiter stays on this thread (workers take buckets by asking it).
+  const takeRate = (bucketKey: string): void => limiter.take(bucketKey);
   const pool = services.workers;
   let run: (task: BuiltinTask) => Promise<ItemOutcome[]>;
   if (pool !== undefined) {
-    pool.start();
+    pool.start({ takeRate });
     run = (task) => pool.run(task);
   } else {
     const sealedCtx = sealedInputContext(services, cards);
@@ -77,11 +78,12 @@ export function registerBuiltinHandlers(registry: HandlerRegistry, services: Enc
       tokenizer,
       indexer: () => services.keys.derive('blind-index', (key) => blindIndexerFor(key, cards)),
       now,
+      takeRate,
     };
     run = (task) => runBuiltinTask(task, workCtx);
   }
-  const one = async (task: BuiltinTask): Promise<unknown> => releaseOutcome((await run(task))[0]!, limiter);
-  const each = async (task: BuiltinTask): Promise<unknown[]> => (await run(task)).map((outcome) => settleOutcome(outcome, limiter));
+  const one = async (task: BuiltinTask): Promise<unknown> => releaseOutcome((await run(task))[0]!);
+  const each = async (task: BuiltinTask): Promise<unknown[]> => (await run(task)).map(settleOutcome);
 
   registry.register({ op: 'cards.tokenize', input: z.strictObject({ card: sealedInputSchema }), handle: ({ card }) => one({ op: 'tokenize', items: [card] }) });
 

@@ -6,8 +6,8 @@
  *
  * What stays on the main thread: the link to the parent, the attested KMS client and its data-key
  * cache (one KMS Decrypt per data key whichever worker asks first; workers ask with `kms-decrypt`
- * and get a copy), the public-submission rate limiter (outcomes carry their bucket key and the main
- * thread takes it before releasing them: enclave/app/builtin-work.ts) and custom handlers.
+ * and get a copy), the public-submission rate limiter (a worker asks with `rate-take` after opening
+ * an anonymous card and before tokenizing it: enclave/app/builtin-work.ts) and custom handlers.
  *
  * Keys reach a worker as fresh copies whose buffers are transferred (the main thread keeps none):
  * the HPKE private key and the loaded keys at start, the loaded keys again on every `keys.load`.
@@ -40,6 +40,7 @@ import {
   type ToWorker,
   type WorkerCloseReport,
   type WorkerInit,
+  type WireError,
 } from './protocol.js';
 
 /** Most workers: Nitro enclaves are given 2-16 vCPUs in practice; more threads than that only add memory. */
@@ -114,6 +115,9 @@ export class WorkerPool {
   #started = false;
   #closing = false;
   #restarts = 0;
+  #takeRate: (bucketKey: string) => void = () => {
+    throw new ServiceError('ERR_NOT_READY', 'the worker pool has no rate limiter');
+  };
 
   constructor(options: WorkerPoolOptions) {
     if (!Number.isSafeInteger(options.size) || options.size < 1 || options.size > MAX_WORKERS) {
@@ -127,10 +131,14 @@ export class WorkerPool {
     return this.#options.size;
   }
 
-  /** Starts the workers (idempotent); tasks posted before a worker is ready wait in its queue. */
-  start(): void {
+  /**
+   * Starts the workers (idempotent); tasks posted before a worker is ready wait in its queue.
+   * `takeRate` takes an anonymous card's bucket in the main thread's limiter (throws when empty).
+   */
+  start(hooks: { takeRate: (bucketKey: string) => void }): void {
     if (this.#started || this.#closing) return;
     this.#started = true;
+    this.#takeRate = hooks.takeRate;
     for (let index = 0; index < this.#slots.length; index++) this.#spawn(index);
     this.#options.log?.('worker-pool-started', { size: this.#slots.length }, 'info');
   }
@@ -268,15 +276,28 @@ export class WorkerPool {
       case 'kms-decrypt':
         this.#options.decrypt(message.input).then(
           ({ KeyId, Plaintext }) => {
-            // A copy with its own buffer to transfer; the answer is zeroed here either way.
+            // A copy with its own buffer to transfer; the answer is zeroed here either way, and so
+            // is the copy when the worker is gone or closing (it would never zero it).
             const copy = new Uint8Array(Plaintext);
             Plaintext.fill(0);
-            if (this.#slots.includes(slot)) this.#send(slot.worker, { type: 'kms-reply', id: message.id, keyId: KeyId, plaintext: copy }, [copy.buffer]);
+            if (this.#canReply(slot)) this.#send(slot.worker, { type: 'kms-reply', id: message.id, keyId: KeyId, plaintext: copy }, [copy.buffer]);
             else copy.fill(0);
           },
-          (error: unknown) => this.#send(slot.worker, { type: 'kms-reply', id: message.id, error: wireError(toEnclaveKitError(error)) }),
+          (error: unknown) => {
+            if (this.#canReply(slot)) this.#send(slot.worker, { type: 'kms-reply', id: message.id, error: wireError(toEnclaveKitError(error)) });
+          },
         );
         return;
+      case 'rate-take': {
+        let error: WireError | undefined;
+        try {
+          this.#takeRate(message.bucketKey);
+        } catch (refused) {
+          error = wireError(toEnclaveKitError(refused));
+        }
+        if (this.#canReply(slot)) this.#send(slot.worker, { type: 'rate-reply', id: message.id, ...(error === undefined ? {} : { error }) });
+        return;
+      }
       case 'closed':
         slot.closed?.(message.report);
         return;
@@ -300,6 +321,11 @@ export class WorkerPool {
         if (!this.#closing && this.#slots[index] === undefined) this.#spawn(index);
       }, RESPAWN_DELAY_MS).unref();
     }
+  }
+
+  /** A worker still in the pool and not asked to close: one that can use (and will zero) a reply. */
+  #canReply(slot: Slot): boolean {
+    return !this.#closing && this.#slots.includes(slot);
   }
 
   #sendKeys(worker: Worker): void {

@@ -27,7 +27,7 @@ export interface WireError {
   message: string;
 }
 
-export type WireOutcome = ({ value: unknown } | { error: WireError }) & { rateKey?: string };
+export type WireOutcome = { value: unknown } | { error: WireError };
 
 /** Decrypt requests as the sealed-input openers make them (ESDK keyring, esdk-fast, kmsRsa). */
 export type KmsDecryptRequest = EsdkDecryptInput & { EncryptionAlgorithm?: 'RSAES_OAEP_SHA_256' };
@@ -56,6 +56,7 @@ export type ToWorker =
   | { type: 'tasks'; tasks: WireTask[]; inputs: Uint8Array<ArrayBuffer> }
   | { type: 'keys'; keys: [string, Uint8Array][] }
   | { type: 'kms-reply'; id: number; keyId?: string | undefined; plaintext?: Uint8Array | undefined; error?: WireError }
+  | { type: 'rate-reply'; id: number; error?: WireError }
   | { type: 'close' };
 
 /** How a worker left its keys: every key buffer it ever held, and how many of their bytes are not zero. */
@@ -68,6 +69,8 @@ export type FromWorker =
   | { type: 'ready' }
   | { type: 'results'; results: WireResult[] }
   | { type: 'kms-decrypt'; id: number; input: KmsDecryptRequest }
+  /** An anonymous card's rate-limit bucket, taken on the main thread before the card is tokenized. */
+  | { type: 'rate-take'; id: number; bucketKey: string }
   | { type: 'closed'; report: WorkerCloseReport };
 
 export function wireError(error: EnclaveKitError): WireError {
@@ -75,13 +78,11 @@ export function wireError(error: EnclaveKitError): WireError {
 }
 
 export function outcomeToWire(outcome: ItemOutcome): WireOutcome {
-  const rate = outcome.rateKey === undefined ? {} : { rateKey: outcome.rateKey };
-  return 'error' in outcome ? { error: wireError(outcome.error), ...rate } : { value: outcome.value, ...rate };
+  return 'error' in outcome ? { error: wireError(outcome.error) } : { value: outcome.value };
 }
 
 export function outcomeFromWire(wire: WireOutcome): ItemOutcome {
-  const rate = wire.rateKey === undefined ? {} : { rateKey: wire.rateKey };
-  return 'error' in wire ? { error: errorFromWire(wire.error), ...rate } : { value: wire.value, ...rate };
+  return 'error' in wire ? { error: errorFromWire(wire.error) } : { value: wire.value };
 }
 
 export function isWorkerInit(data: unknown): data is WorkerInit {

@@ -2,8 +2,8 @@
  * A pool worker's side (enclave/workers/pool.ts): the built-in operations' CPU work on its own
  * thread. It holds copies of the enclave's HPKE private key and of the loaded long-lived keys,
  * opens sealed inputs here (plaintext never leaves this thread), asks the main thread for data keys
- * (the main thread's attested KMS client and data-key cache decide whether KMS is called) and sends
- * back derived outcomes with any rate-limit bucket key for the main thread to take.
+ * (the main thread's attested KMS client and data-key cache decide whether KMS is called), asks it
+ * to take an anonymous card's rate-limit bucket before tokenizing, and sends back derived outcomes.
  *
  * On `close` it zeroes every key buffer it was given (KeyRing.clear, HpkeRecipient.dispose),
  * reports how many non-zero bytes remain in them (0, or the test that checks it fails) and exits.
@@ -35,30 +35,42 @@ export async function runPoolWorker(port: MessagePort, init: WorkerInit): Promis
   }
   const keys = new KeyRing();
   const install = (entries: [string, Uint8Array][]): void => {
-    for (const [name, key] of entries) {
-      held.push(key);
-      // Same bytes again (a parent reconnect): the ring zeroes the new copy and keeps what it built.
-      keys.set(name, key);
-    }
+    // The ring zeroes a copy of bytes it already holds; only the copies it keeps are tracked, so
+    // repeated keys.load calls cannot grow this list.
+    for (const [name, key] of entries) if (keys.set(name, key)) held.push(key);
   };
   install(init.keys);
 
-  let nextKmsId = 0;
-  const kmsPending = new Map<number, { resolve: (answer: KmsAnswer) => void; reject: (error: unknown) => void }>();
+  // Requests to the main thread (data keys, rate-limit buckets), answered by id.
+  let nextRequestId = 0;
+  const requests = new Map<number, { resolve: (answer: KmsAnswer) => void; reject: (error: unknown) => void }>();
+  const ask = (send: (id: number) => void): Promise<KmsAnswer> => {
+    const id = nextRequestId++;
+    return new Promise<KmsAnswer>((resolve, reject) => {
+      requests.set(id, { resolve, reject });
+      send(id);
+    });
+  };
   const kms = {
     decrypt(input: KmsDecryptRequest): Promise<KmsAnswer> {
-      const id = nextKmsId++;
-      return new Promise<KmsAnswer>((resolve, reject) => {
-        kmsPending.set(id, { resolve, reject });
-        post({ type: 'kms-decrypt', id, input: { KeyId: input.KeyId, CiphertextBlob: input.CiphertextBlob.slice(), EncryptionContext: input.EncryptionContext, ...(input.EncryptionAlgorithm === undefined ? {} : { EncryptionAlgorithm: input.EncryptionAlgorithm }) } as KmsDecryptRequest });
-      });
+      return ask((id) =>
+        post({ type: 'kms-decrypt', id, input: { KeyId: input.KeyId, CiphertextBlob: input.CiphertextBlob.slice(), EncryptionContext: input.EncryptionContext, ...(input.EncryptionAlgorithm === undefined ? {} : { EncryptionAlgorithm: input.EncryptionAlgorithm }) } as KmsDecryptRequest }),
+      );
     },
+  };
+  const answered = (id: number): { resolve: (answer: KmsAnswer) => void; reject: (error: unknown) => void } | undefined => {
+    const pending = requests.get(id);
+    requests.delete(id);
+    return pending;
   };
   const ctx: WorkContext = {
     sealed: sealedInputContext({ kms, identity: { hpke } }, init.cards),
     tokenizer: () => keys.derive('tokenization', (key) => new Tokenizer(key)),
     indexer: () => keys.derive('blind-index', (key) => blindIndexerFor(key, init.cards)),
     now: Date.now,
+    takeRate: async (bucketKey) => {
+      await ask((id) => post({ type: 'rate-take', id, bucketKey }));
+    },
   };
 
   // Results finished in one event-loop turn go back in one message (protocol.ts `results`).
@@ -114,14 +126,19 @@ export async function runPoolWorker(port: MessagePort, init: WorkerInit): Promis
         return;
       }
       case 'kms-reply': {
-        const pending = kmsPending.get(message.id);
-        kmsPending.delete(message.id);
+        const pending = answered(message.id);
         if (pending === undefined) {
           message.plaintext?.fill(0);
           return;
         }
         if (message.error !== undefined) pending.reject(errorFromWire(message.error));
         else pending.resolve({ KeyId: message.keyId, Plaintext: message.plaintext });
+        return;
+      }
+      case 'rate-reply': {
+        const pending = answered(message.id);
+        if (message.error !== undefined) pending?.reject(errorFromWire(message.error));
+        else pending?.resolve({});
         return;
       }
       case 'keys':

@@ -18,12 +18,17 @@ import {
 } from '@aws-crypto/client-node';
 import type { KMS } from '@aws-sdk/client-kms';
 import type { Transferable, Worker } from 'node:worker_threads';
-import { registerBuiltinHandlers } from '../../enclave/app/handlers.js';
+import { runBuiltinTask, type WorkContext } from '../../enclave/app/builtin-work.js';
+import { registerBuiltinHandlers, sealedInputContext } from '../../enclave/app/handlers.js';
+import { sealedInputSchema, type SealedInput } from '../../enclave/app/sealed-input.js';
 import { HandlerRegistry } from '../../enclave/app/registry.js';
+import { cardBucketKey } from '../../enclave/cards/rate-limit.js';
+import { Tokenizer } from '../../enclave/cards/tokenizer.js';
 import { parseEnclaveConfig } from '../../enclave/config.js';
 import { KeyRing } from '../../enclave/key-ring.js';
 import type { EnclaveServices } from '../../enclave/runtime.js';
 import { poolForServices, type WorkerPool } from '../../enclave/workers/pool.js';
+import { InputError } from '../../shared/errors.js';
 import { generateHpkeKeyPair, HpkeRecipient, sealedInputInfo, sealHpke, type HpkeKeyPair } from '../../shared/hpke/index.js';
 import { codeOf } from '../helpers/code-of.js';
 import { esdkClientProvider, startSealedHarness, type SealedHarness, type TestEnclave } from '../sealed/harness.js';
@@ -211,6 +216,42 @@ describe('the main thread keeps what must be counted once', () => {
       expect(otherCodes.filter((c) => c === 'ERR_RATE_LIMITED')).toHaveLength(2);
     } finally {
       await e.close();
+    }
+  }, 60_000);
+  it('an anonymous card is tokenized only after its bucket is taken: a refused one costs no FF1 work', async () => {
+    const config = parseEnclaveConfig({ kms: { region: 'us-east-1' }, cards: { cardKeyArn: h.looseKeyArn, publicSubmission: { enabled: true } } });
+    const kms = await h.enclave();
+    const taken: string[] = [];
+    let tokenizers = 0;
+    let refuse = true;
+    const ctx: WorkContext = {
+      sealed: sealedInputContext({ kms: kms.kms, identity: { hpke } }, config.cards!),
+      tokenizer: () => {
+        tokenizers += 1;
+        return new Tokenizer(TOKEN_KEY.slice());
+      },
+      indexer: () => {
+        throw new Error('not used by tokenize');
+      },
+      now: Date.now,
+      takeRate: (bucketKey) => {
+        taken.push(bucketKey);
+        if (refuse) throw new InputError('ERR_RATE_LIMITED', 'rate limit exceeded');
+      },
+    };
+    try {
+      // As the handler's schema hands it over.
+      const anonymous = async (): Promise<SealedInput> => sealedInputSchema.parse(await sealBase(card('4111111111111111')));
+      const [refused] = await runBuiltinTask({ op: 'tokenize', items: [await anonymous()] }, ctx);
+      expect(refused !== undefined && 'error' in refused ? refused.error.code : 'ok').toBe('ERR_RATE_LIMITED');
+      expect(taken).toEqual([cardBucketKey('4111111111111111')]);
+      expect(tokenizers).toBe(0);
+      refuse = false;
+      const [allowed] = await runBuiltinTask({ op: 'tokenize', items: [await anonymous()] }, ctx);
+      expect(allowed !== undefined && 'value' in allowed ? (allowed.value as { last4: string }).last4 : allowed).toBe('1111');
+      expect(tokenizers).toBe(1);
+    } finally {
+      kms.close();
     }
   }, 60_000);
 });
@@ -405,22 +446,23 @@ describe('worker failure and shutdown', () => {
     }
   }, 60_000);
 
-  it('on close every worker zeroes its key copies (replaced ones included) and exits', async () => {
+  it('on close every worker zeroes its key copies and exits; repeated key loads do not pile up copies', async () => {
     const e = await enclave(2);
     const pool = e.pool!;
     try {
       expect(await codeOf(e.call('cards.tokenize', { card: await sealAuth(card('4111111111111111'), 'card') }))).toBe('ok');
-      // A parent reconnect re-sends the keys: each worker gets copies again, and drops them.
-      pool.loadKeys();
+      // Copies of the same keys sent again and again (a parent repeating keys.load): each worker
+      // zeroes them on arrival and tracks none of them, so its memory does not grow.
+      for (let i = 0; i < 20; i++) pool.loadKeys();
       const threads = pool.threads();
       expect(threads).toHaveLength(2);
       const exits = threads.map((thread) => new Promise<number>((resolve) => thread.once('exit', resolve)));
       const reports = await pool.close();
       await Promise.all(exits);
-      // Each held the HPKE key copy and two rounds of the two long-lived keys: all zero now.
+      // Each held the HPKE key copy and one copy of each long-lived key: all zero now.
       expect(reports).toEqual([
-        { keyBuffers: 5, nonZeroBytes: 0 },
-        { keyBuffers: 5, nonZeroBytes: 0 },
+        { keyBuffers: 3, nonZeroBytes: 0 },
+        { keyBuffers: 3, nonZeroBytes: 0 },
       ]);
       expect(await codeOf(e.call('cards.tokenize', { card: await sealAuth(card('4111111111111111'), 'card') }))).toBe('ERR_NOT_READY');
     } finally {
