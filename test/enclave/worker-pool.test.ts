@@ -256,6 +256,31 @@ describe('the main thread keeps what must be counted once', () => {
   }, 60_000);
 });
 
+/**
+ * An enclave KMS whose every Decrypt waits until the test releases it: `waiting` holds the release
+ * of each call that has arrived, and `onArrival` (settable) runs as each one arrives.
+ */
+async function gatedKms(): Promise<{ gated: TestEnclave; waiting: (() => void)[]; onArrival: { run: () => void } }> {
+  const real = await h.enclave();
+  const waiting: (() => void)[] = [];
+  const onArrival = { run: (): void => undefined };
+  const gated = {
+    ...real,
+    kms: {
+      ...real.kms,
+      cache: real.kms.cache,
+      decrypt: async (input: Parameters<typeof real.kms.decrypt>[0]) => {
+        await new Promise<void>((resolve) => {
+          waiting.push(resolve);
+          onArrival.run();
+        });
+        return real.kms.decrypt(input);
+      },
+    } as unknown as TestEnclave['kms'],
+  };
+  return { gated, waiting, onArrival };
+}
+
 /** Every message the main thread posts to `thread`, as posted (the pool's messages to one worker). */
 function recordPosts(thread: Worker): { type: string; tasks?: unknown[] }[] {
   const posted: { type: string; tasks?: unknown[] }[] = [];
@@ -298,23 +323,7 @@ describe('tasks of one event-loop turn travel together', () => {
   }, 60_000);
 
   it('a worker answers a long message in parts as it goes, and a task waiting for a data key holds none up', async () => {
-    const real = await h.enclave();
-    const waiting: (() => void)[] = [];
-    let arrived: () => void = () => undefined;
-    const gated = {
-      ...real,
-      kms: {
-        ...real.kms,
-        cache: real.kms.cache,
-        decrypt: async (input: Parameters<typeof real.kms.decrypt>[0]) => {
-          await new Promise<void>((resolve) => {
-            waiting.push(resolve);
-            arrived();
-          });
-          return real.kms.decrypt(input);
-        },
-      } as unknown as TestEnclave['kms'],
-    };
+    const { gated, waiting, onArrival } = await gatedKms();
     const e = await enclave(1, { kms: gated });
     await e.pool!.whenReady();
     try {
@@ -336,7 +345,7 @@ describe('tasks of one event-loop turn travel together', () => {
       expect(waiting).toHaveLength(1);
       answers.forEach((answer, i) => expect(answer).toMatchObject({ ok: { last4: pans[i]!.slice(-4) } }));
       waiting.shift()!();
-      arrived = () => waiting.shift()?.();
+      onArrival.run = () => waiting.shift()?.();
       expect(await gatedCall).toMatchObject({ ok: { last4: '4444' } });
       expect(replies).toEqual([15, 16, 9, 1]);
     } finally {
@@ -346,23 +355,7 @@ describe('tasks of one event-loop turn travel together', () => {
   }, 60_000);
 
   it('a worker that dies with a message of several tasks in flight fails every one of them', async () => {
-    const real = await h.enclave();
-    const waiting: (() => void)[] = [];
-    let arrived: () => void = () => undefined;
-    const gated = {
-      ...real,
-      kms: {
-        ...real.kms,
-        cache: real.kms.cache,
-        decrypt: async (input: Parameters<typeof real.kms.decrypt>[0]) => {
-          await new Promise<void>((resolve) => {
-            waiting.push(resolve);
-            arrived();
-          });
-          return real.kms.decrypt(input);
-        },
-      } as unknown as TestEnclave['kms'],
-    };
+    const { gated, waiting, onArrival } = await gatedKms();
     const e = await enclave(1, { kms: gated });
     await e.pool!.whenReady();
     try {
@@ -370,7 +363,7 @@ describe('tasks of one event-loop turn travel together', () => {
       const [thread] = e.pool!.threads();
       const posted = recordPosts(thread!);
       const allArrived = new Promise<void>((resolve) => {
-        arrived = () => {
+        onArrival.run = () => {
           if (waiting.length === messages.length) resolve();
         };
       });
@@ -383,7 +376,7 @@ describe('tasks of one event-loop turn travel together', () => {
       const failed = { code: 'ERR_INTERNAL', message: 'an enclave worker stopped before answering' };
       expect(await Promise.all(calls)).toEqual([failed, failed, failed]);
       expect(e.pool!.stats()).toMatchObject({ restarts: 1, inFlightItems: 0 });
-      arrived = () => waiting.shift()?.();
+      onArrival.run = () => waiting.shift()?.();
       expect(await e.call('cards.tokenize', { card: { esdk: messages[0]! } })).toMatchObject({ last4: '1111' });
     } finally {
       for (const release of waiting.splice(0)) release();
@@ -394,30 +387,14 @@ describe('tasks of one event-loop turn travel together', () => {
 
 describe('worker failure and shutdown', () => {
   it('a worker killed mid-request fails that request with a typed 5xx; the others and the next request succeed', async () => {
-    const real = await h.enclave();
     // Data-key requests wait here until released, so requests are in flight inside the workers.
-    const waiting: (() => void)[] = [];
-    let arrived: () => void = () => undefined;
-    const gated = {
-      ...real,
-      kms: {
-        ...real.kms,
-        cache: real.kms.cache,
-        decrypt: async (input: Parameters<typeof real.kms.decrypt>[0]) => {
-          await new Promise<void>((resolve) => {
-            waiting.push(resolve);
-            arrived();
-          });
-          return real.kms.decrypt(input);
-        },
-      } as unknown as TestEnclave['kms'],
-    };
+    const { gated, waiting, onArrival } = await gatedKms();
     const e = await enclave(2, { kms: gated });
     await e.pool!.whenReady();
     try {
       const [first, second] = [await sealEsdk(card('4111111111111111'), { purpose: 'card' }), await sealEsdk(card('5555555555554444'), { purpose: 'card' })];
       const twoArrived = new Promise<void>((resolve) => {
-        arrived = () => {
+        onArrival.run = () => {
           if (waiting.length === 2) resolve();
         };
       });
@@ -433,7 +410,7 @@ describe('worker failure and shutdown', () => {
       expect(results.filter((r) => (r as { ok?: { token?: string } }).ok?.token !== undefined)).toHaveLength(1);
       expect(e.pool!.stats()).toMatchObject({ restarts: 1 });
       // The replacement starts with the keys: HPKE and ESDK requests on every worker succeed.
-      arrived = () => waiting.shift()?.();
+      onArrival.run = () => waiting.shift()?.();
       const next = await Promise.all([
         e.call('cards.tokenize-batch', { cards: [await sealAuth(card('4111111111111111'), 'card'), await sealAuth(card('4012888888881881'), 'card')] }),
         e.call('cards.tokenize', { card: { esdk: first } }),
