@@ -7,9 +7,9 @@
  * - the enclave's openEsdkRecord on its direct path (enclave/sealed/esdk-fast.ts).
  * Targets: library path ≥ 0.9 × ESDK-JS; direct path ≥ 3 × ESDK-JS (per core: one thread each).
  */
-import { randomBytes } from 'node:crypto';
 import { buildClient, CommitmentPolicy, getLocalCryptographicMaterialsCache, KmsKeyringNode, NodeCachingMaterialsManager } from '@aws-crypto/client-node';
-import { openEsdkRecord, type EsdkDecryptInput } from '../../enclave/sealed/esdk.js';
+import { openEsdkRecord } from '../../enclave/sealed/esdk.js';
+import { issuingKmsStub } from '../../sim/kms/issuing-stub.js';
 import type { BenchCheck, Scenario } from '../main.js';
 import { cardJson, testCards } from '../lib/cards.js';
 import { libraryDecryptor, SUITES } from '../lib/esdk.js';
@@ -27,24 +27,7 @@ const ENCLAVE_FAST = 'openEsdkRecord, direct path';
 const scenario: Scenario = {
   description: 'unsigned ESDK records in process: ESDK-JS vs the enclave path on the library and on its direct decryption',
   async run({ quick, log }) {
-    const issued = new Map<string, Uint8Array>();
-    const kms = {
-      async generateDataKey(input: { KeyId: string; NumberOfBytes: number }) {
-        const key = randomBytes(input.NumberOfBytes);
-        const blob = randomBytes(64);
-        issued.set(blob.toString('hex'), new Uint8Array(key));
-        return { KeyId: input.KeyId, Plaintext: new Uint8Array(key), CiphertextBlob: new Uint8Array(blob) };
-      },
-      async encrypt(): Promise<never> {
-        throw new Error('not used');
-      },
-      async decrypt(input: EsdkDecryptInput) {
-        const key = issued.get(Buffer.from(input.CiphertextBlob).toString('hex'));
-        if (key === undefined) throw Object.assign(new Error('invalid ciphertext'), { name: 'InvalidCiphertextException' });
-        // A copy each time: both decryptors zero the key they are given.
-        return { KeyId: input.KeyId ?? CARD_ARN, Plaintext: Uint8Array.from(key) };
-      },
-    };
+    const kms = issuingKmsStub(CARD_ARN);
     const esdk = buildClient(CommitmentPolicy.REQUIRE_ENCRYPT_REQUIRE_DECRYPT);
     const producer = new NodeCachingMaterialsManager({
       backingMaterials: new KmsKeyringNode({ generatorKeyId: CARD_ARN, clientProvider: () => kms as never }),

@@ -21,12 +21,13 @@ import { openSealedInput, type SenderPolicy } from '../../enclave/hpke-open.js';
 import { inspectEsdkMessage } from '../../enclave/sealed/esdk-header.js';
 import { decryptUnsignedCommitting, fastPathApplies } from '../../enclave/sealed/esdk-fast.js';
 import { checkEsdkAcceptance } from '../../enclave/sealed/esdk-rules.js';
-import { openEsdkRecord, type EsdkDecryptInput } from '../../enclave/sealed/esdk.js';
+import { openEsdkRecord } from '../../enclave/sealed/esdk.js';
 import { EnclaveKitError, InputError } from '../../shared/errors.js';
 import { decodeSealedEnvelope, encodeSealedEnvelope } from '../../shared/hpke/envelope.js';
 import { HpkeRecipient } from '../../shared/hpke/open.js';
 import { sealHpke } from '../../shared/hpke/seal.js';
 import { generateHpkeKeyPair, HPKE_INFO, type HpkeKeyPair } from '../../shared/hpke/suite.js';
+import { issuingKmsStub } from '../../sim/kms/issuing-stub.js';
 import { fuzzParams } from './runs.js';
 
 const CARD_ARN = 'arn:aws:kms:us-east-1:111122223333:key/11111111-2222-3333-4444-555555555555';
@@ -71,23 +72,7 @@ async function typedFailure(fn: () => unknown): Promise<EnclaveKitError | undefi
 
 describe('ESDK messages', () => {
   /** A KMS stand-in: issues data keys, and decrypts only blobs it issued (else InvalidCiphertext). */
-  const issued = new Map<string, Uint8Array>();
-  const kms = {
-    async generateDataKey(input: { KeyId: string; NumberOfBytes: number }) {
-      const key = randomBytes(input.NumberOfBytes);
-      const blob = randomBytes(64);
-      issued.set(blob.toString('hex'), new Uint8Array(key));
-      return { KeyId: input.KeyId, Plaintext: new Uint8Array(key), CiphertextBlob: new Uint8Array(blob) };
-    },
-    async encrypt(): Promise<never> {
-      throw new Error('not used');
-    },
-    async decrypt(input: EsdkDecryptInput) {
-      const key = issued.get(Buffer.from(input.CiphertextBlob).toString('hex'));
-      if (key === undefined) throw Object.assign(new Error('invalid ciphertext'), { name: 'InvalidCiphertextException' });
-      return { KeyId: input.KeyId ?? CARD_ARN, Plaintext: Uint8Array.from(key) };
-    },
-  };
+  const kms = issuingKmsStub(CARD_ARN);
   const messages: Uint8Array[] = [];
   beforeAll(async () => {
     const keyring = new KmsKeyringNode({ generatorKeyId: CARD_ARN, clientProvider: () => kms as never });

@@ -5,22 +5,15 @@
  */
 import type { Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { EnclaveGateway } from '../../parent/enclave-gateway.js';
 import { DEFAULT_SCOPES } from '../../parent/http/auth.js';
 import { createLogger } from '../../parent/log.js';
 import { cardRoutes } from '../../parent/http/routes/cards.js';
 import { createApiServer, listen } from '../../parent/http/server.js';
+import { recordingGateway } from '../helpers/recording-gateway.js';
 
 const TOKEN = 'bad-request-token-0123456789';
 const PAN = '4111111111111111';
-const calls: string[] = [];
-const gateway: EnclaveGateway = {
-  status: () => ({ connected: true, ready: true }),
-  call: async (op) => {
-    calls.push(op);
-    return { ok: true };
-  },
-};
+const { gateway, calls } = recordingGateway();
 const logLines: string[] = [];
 let server: Server;
 let base = '';

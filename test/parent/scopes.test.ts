@@ -6,23 +6,16 @@
 import type { Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseParentConfig } from '../../parent/config.js';
-import type { EnclaveGateway } from '../../parent/enclave-gateway.js';
 import { DEFAULT_SCOPES, makeBearerCheck } from '../../parent/http/auth.js';
 import { cardRoutes } from '../../parent/http/routes/cards.js';
 import { createLogger } from '../../parent/log.js';
 import { createApiServer, listen } from '../../parent/http/server.js';
+import { recordingGateway } from '../helpers/recording-gateway.js';
 
 const LEGACY = 'legacy-token-0123456789abcdef';
 const TOKENIZER = 'tokenize-only-0123456789abcdef';
 const PROCESSOR = 'detokenize-processor-0123456789';
-const calls: string[] = [];
-const gateway: EnclaveGateway = {
-  status: () => ({ connected: true, ready: true }),
-  call: async (op) => {
-    calls.push(op);
-    return { ok: true };
-  },
-};
+const { gateway, calls } = recordingGateway();
 
 let server: Server;
 let base = '';
