@@ -29,9 +29,10 @@
  * zeroed on every path. test/sealed/esdk-fast.test.ts and test/fuzz/sealed-input.test.ts hold this
  * module to @aws-crypto/client-node on the same messages.
  */
-import { createDecipheriv, createHmac, timingSafeEqual } from 'node:crypto';
+import { createDecipheriv, timingSafeEqual } from 'node:crypto';
 import { AlgorithmSuiteIdentifier, type EncryptedDataKey } from '@aws-crypto/material-management-node';
 import { aadFactory, ENCODED_SIGNER_KEY } from '@aws-crypto/serialize';
+import { hmac } from '../../shared/crypto/hmac.js';
 import { DecryptionFailedError, type EnclaveKitError } from '../../shared/errors.js';
 import { mapKmsError } from '../kms/kms-errors.js';
 import type { EsdkMessageLayout } from './esdk-header.js';
@@ -44,6 +45,8 @@ const COMMITMENT_BYTES = 32;
 const TAG_BYTES = 16;
 const COMMIT_LABEL = Buffer.from('COMMITKEY', 'ascii');
 const KEY_LABEL = Buffer.concat([Buffer.of(FAST_SUITE >> 8, FAST_SUITE & 0xff), Buffer.from('DERIVEKEY', 'ascii')]);
+/** RFC 5869 Expand's one-byte block counter for the first (and here only) block. */
+const ONE = Buffer.of(1);
 const EMPTY = Buffer.alloc(0);
 const aad = aadFactory((text: string) => new Uint8Array(Buffer.from(text, 'utf8')));
 
@@ -103,16 +106,16 @@ function decryptWithDataKey(message: Uint8Array, layout: EsdkMessageLayout, data
   const messageId = messageHeader.messageId;
   // Format 2 headers carry the commitment as suite data (fastPathApplies admits only those).
   const suiteData = 'suiteData' in messageHeader ? messageHeader.suiteData : undefined;
-  const prk = createHmac('sha512', view(messageId)).update(dataKey).digest();
+  const prk = hmac('sha512', view(messageId), dataKey);
   let commitment: Buffer | undefined;
   let derived: Buffer | undefined;
   try {
     // RFC 5869 Expand with L ≤ HashLen: one block, T(1) = HMAC(prk, info ‖ 0x01), truncated.
-    commitment = createHmac('sha512', prk).update(COMMIT_LABEL).update(Buffer.of(1)).digest();
+    commitment = hmac('sha512', prk, [COMMIT_LABEL, ONE]);
     if (!(suiteData instanceof Uint8Array) || suiteData.length !== COMMITMENT_BYTES || !timingSafeEqual(commitment.subarray(0, COMMITMENT_BYTES), view(suiteData))) {
       throw new DecryptionFailedError();
     }
-    derived = createHmac('sha512', prk).update(KEY_LABEL).update(Buffer.of(1)).digest();
+    derived = hmac('sha512', prk, [KEY_LABEL, ONE]);
     const key = derived.subarray(0, KEY_BYTES);
 
     const header = createDecipheriv('aes-256-gcm', key, view(headerAuth.headerIv), { authTagLength: TAG_BYTES });

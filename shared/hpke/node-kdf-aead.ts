@@ -7,15 +7,17 @@
  * thread pool: an Auth-mode open makes about fifteen of them (HMACs of under 100 bytes, an AES-GCM
  * of a card), each costing a thread hand-off that dwarfs the microsecond of work. Under load on a
  * small machine those hand-offs were most of the enclave's CPU per card (bench tokenize, profiled
- * with ENCLAVEKIT_BENCH_PROFILE: hkdf/jobPromise/makeTransferable on top). Node's createHmac,
- * and createDecipheriv do the same computations on the calling thread.
+ * with ENCLAVEKIT_BENCH_PROFILE: hkdf/jobPromise/makeTransferable on top). The HMACs here
+ * (shared/crypto/hmac.ts: two one-shot hashes each) and createDecipheriv do the same computations
+ * on the calling thread.
  *
  * RFC 5869 (HKDF): Extract = HMAC-Hash(salt, IKM) with an all-zero salt of HashLen when none is
  * given (§2.2); Expand = T(1) ‖ T(2) ‖ … with T(i) = HMAC-Hash(PRK, T(i-1) ‖ info ‖ i) (§2.3).
  */
-import { createCipheriv, createDecipheriv, createHmac } from 'node:crypto';
+import { createCipheriv, createDecipheriv } from 'node:crypto';
 import { Aes256Gcm, HkdfSha256 } from '@hpke/core';
 import type { AeadEncryptionContext } from '@hpke/core';
+import { hmac } from '../crypto/hmac.js';
 
 type Bytes = ArrayBufferLike | ArrayBufferView;
 
@@ -36,10 +38,7 @@ function arrayBufferOf(bytes: Uint8Array): ArrayBuffer {
 
 /** HKDF-Extract (RFC 5869 §2.2), synchronous; `ikm` may come in parts. Zero the returned PRK when done. */
 export function hkdfExtract(salt: Uint8Array, ikm: Uint8Array | readonly Uint8Array[]): Buffer {
-  const hmac = createHmac('sha256', salt.length === 0 ? ZERO_SALT : salt);
-  if (ikm instanceof Uint8Array) hmac.update(ikm);
-  else for (const part of ikm) hmac.update(part);
-  return hmac.digest();
+  return hmac('sha256', salt.length === 0 ? ZERO_SALT : salt, ikm);
 }
 
 /** HKDF-Expand (RFC 5869 §2.3), synchronous; `info` given in parts to save concatenating them. */
@@ -48,10 +47,7 @@ export function hkdfExpand(prk: Uint8Array, info: readonly Uint8Array[], len: nu
   const okm = Buffer.alloc(len);
   let previous: Buffer | null = null;
   for (let i = 1, done = 0; done < len; i += 1) {
-    const hmac = createHmac('sha256', prk);
-    if (previous !== null) hmac.update(previous);
-    for (const part of info) hmac.update(part);
-    const block = hmac.update(Uint8Array.of(i)).digest();
+    const block = hmac('sha256', prk, previous === null ? [...info, Uint8Array.of(i)] : [previous, ...info, Uint8Array.of(i)]);
     previous?.fill(0);
     block.copy(okm, done, 0, Math.min(block.length, len - done));
     done += block.length;
@@ -96,7 +92,7 @@ export class NodeHkdfSha256 extends HkdfSha256 {
     }
   }
 
-  // Not hkdfSync: it wraps the key in a KeyObject first, which costs more than the two HMACs.
+  // Not hkdfSync: it wraps the key in a KeyObject first, which costs more than the HMACs here.
   override async extractAndExpand(salt: Bytes, ikm: Bytes, info: Bytes, len: number): Promise<ArrayBuffer> {
     const prk = hkdfExtract(view(salt), view(ikm));
     try {

@@ -25,7 +25,8 @@
  * needs one KMS call per secret, not per message, which keeps offline producers within the KMS
  * request quota of RSA keys.
  */
-import { createCipheriv, createHash, createHmac, createPublicKey, constants, publicEncrypt, randomBytes, timingSafeEqual, type KeyObject } from 'node:crypto';
+import { createCipheriv, createHash, createPublicKey, constants, publicEncrypt, randomBytes, timingSafeEqual, type KeyObject } from 'node:crypto';
+import { hmac } from '../crypto/hmac.js';
 import { InputError } from '../errors.js';
 import { sealedInputInfo } from '../hpke/suite.js';
 
@@ -38,6 +39,7 @@ export const KMS_RSA_SECRET_BYTES = 64;
 /** RSA_2048, RSA_3072, RSA_4096: the KMS RSA key specs that can encrypt. */
 export const KMS_RSA_WRAPPED_LENGTHS: readonly number[] = [256, 384, 512];
 const HEADER_FIXED = 1 + KMS_RSA_KEY_ID_BYTES + 2;
+const ZERO_BYTE = new Uint8Array([0]);
 
 export interface KmsRsaSealedParts {
   keyId: Uint8Array;
@@ -72,7 +74,7 @@ export function parseKmsRsaSealed(bytes: Uint8Array, maxPlaintextBytes: number):
 
 /** The tag over `label || 0x00 || authenticated`; `macKey` is the secret's second half. */
 export function kmsRsaTag(macKey: Uint8Array, purpose: string, field: string | undefined, authenticated: Uint8Array): Buffer {
-  return createHmac('sha256', macKey).update(sealedInputInfo(purpose, field)).update(new Uint8Array([0])).update(authenticated).digest();
+  return hmac('sha256', macKey, [Buffer.from(sealedInputInfo(purpose, field), 'utf8'), ZERO_BYTE, authenticated]);
 }
 
 /** Constant-time tag check (the secret-dependent comparison must not leak where it differs). */
