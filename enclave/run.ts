@@ -42,6 +42,11 @@ export async function runEnclave(argv: string[], registerExtra?: RegisterExtraHa
     process.once('SIGINT', resolve);
     exitWithSupervisor(resolve);
   });
+  // A failure after boot that leaves the enclave unable to work (its worker threads cannot start):
+  // stop as on a signal, but exit 1 with the fatal line. Marked handled now; awaited below.
+  let failed: (error: unknown) => void = () => undefined;
+  const failure = new Promise<never>((_, reject) => (failed = reject));
+  failure.catch(() => undefined);
   let config: ReturnType<typeof parseEnclaveConfig>;
   let configBytes: Buffer;
   try {
@@ -62,9 +67,13 @@ export async function runEnclave(argv: string[], registerExtra?: RegisterExtraHa
         registerExtra?.(registry, services, config);
       },
       log,
+      onFatal: (error) => failed(error),
     });
-    await stop;
-    await enclave.close();
+    try {
+      await Promise.race([stop, failure]);
+    } finally {
+      await enclave.close();
+    }
     return 0;
   } catch (error) {
     return fatal(error);

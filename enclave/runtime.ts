@@ -46,6 +46,11 @@ export interface EnclaveDeps {
    * ms (default 15 000). It ends as soon as a parent has acknowledged the `boot-failed` event.
    */
   bootFailureHoldMs?: number;
+  /**
+   * Called once if, after boot, the enclave can no longer do its job (its worker threads cannot be
+   * started): the caller stops it and exits non-zero (enclave/run.ts).
+   */
+  onFatal?: (error: EnclaveKitError) => void;
 }
 
 /** What handlers may use. Plaintext keys stay behind these objects. */
@@ -175,18 +180,24 @@ async function bootServices(
   const workers =
     config.cards === undefined || poolSize === 0
       ? undefined
-      : poolForServices({ identity, kms, keys }, config.cards, poolSize, (event, fields, level) => log(event, fields, level));
+      : poolForServices({ identity, kms, keys }, config.cards, poolSize, (event, fields, level) => log(event, fields, level), (error) => {
+          log('worker-pool-failed', { code: error.code, message: error.message }, 'error');
+          deps.onFatal?.(error);
+        });
   const services: EnclaveServices = { identity, kms, keys, secrets, ...(workers === undefined ? {} : { workers }) };
   const registry = new HandlerRegistry();
   deps.registerHandlers?.(registry, services);
 
   let keysLoaded = false;
   let lastKeyError: string | undefined;
-  // Ready once the wrapped keys and every configured secret are loaded (docs/secrets.md).
+  // Ready once the wrapped keys and every configured secret are loaded (docs/secrets.md) and, with
+  // a worker pool, once one of its workers can take the built-in operations.
   const readiness = (): { ready: boolean; reason?: string } => {
     if (!keysLoaded) return { ready: false, reason: lastKeyError ?? 'waiting for keys from the parent' };
     const secretsReason = secrets.reason();
-    return secretsReason === undefined ? { ready: true } : { ready: false, reason: secretsReason };
+    if (secretsReason !== undefined) return { ready: false, reason: secretsReason };
+    if (workers !== undefined && workers.stats().ready === 0) return { ready: false, reason: 'no enclave worker thread is ready' };
+    return { ready: true };
   };
 
   const builtIns: Record<string, RpcHandler> = {
@@ -204,8 +215,8 @@ async function bootServices(
           clockOffsetMs: attestationClockOffsetMs === undefined ? {} : { attestation: attestationClockOffsetMs },
           logsDropped: counters().logsDropped,
           ...(secretsConfig === undefined ? {} : { secrets: secrets.stats() }),
-          // The worker pool: threads configured, alive now, and replaced after dying (restarts).
-          ...(workers === undefined ? {} : { workers: (({ size, live, restarts }) => ({ size, live, restarts }))(workers.stats()) }),
+          // The worker pool: threads configured, alive now, ready for tasks, and replaced after dying (restarts).
+          ...(workers === undefined ? {} : { workers: (({ size, live, ready, restarts }) => ({ size, live, ready, restarts }))(workers.stats()) }),
         },
       };
     },

@@ -15,7 +15,10 @@
  *
  * A worker that dies (an internal bug, an OpenSSL abort) is replaced; its in-flight tasks fail with
  * ERR_INTERNAL (500) at once, never hang. Bad input never kills one: every item settles to a typed
- * outcome inside the worker.
+ * outcome inside the worker. Workers that keep dying before they are ready (MAX_START_FAILURES in a
+ * row, none ready in between: a broken build or runtime, not a passing fault) are not replaced
+ * again: the pool reports it through `onFatal`, and the enclave exits with one `fatal` line rather
+ * than stay up answering every card with an error (enclave/run.ts).
  *
  * The worker's script is the enclave bundle itself (enclave/main.ts starts a pool worker when it
  * is not the main thread), so the image and what its PCRs measure keep one file. From TypeScript
@@ -61,6 +64,10 @@ export interface WorkerPoolOptions {
   /** The main thread's attested, cached KMS Decrypt; the answer's Plaintext is the caller's to zero. */
   decrypt: (input: KmsDecryptRequest) => Promise<{ KeyId?: string | undefined; Plaintext: Uint8Array }>;
   log?: (event: string, fields: Record<string, string | number | boolean>, level: 'info' | 'warn' | 'error') => void;
+  /** Called once when workers cannot be started (see MAX_START_FAILURES); the pool stops replacing them. */
+  onFatal?: (error: ServiceError) => void;
+  /** Wait before replacing a worker that died before it was ready, ms (default RESPAWN_DELAY_MS; tests shorten it). */
+  respawnDelayMs?: number;
 }
 
 interface Pending {
@@ -92,6 +99,7 @@ export function poolForServices(
   cards: NonNullable<EnclaveConfig['cards']>,
   size: number,
   log?: WorkerPoolOptions['log'],
+  onFatal?: WorkerPoolOptions['onFatal'],
 ): WorkerPool {
   return new WorkerPool({
     size,
@@ -100,11 +108,14 @@ export function poolForServices(
     loadedKeys: () => services.keys.copies(),
     decrypt: (input) => services.kms.decrypt(input),
     ...(log === undefined ? {} : { log }),
+    ...(onFatal === undefined ? {} : { onFatal }),
   });
 }
 
 /** After a worker dies before it was ready, its replacement waits this long (a crash loop stays cheap), ms. */
 const RESPAWN_DELAY_MS = 1_000;
+/** Workers dying before ready, in a row across the pool, after which none is started again. */
+export const MAX_START_FAILURES = 3;
 /** How long close() lets a worker zero its keys and report before terminating it, ms. */
 const CLOSE_GRACE_MS = 5_000;
 
@@ -115,6 +126,9 @@ export class WorkerPool {
   #started = false;
   #closing = false;
   #restarts = 0;
+  /** Workers that exited before they were ready since a worker last became ready. */
+  #startFailures = 0;
+  #failed = false;
   #takeRate: (bucketKey: string) => void = () => {
     throw new ServiceError('ERR_NOT_READY', 'the worker pool has no rate limiter');
   };
@@ -153,9 +167,16 @@ export class WorkerPool {
     return this.#slots.flatMap((slot) => (slot === undefined ? [] : [slot.worker]));
   }
 
-  stats(): { size: number; live: number; restarts: number; inFlightItems: number } {
+  /** Threads configured, alive (`live`, starting ones included), ready for tasks, replaced after dying; items in flight. */
+  stats(): { size: number; live: number; ready: number; restarts: number; inFlightItems: number } {
     const live = this.#slots.filter((slot) => slot !== undefined);
-    return { size: this.#slots.length, live: live.length, restarts: this.#restarts, inFlightItems: live.reduce((n, slot) => n + slot.load, 0) };
+    return {
+      size: this.#slots.length,
+      live: live.length,
+      ready: live.filter((slot) => slot.ready).length,
+      restarts: this.#restarts,
+      inFlightItems: live.reduce((n, slot) => n + slot.load, 0),
+    };
   }
 
   /**
@@ -262,6 +283,7 @@ export class WorkerPool {
     switch (message.type) {
       case 'ready':
         slot.ready = true;
+        this.#startFailures = 0;
         slot.markStarted();
         return;
       case 'results':
@@ -311,16 +333,34 @@ export class WorkerPool {
     slot.pending.clear();
     slot.load = 0;
     for (const pending of lost) pending.reject(new ServiceError('ERR_INTERNAL', 'an enclave worker stopped before answering'));
-    if (this.#closing) return;
+    if (this.#closing || this.#failed) return;
+    this.#options.log?.('worker-exit', { index, exitCode, inFlight: lost.length, ready: slot.ready }, 'error');
+    if (slot.ready) this.#replace(index);
+    else this.#startFailed(index);
+  }
+
+  /** Starts a worker in the slot of one that died; a thread that cannot even be created counts as a failed start. */
+  #replace(index: number): void {
     this.#restarts += 1;
-    this.#options.log?.('worker-exit', { index, exitCode, inFlight: lost.length }, 'error');
-    if (slot.ready) {
+    try {
       this.#spawn(index);
-    } else {
-      setTimeout(() => {
-        if (!this.#closing && this.#slots[index] === undefined) this.#spawn(index);
-      }, RESPAWN_DELAY_MS).unref();
+    } catch (error) {
+      this.#options.log?.('worker-spawn-failed', { index, name: error instanceof Error ? error.name : 'unknown' }, 'error');
+      this.#startFailed(index);
     }
+  }
+
+  /** A worker died before it was ready: try again after a pause, or give up (MAX_START_FAILURES). */
+  #startFailed(index: number): void {
+    this.#startFailures += 1;
+    if (this.#startFailures >= MAX_START_FAILURES) {
+      this.#failed = true;
+      this.#options.onFatal?.(new ServiceError('ERR_INTERNAL', `enclave worker threads fail to start (${this.#startFailures} in a row)`));
+      return;
+    }
+    setTimeout(() => {
+      if (!this.#closing && !this.#failed && this.#slots[index] === undefined) this.#replace(index);
+    }, this.#options.respawnDelayMs ?? RESPAWN_DELAY_MS).unref();
   }
 
   /** A worker still in the pool and not asked to close: one that can use (and will zero) a reply. */

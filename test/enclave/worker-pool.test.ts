@@ -27,7 +27,7 @@ import { Tokenizer } from '../../enclave/cards/tokenizer.js';
 import { parseEnclaveConfig } from '../../enclave/config.js';
 import { KeyRing } from '../../enclave/key-ring.js';
 import type { EnclaveServices } from '../../enclave/runtime.js';
-import { poolForServices, type WorkerPool } from '../../enclave/workers/pool.js';
+import { MAX_START_FAILURES, poolForServices, WorkerPool } from '../../enclave/workers/pool.js';
 import { InputError } from '../../shared/errors.js';
 import { generateHpkeKeyPair, HpkeRecipient, sealedInputInfo, sealHpke, type HpkeKeyPair } from '../../shared/hpke/index.js';
 import { codeOf } from '../helpers/code-of.js';
@@ -420,6 +420,39 @@ describe('worker failure and shutdown', () => {
     } finally {
       for (const release of waiting.splice(0)) release();
       await e.close();
+    }
+  }, 60_000);
+
+  it('workers that die before they are ready are not replaced forever: the pool reports one fatal error and takes no task', async () => {
+    const config = parseEnclaveConfig({ kms: { region: 'us-east-1' }, cards: { cardKeyArn: h.looseKeyArn } });
+    const fatal: string[] = [];
+    const exits: boolean[] = [];
+    // A 5-byte HPKE private key: every worker fails while it starts, as a broken build would.
+    const pool = new WorkerPool({
+      size: 2,
+      cards: config.cards!,
+      hpkePrivateKey: () => new Uint8Array(5),
+      loadedKeys: () => new Map(),
+      decrypt: () => Promise.reject(new Error('no data key is asked for here')),
+      log: (event, fields) => {
+        if (event === 'worker-exit') exits.push(fields.ready === true);
+      },
+      onFatal: (error) => fatal.push(`${error.code}: ${error.message}`),
+      respawnDelayMs: 10,
+    });
+    try {
+      pool.start({ takeRate: () => undefined });
+      for (let i = 0; i < 200 && (fatal.length === 0 || pool.stats().live > 0); i += 1) await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(fatal).toEqual([`ERR_INTERNAL: enclave worker threads fail to start (${MAX_START_FAILURES} in a row)`]);
+      expect(exits.every((ready) => !ready)).toBe(true);
+      // Nothing is started again: no thread is left, none comes back.
+      const exitsAtFatal = exits.length;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(pool.stats()).toMatchObject({ live: 0, ready: 0 });
+      expect(exits).toHaveLength(exitsAtFatal);
+      expect(await codeOf(pool.run({ op: 'tokenize', items: [sealedInputSchema.parse(await sealAuth(card('4111111111111111'), 'card'))] }))).toBe('ERR_NOT_READY');
+    } finally {
+      await pool.close();
     }
   }, 60_000);
 
