@@ -3,9 +3,15 @@
  * production image runs dist/enclave.js, which is this plus nothing else (no simulator code).
  * Every fatal failure ends with exit code 1 and one `fatal` line; a failed boot, an unusable
  * configuration included, is first reported to the parent over the link (enclave/boot-link.ts).
+ *
+ * The worker pool starts the running bundle's own file on each worker thread (enclave/workers/
+ * pool.ts), whichever entry built it: dist/enclave.js (enclave/main.ts) or an app's own entry that
+ * calls runEnclave with its handlers. So on a worker thread runEnclave is that pool worker and
+ * returns when the pool closes it.
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { EnclaveKitError } from '../shared/errors.js';
 import { exitWithSupervisor } from '../shared/lifecycle/supervised.js';
 import { loadConfigFile } from '../shared/config/parse.js';
@@ -17,6 +23,8 @@ import { openNsm } from './nsm/open.js';
 import { registerBuiltinHandlers } from './app/handlers.js';
 import type { HandlerRegistry } from './app/registry.js';
 import { startEnclave, type EnclaveServices } from './runtime.js';
+import { isWorkerInit } from './workers/protocol.js';
+import { runPoolWorker } from './workers/worker.js';
 
 /** Your own operations, registered after the built-ins (docs/api.md "Custom handlers"). */
 export type RegisterExtraHandlers = (registry: HandlerRegistry, services: EnclaveServices, config: ReturnType<typeof parseEnclaveConfig>) => void;
@@ -27,6 +35,7 @@ function log(event: string, fields: EventFields = {}, level: EventLevel = 'info'
 }
 
 export async function runEnclave(argv: string[], registerExtra?: RegisterExtraHandlers): Promise<number> {
+  if (!isMainThread) return runAsPoolWorker();
   let configFile: string | undefined;
   try {
     ({ values: { config: configFile } } = parseArgs({ args: argv, options: { config: { type: 'string' } }, strict: true }));
@@ -78,6 +87,16 @@ export async function runEnclave(argv: string[], registerExtra?: RegisterExtraHa
   } catch (error) {
     return fatal(error);
   }
+}
+
+/** This thread as a pool worker until the pool closes it; anything else that starts the file on a thread gets nothing (2). */
+async function runAsPoolWorker(): Promise<number> {
+  const port = parentPort;
+  if (port === null || !isWorkerInit(workerData)) return 2;
+  const closed = new Promise<void>((resolve) => port.once('close', () => resolve()));
+  await runPoolWorker(port, workerData);
+  await closed;
+  return 0;
 }
 
 function fatal(error: unknown): number {

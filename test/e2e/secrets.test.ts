@@ -240,6 +240,21 @@ describe('sealed secrets in the enclave', () => {
     expect(picked.mac).toBe(hmac(Buffer.from(value), 'docs'));
   });
 
+  it("the app's own bundle is also its worker pool's program: the workers start from it and stay up", async () => {
+    // The pool starts the running bundle's file on each thread; this bundle's entry is the app's,
+    // which calls runEnclave: there it must become the pool worker (enclave/run.ts), or the
+    // workers die at start and the enclave ends with a fatal line.
+    const events = stack
+      .enclaveOutput()
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as { event?: string; size?: number });
+    expect(events.find((e) => e.event === 'worker-pool-started')?.size).toBeGreaterThan(0);
+    expect(events.filter((e) => e.event === 'worker-exit' || e.event === 'worker-error' || e.event === 'worker-pool-failed')).toEqual([]);
+    expect((await fetch(`${stack.parentUrl}/readyz`)).status).toBe(200);
+    expect(stack.enclave().exitCode).toBeNull();
+  });
+
   it('an unknown secret name is a typed error, not a crash', async () => {
     const res = await stack.api('/v1/test/secret-mac', { method: 'POST', body: JSON.stringify({ name: 'enclavekit/e2e/not-configured', message: 'x' }) });
     expect(res.status).toBe(500);
