@@ -20,9 +20,10 @@
  * again: the pool reports it through `onFatal`, and the enclave exits with one `fatal` line rather
  * than stay up answering every card with an error (enclave/run.ts).
  *
- * The worker's script is the enclave bundle itself (enclave/main.ts starts a pool worker when it
- * is not the main thread), so the image and what its PCRs measure keep one file. From TypeScript
- * sources (tests, `npm run bench`), the worker loads enclave/main.ts through tsx.
+ * The worker's script is the program that is running (dist/enclave.js in the image; runEnclave in
+ * enclave/run.ts becomes a pool worker when it is not on the main thread), so the image and what
+ * its PCRs measure keep one file. From TypeScript sources (tests, `npm run bench`), the worker
+ * loads enclave/main.ts through tsx.
  */
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
@@ -262,7 +263,7 @@ export class WorkerPool {
     const transfer = [hpkePrivateKey.buffer as ArrayBuffer, ...keys.map(([, key]) => key.buffer as ArrayBuffer)];
     let worker: Worker;
     try {
-      worker = new Worker(script.url, { eval: script.eval, workerData: init, transferList: transfer, execArgv: [], stdout: false, stderr: false });
+      worker = new Worker(script.url, { eval: script.eval, argv: script.argv, workerData: init, transferList: transfer, execArgv: [], stdout: false, stderr: false });
     } catch (error) {
       hpkePrivateKey.fill(0);
       for (const [, key] of keys) key.fill(0);
@@ -379,15 +380,21 @@ export class WorkerPool {
 }
 
 /**
- * The script a worker runs. In the bundle (dist/enclave.js, what the image ships and PCR0
- * measures) it is the bundle itself: enclave/main.ts starts a pool worker when it is not the main
- * thread. Run from TypeScript sources (tests, bench), the worker imports enclave/main.ts through
- * tsx's loader (a development dependency the bundle never reaches).
+ * The script a worker runs. From a bundle it is the process's main script, started again on the
+ * thread with the same arguments (a worker's process.argv has none unless given): dist/enclave.js (what the image ships and PCR0 measures), an
+ * app's own entry that calls runEnclave (docs/api.md "Custom handlers"), or the CLI's launcher for
+ * `enclavekit enclave`, whose code-split chunks (this file's own URL among them) are no program.
+ * Each reaches runEnclave, which on a worker thread runs the pool worker. Run from TypeScript
+ * sources (tests, bench), the worker imports enclave/main.ts through tsx's loader (a development
+ * dependency the bundle never reaches).
  */
-function workerScript(): { url: URL | string; eval: boolean } {
+function workerScript(): { url: URL | string; eval: boolean; argv: string[] } {
   const here = new URL(import.meta.url);
-  if (!here.pathname.endsWith('.ts')) return { url: here, eval: false };
+  if (!here.pathname.endsWith('.ts')) {
+    const main = process.argv[1];
+    return { url: main === undefined ? here : pathToFileURL(main), eval: false, argv: process.argv.slice(2) };
+  }
   const tsx = pathToFileURL(createRequire(here).resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs')).href;
   const main = new URL('../main.ts', here).href;
-  return { url: `import(${JSON.stringify(tsx)}).then((api) => api.tsImport(${JSON.stringify(main)}, ${JSON.stringify(main)}));`, eval: true };
+  return { url: `import(${JSON.stringify(tsx)}).then((api) => api.tsImport(${JSON.stringify(main)}, ${JSON.stringify(main)}));`, eval: true, argv: [] };
 }
