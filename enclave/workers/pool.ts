@@ -15,10 +15,11 @@
  *
  * A worker that dies (an internal bug, an OpenSSL abort) is replaced; its in-flight tasks fail with
  * ERR_INTERNAL (500) at once, never hang. Bad input never kills one: every item settles to a typed
- * outcome inside the worker. Workers that keep dying before they are ready (MAX_START_FAILURES in a
- * row, none ready in between: a broken build or runtime, not a passing fault) are not replaced
- * again: the pool reports it through `onFatal`, and the enclave exits with one `fatal` line rather
- * than stay up answering every card with an error (enclave/run.ts).
+ * outcome inside the worker. A slot whose workers keep dying before they are ready is retried with
+ * a growing pause while another slot serves; once every slot has failed MAX_START_FAILURES times
+ * in a row (a broken build or runtime, not a passing fault) none is started again: the pool
+ * reports it through `onFatal`, and the enclave exits with one `fatal` line rather than stay up
+ * answering every card with an error (enclave/run.ts).
  *
  * The worker's script is the program that is running (dist/enclave.js in the image; runEnclave in
  * enclave/run.ts becomes a pool worker when it is not on the main thread), so the image and what
@@ -78,6 +79,7 @@ interface Pending {
 }
 
 interface Slot {
+  index: number;
   worker: Worker;
   ready: boolean;
   /** Settles when the worker is ready or has exited. */
@@ -115,8 +117,10 @@ export function poolForServices(
 
 /** After a worker dies before it was ready, its replacement waits this long (a crash loop stays cheap), ms. */
 const RESPAWN_DELAY_MS = 1_000;
-/** Workers dying before ready, in a row across the pool, after which none is started again. */
+/** Workers dying before ready, in a row in one slot: once every slot has this many, none is started again. */
 export const MAX_START_FAILURES = 3;
+/** The longest pause before a slot that keeps failing tries again, ms. */
+const RESPAWN_DELAY_MAX_MS = 60_000;
 /** How long close() lets a worker zero its keys and report before terminating it, ms. */
 const CLOSE_GRACE_MS = 5_000;
 
@@ -127,8 +131,8 @@ export class WorkerPool {
   #started = false;
   #closing = false;
   #restarts = 0;
-  /** Workers that exited before they were ready since a worker last became ready. */
-  #startFailures = 0;
+  /** Per slot: workers that exited before they were ready since that slot's last ready one. */
+  readonly #startFailures: number[];
   #failed = false;
   #takeRate: (bucketKey: string) => void = () => {
     throw new ServiceError('ERR_NOT_READY', 'the worker pool has no rate limiter');
@@ -140,6 +144,7 @@ export class WorkerPool {
     }
     this.#options = options;
     this.#slots = new Array<Slot | undefined>(options.size).fill(undefined);
+    this.#startFailures = new Array<number>(options.size).fill(0);
   }
 
   get size(): number {
@@ -154,7 +159,7 @@ export class WorkerPool {
     if (this.#started || this.#closing) return;
     this.#started = true;
     this.#takeRate = hooks.takeRate;
-    for (let index = 0; index < this.#slots.length; index++) this.#spawn(index);
+    for (let index = 0; index < this.#slots.length; index++) this.#trySpawn(index);
     this.#options.log?.('worker-pool-started', { size: this.#slots.length }, 'info');
   }
 
@@ -271,7 +276,7 @@ export class WorkerPool {
     }
     let markStarted: () => void = () => undefined;
     const started = new Promise<void>((resolve) => (markStarted = resolve));
-    const slot: Slot = { worker, ready: false, started, markStarted, load: 0, pending: new Map(), outbox: [] };
+    const slot: Slot = { index, worker, ready: false, started, markStarted, load: 0, pending: new Map(), outbox: [] };
     this.#slots[index] = slot;
     worker.on('message', (message: FromWorker) => this.#onMessage(slot, message));
     worker.on('error', (error) => {
@@ -284,7 +289,7 @@ export class WorkerPool {
     switch (message.type) {
       case 'ready':
         slot.ready = true;
-        this.#startFailures = 0;
+        this.#startFailures[slot.index] = 0;
         slot.markStarted();
         return;
       case 'results':
@@ -340,9 +345,14 @@ export class WorkerPool {
     else this.#startFailed(index);
   }
 
-  /** Starts a worker in the slot of one that died; a thread that cannot even be created counts as a failed start. */
+  /** Starts a worker in the slot of one that died. */
   #replace(index: number): void {
     this.#restarts += 1;
+    this.#trySpawn(index);
+  }
+
+  /** Starts a worker in a slot; a thread that cannot even be created counts as a failed start. */
+  #trySpawn(index: number): void {
     try {
       this.#spawn(index);
     } catch (error) {
@@ -351,17 +361,21 @@ export class WorkerPool {
     }
   }
 
-  /** A worker died before it was ready: try again after a pause, or give up (MAX_START_FAILURES). */
+  /**
+   * A slot's worker died before it was ready: try again after a pause that doubles with each
+   * failure in a row, or, when every slot has failed MAX_START_FAILURES times in a row, give up.
+   */
   #startFailed(index: number): void {
-    this.#startFailures += 1;
-    if (this.#startFailures >= MAX_START_FAILURES) {
+    const failures = (this.#startFailures[index] = (this.#startFailures[index] ?? 0) + 1);
+    if (this.#startFailures.every((count) => count >= MAX_START_FAILURES)) {
       this.#failed = true;
-      this.#options.onFatal?.(new ServiceError('ERR_INTERNAL', `enclave worker threads fail to start (${this.#startFailures} in a row)`));
+      this.#options.onFatal?.(new ServiceError('ERR_INTERNAL', `no enclave worker thread can start (each of ${this.#slots.length} failed ${MAX_START_FAILURES} times in a row)`));
       return;
     }
+    const delay = Math.min((this.#options.respawnDelayMs ?? RESPAWN_DELAY_MS) * 2 ** (failures - 1), RESPAWN_DELAY_MAX_MS);
     setTimeout(() => {
       if (!this.#closing && !this.#failed && this.#slots[index] === undefined) this.#replace(index);
-    }, this.#options.respawnDelayMs ?? RESPAWN_DELAY_MS).unref();
+    }, delay).unref();
   }
 
   /** A worker still in the pool and not asked to close: one that can use (and will zero) a reply. */

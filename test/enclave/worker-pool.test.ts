@@ -423,16 +423,15 @@ describe('worker failure and shutdown', () => {
     }
   }, 60_000);
 
-  it('workers that die before they are ready are not replaced forever: the pool reports one fatal error and takes no task', async () => {
-    const config = parseEnclaveConfig({ kms: { region: 'us-east-1' }, cards: { cardKeyArn: h.looseKeyArn } });
-    const fatal: string[] = [];
-    const exits: boolean[] = [];
-    // A 5-byte HPKE private key: every worker fails while it starts, as a broken build would.
+  /** A pool of `size` workers whose n-th start gets `keyFor(n)` as its HPKE private key (a 5-byte one fails the start). */
+  function startingPool(size: number, keyFor: (start: number) => Uint8Array, fatal: string[], exits: boolean[]): WorkerPool {
+    const config = parseEnclaveConfig({ kms: { region: 'us-east-1' }, cards: { cardKeyArn: h.looseKeyArn, hpkeSenders: [Buffer.from(sender.publicKey).toString('base64')] } });
+    let starts = 0;
     const pool = new WorkerPool({
-      size: 2,
+      size,
       cards: config.cards!,
-      hpkePrivateKey: () => new Uint8Array(5),
-      loadedKeys: () => new Map(),
+      hpkePrivateKey: () => keyFor(starts++),
+      loadedKeys: () => new Map([['tokenization', TOKEN_KEY.slice()]]),
       decrypt: () => Promise.reject(new Error('no data key is asked for here')),
       log: (event, fields) => {
         if (event === 'worker-exit') exits.push(fields.ready === true);
@@ -440,17 +439,45 @@ describe('worker failure and shutdown', () => {
       onFatal: (error) => fatal.push(`${error.code}: ${error.message}`),
       respawnDelayMs: 10,
     });
+    pool.start({ takeRate: () => undefined });
+    return pool;
+  }
+  const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+  it('workers that die before they are ready are not replaced forever: once every slot has failed three times, one fatal error and no task taken', async () => {
+    const fatal: string[] = [];
+    const exits: boolean[] = [];
+    // A 5-byte HPKE private key: every worker fails while it starts, as a broken build would.
+    const pool = startingPool(2, () => new Uint8Array(5), fatal, exits);
     try {
-      pool.start({ takeRate: () => undefined });
-      for (let i = 0; i < 200 && (fatal.length === 0 || pool.stats().live > 0); i += 1) await new Promise((resolve) => setTimeout(resolve, 50));
-      expect(fatal).toEqual([`ERR_INTERNAL: enclave worker threads fail to start (${MAX_START_FAILURES} in a row)`]);
+      for (let i = 0; i < 200 && (fatal.length === 0 || pool.stats().live > 0); i += 1) await sleep(50);
+      expect(fatal).toEqual([`ERR_INTERNAL: no enclave worker thread can start (each of 2 failed ${MAX_START_FAILURES} times in a row)`]);
+      expect(exits.length).toBeGreaterThanOrEqual(2 * MAX_START_FAILURES);
       expect(exits.every((ready) => !ready)).toBe(true);
       // Nothing is started again: no thread is left, none comes back.
       const exitsAtFatal = exits.length;
-      await new Promise((resolve) => setTimeout(resolve, 200));
+      await sleep(200);
       expect(pool.stats()).toMatchObject({ live: 0, ready: 0 });
       expect(exits).toHaveLength(exitsAtFatal);
       expect(await codeOf(pool.run({ op: 'tokenize', items: [sealedInputSchema.parse(await sealAuth(card('4111111111111111'), 'card'))] }))).toBe('ERR_NOT_READY');
+    } finally {
+      await pool.close();
+    }
+  }, 60_000);
+
+  it('a slot that keeps failing to start is retried, more slowly, while a working slot serves: no fatal error', async () => {
+    const fatal: string[] = [];
+    const exits: boolean[] = [];
+    // The first start gets the real key (hpke's, so cards sealed to it open); every later one fails.
+    const real = hpke.exportPrivateKey();
+    const pool = startingPool(2, (start) => (start === 0 ? real : new Uint8Array(5)), fatal, exits);
+    try {
+      for (let i = 0; i < 200 && exits.length < MAX_START_FAILURES + 2; i += 1) await sleep(50);
+      expect(exits.length).toBeGreaterThanOrEqual(MAX_START_FAILURES + 2);
+      expect(fatal).toEqual([]);
+      expect(pool.stats()).toMatchObject({ ready: 1 });
+      const [outcome] = await pool.run({ op: 'tokenize', items: [sealedInputSchema.parse(await sealAuth(card('4111111111111111'), 'card'))] });
+      expect(outcome).toMatchObject({ value: { last4: '1111' } });
     } finally {
       await pool.close();
     }
