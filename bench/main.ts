@@ -17,6 +17,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import path from 'node:path';
+import { deserialize, serialize } from 'node:v8';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { checksTable, recordChecks, type FailedScenario, type RecordedCheck } from './lib/checks.js';
 
@@ -195,27 +196,33 @@ function table(result: ScenarioResult): string {
   return lines.join('\n');
 }
 
+/** A scenario still running after this long is stopped and recorded as failed, ms. */
+const SCENARIO_TIMEOUT_MS = 30 * 60_000;
+
 /**
- * Runs one scenario in a fresh process (this file, the same Node and loader flags) and returns its
- * result; the child's log lines go to this process's stderr as they come.
+ * Runs one scenario in a fresh process (this file, the same Node and loader flags, not a debugger
+ * port) and returns its result; the child's log lines go to this process's stderr as they come.
+ * The result travels as a V8 structured clone, which keeps NaN and Infinity (JSON would not).
  */
 async function runInChild(name: string, quick: boolean): Promise<ScenarioResult> {
   const dir = mkdtempSync(path.join(tmpdir(), 'enclavekit-bench-'));
-  const resultFile = path.join(dir, 'result.json');
+  const resultFile = path.join(dir, 'result.v8');
   try {
-    const args = [...process.execArgv, fileURLToPath(import.meta.url), name, ...(quick ? ['--quick'] : []), CHILD_FLAG, resultFile];
+    const nodeFlags = process.execArgv.filter((flag) => !flag.startsWith('--inspect'));
+    const args = [...nodeFlags, fileURLToPath(import.meta.url), name, ...(quick ? ['--quick'] : []), CHILD_FLAG, resultFile];
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'inherit', 'inherit'] });
-    const code = await new Promise<number | null>((resolve, reject) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), SCENARIO_TIMEOUT_MS);
+    const ended = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
       child.once('error', reject);
-      child.once('exit', (exitCode) => resolve(exitCode));
-    });
-    let written: string;
+      child.once('exit', (code, signal) => resolve({ code, signal }));
+    }).finally(() => clearTimeout(timer));
+    let written: Buffer;
     try {
-      written = readFileSync(resultFile, 'utf8');
+      written = readFileSync(resultFile);
     } catch {
-      throw new Error(`its process exited with code ${code} and no result`);
+      throw new Error(`its process ended (${ended.signal === null ? `exit code ${ended.code}` : `signal ${ended.signal}`}) with no result`);
     }
-    const outcome = JSON.parse(written) as { result: ScenarioResult } | { error: string };
+    const outcome = deserialize(written) as { result: ScenarioResult } | { error: string };
     if ('error' in outcome) throw new Error(outcome.error);
     return outcome.result;
   } finally {
@@ -228,11 +235,11 @@ async function runChild(name: string, quick: boolean, resultFile: string): Promi
   const module = (await import(pathToFileURL(`${SCENARIO_DIR}${name}.ts`).href)) as { default: Scenario };
   const context: ScenarioContext = { quick, log: (message) => process.stderr.write(`${message}\n`) };
   try {
-    writeFileSync(resultFile, JSON.stringify({ result: await module.default.run(context) }));
+    writeFileSync(resultFile, serialize({ result: await module.default.run(context) }));
     return 0;
   } catch (error) {
     const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
-    writeFileSync(resultFile, JSON.stringify({ error: message }));
+    writeFileSync(resultFile, serialize({ error: message }));
     return 1;
   }
 }

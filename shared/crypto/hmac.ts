@@ -1,7 +1,7 @@
 /**
- * HMAC (RFC 2104) computed from two one-shot hashes (`crypto.hash`), for keys that are used once:
- * HKDF's pseudorandom keys, the per-message MAC key of a kmsRsa input, an ESDK message's derived
- * keys.
+ * HMAC (RFC 2104) computed from two one-shot hashes (`crypto.hash`), for keys given as bytes:
+ * HKDF's pseudorandom keys (HPKE, an ESDK message's key derivation and commitment), made for one
+ * message, and the MAC half of a kmsRsa secret, which the enclave keeps as bytes like a data key.
  *
  * Why not createHmac: given a key as bytes, Node 24 (OpenSSL 3.5) makes a secret KeyObject of it
  * first, which costs ~11 µs, while the two hashes here cost ~2.5 µs on Node 20 and 24 alike
