@@ -13,6 +13,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { esdkProducer, type Producer } from './producer.js';
 import { startStack, type Stack } from './stack.js';
+import { workerPoolEvents } from './worker-events.js';
 
 const CLI_BUNDLE = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
 
@@ -41,12 +42,8 @@ describe('enclavekit enclave (the CLI build) with a worker pool', () => {
     const res = await stack.api('/v1/cards/tokenize', { method: 'POST', body: JSON.stringify({ card: { esdk: await producer.sealCard({ pan: '4111111111111111', exp: '12/39' }) } }) });
     expect(res.status, JSON.stringify(res.json)).toBe(200);
     expect(res.json.token).toMatch(/^\d{16}$/);
-    const events = stack
-      .enclaveOutput()
-      .split('\n')
-      .filter((line) => line.startsWith('{'))
-      .map((line) => JSON.parse(line) as { event?: string; size?: number });
-    expect(events.find((e) => e.event === 'worker-pool-started')?.size).toBe(2);
-    expect(events.filter((e) => e.event === 'worker-exit' || e.event === 'worker-error' || e.event === 'worker-pool-failed')).toEqual([]);
+    const { startedSize, failures } = workerPoolEvents(stack.enclaveOutput());
+    expect(startedSize).toBe(2);
+    expect(failures).toEqual([]);
   });
 });
