@@ -191,12 +191,12 @@ async function bootServices(
   let keysLoaded = false;
   let lastKeyError: string | undefined;
   // Ready once the wrapped keys and every configured secret are loaded (docs/secrets.md) and, with
-  // a worker pool, once one of its workers can take the built-in operations.
+  // a worker pool, while it can take the built-in operations (WorkerPool.canServe).
   const readiness = (): { ready: boolean; reason?: string } => {
     if (!keysLoaded) return { ready: false, reason: lastKeyError ?? 'waiting for keys from the parent' };
     const secretsReason = secrets.reason();
     if (secretsReason !== undefined) return { ready: false, reason: secretsReason };
-    if (workers !== undefined && workers.stats().ready === 0) return { ready: false, reason: 'no enclave worker thread is ready' };
+    if (workers !== undefined && !workers.canServe()) return { ready: false, reason: 'no enclave worker thread is running or starting' };
     return { ready: true };
   };
 

@@ -173,6 +173,15 @@ export class WorkerPool {
     return this.#slots.flatMap((slot) => (slot === undefined ? [] : [slot.worker]));
   }
 
+  /**
+   * Whether tasks posted now will be run: a worker is ready, or one is starting that has not failed
+   * to start before (at boot, or in place of a ready one that died; tasks wait in its queue). Not
+   * while every live slot is retrying after failed starts.
+   */
+  canServe(): boolean {
+    return this.#slots.some((slot) => slot !== undefined && (slot.ready || this.#startFailures[slot.index] === 0));
+  }
+
   /** Threads configured, alive (`live`, starting ones included), ready for tasks, replaced after dying; items in flight. */
   stats(): { size: number; live: number; ready: number; restarts: number; inFlightItems: number } {
     const live = this.#slots.filter((slot) => slot !== undefined);

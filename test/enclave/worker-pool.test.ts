@@ -450,6 +450,8 @@ describe('worker failure and shutdown', () => {
     // A 5-byte HPKE private key: every worker fails while it starts, as a broken build would.
     const pool = startingPool(2, () => new Uint8Array(5), fatal, exits);
     try {
+      // Starting for the first time: tasks would wait for them, so the pool counts as serving.
+      expect(pool.canServe()).toBe(true);
       for (let i = 0; i < 200 && (fatal.length === 0 || pool.stats().live > 0); i += 1) await sleep(50);
       expect(fatal).toEqual([`ERR_INTERNAL: no enclave worker thread can start (each of 2 failed ${MAX_START_FAILURES} times in a row)`]);
       expect(exits.length).toBeGreaterThanOrEqual(2 * MAX_START_FAILURES);
@@ -458,6 +460,7 @@ describe('worker failure and shutdown', () => {
       const exitsAtFatal = exits.length;
       await sleep(200);
       expect(pool.stats()).toMatchObject({ live: 0, ready: 0 });
+      expect(pool.canServe()).toBe(false);
       expect(exits).toHaveLength(exitsAtFatal);
       expect(await codeOf(pool.run({ op: 'tokenize', items: [sealedInputSchema.parse(await sealAuth(card('4111111111111111'), 'card'))] }))).toBe('ERR_NOT_READY');
     } finally {
@@ -476,6 +479,7 @@ describe('worker failure and shutdown', () => {
       expect(exits.length).toBeGreaterThanOrEqual(MAX_START_FAILURES + 2);
       expect(fatal).toEqual([]);
       expect(pool.stats()).toMatchObject({ ready: 1 });
+      expect(pool.canServe()).toBe(true);
       const [outcome] = await pool.run({ op: 'tokenize', items: [sealedInputSchema.parse(await sealAuth(card('4111111111111111'), 'card'))] });
       expect(outcome).toMatchObject({ value: { last4: '1111' } });
     } finally {
