@@ -211,7 +211,11 @@ async function runInChild(name: string, quick: boolean): Promise<ScenarioResult>
     const nodeFlags = process.execArgv.filter((flag) => !flag.startsWith('--inspect'));
     const args = [...nodeFlags, fileURLToPath(import.meta.url), name, ...(quick ? ['--quick'] : []), CHILD_FLAG, resultFile];
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'inherit', 'inherit'] });
-    const timer = setTimeout(() => child.kill('SIGKILL'), SCENARIO_TIMEOUT_MS);
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, SCENARIO_TIMEOUT_MS);
     const ended = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
       child.once('error', reject);
       child.once('exit', (code, signal) => resolve({ code, signal }));
@@ -220,6 +224,7 @@ async function runInChild(name: string, quick: boolean): Promise<ScenarioResult>
     try {
       written = readFileSync(resultFile);
     } catch {
+      if (timedOut) throw new Error(`it was stopped after ${SCENARIO_TIMEOUT_MS / 60_000} min with no result`);
       throw new Error(`its process ended (${ended.signal === null ? `exit code ${ended.code}` : `signal ${ended.signal}`}) with no result`);
     }
     const outcome = deserialize(written) as { result: ScenarioResult } | { error: string };

@@ -68,8 +68,13 @@ export interface WorkerPoolOptions {
   log?: (event: string, fields: Record<string, string | number | boolean>, level: 'info' | 'warn' | 'error') => void;
   /** Called once when workers cannot be started (see MAX_START_FAILURES); the pool stops replacing them. */
   onFatal?: (error: ServiceError) => void;
-  /** Wait before replacing a worker that died before it was ready, ms (default RESPAWN_DELAY_MS; tests shorten it). */
+  /**
+   * First pause before replacing a worker that died before it was ready, doubled with each such
+   * failure in a row in that slot up to 60 s, ms (default RESPAWN_DELAY_MS; tests shorten it).
+   */
   respawnDelayMs?: number;
+  /** How long a new worker may take to be ready before it is stopped as a failed start, ms (default START_TIMEOUT_MS). */
+  startTimeoutMs?: number;
 }
 
 interface Pending {
@@ -121,6 +126,8 @@ const RESPAWN_DELAY_MS = 1_000;
 export const MAX_START_FAILURES = 3;
 /** The longest pause before a slot that keeps failing tries again, ms. */
 const RESPAWN_DELAY_MAX_MS = 60_000;
+/** A worker not ready this long after it was spawned is stopped and counted as a failed start, ms. */
+const START_TIMEOUT_MS = 30_000;
 /** How long close() lets a worker zero its keys and report before terminating it, ms. */
 const CLOSE_GRACE_MS = 5_000;
 
@@ -292,6 +299,15 @@ export class WorkerPool {
       this.#options.log?.('worker-error', { index, name: error instanceof Error ? error.name : 'unknown' }, 'error');
     });
     worker.once('exit', (exitCode) => this.#onExit(index, slot, exitCode));
+    // A worker that hangs while it starts (a deadlock, an entry that never reaches runEnclave)
+    // would otherwise count as starting for ever: readiness and the tasks queued for it with it.
+    const startTimer = setTimeout(() => {
+      if (slot.ready || this.#slots[index] !== slot) return;
+      this.#options.log?.('worker-start-timeout', { index }, 'error');
+      void worker.terminate();
+    }, this.#options.startTimeoutMs ?? START_TIMEOUT_MS);
+    startTimer.unref();
+    void started.then(() => clearTimeout(startTimer));
   }
 
   #onMessage(slot: Slot, message: FromWorker): void {
@@ -300,6 +316,7 @@ export class WorkerPool {
         slot.ready = true;
         this.#startFailures[slot.index] = 0;
         slot.markStarted();
+        this.#options.log?.('worker-ready', { index: slot.index }, 'info');
         return;
       case 'results':
         for (const { id, outcomes } of message.results) {

@@ -30,6 +30,10 @@ export async function runPoolWorker(port: MessagePort, init: WorkerInit): Promis
   let hpke: HpkeRecipient;
   try {
     hpke = await HpkeRecipient.fromPrivateKey(init.hpkePrivateKey);
+  } catch (error) {
+    // This worker will never start: the loaded keys' copies it was given go too.
+    for (const [, key] of init.keys) key.fill(0);
+    throw error;
   } finally {
     init.hpkePrivateKey.fill(0);
   }

@@ -11,9 +11,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureBuilt } from '../helpers/built.js';
 import { esdkProducer, type Producer } from './producer.js';
 import { startStack, type Stack } from './stack.js';
-import { workerPoolEvents } from './worker-events.js';
+import { whenWorkersReady } from './worker-events.js';
 
 const CLI_BUNDLE = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
 
@@ -22,6 +23,7 @@ let stack: Stack;
 let producer: Producer;
 
 beforeAll(async () => {
+  ensureBuilt();
   dir = mkdtempSync(path.join(tmpdir(), 'ek-cli-enclave-'));
   // bin/enclavekit.js with the `enclave` command fixed: the stack starts a program with `--config FILE`.
   const launcher = path.join(dir, 'enclavekit-enclave.mjs');
@@ -42,8 +44,9 @@ describe('enclavekit enclave (the CLI build) with a worker pool', () => {
     const res = await stack.api('/v1/cards/tokenize', { method: 'POST', body: JSON.stringify({ card: { esdk: await producer.sealCard({ pan: '4111111111111111', exp: '12/39' }) } }) });
     expect(res.status, JSON.stringify(res.json)).toBe(200);
     expect(res.json.token).toMatch(/^\d{16}$/);
-    const { startedSize, failures } = workerPoolEvents(stack.enclaveOutput());
+    const { startedSize, ready, failures } = await whenWorkersReady(() => stack.enclaveOutput());
     expect(startedSize).toBe(2);
+    expect(ready).toBe(2);
     expect(failures).toEqual([]);
   });
 });

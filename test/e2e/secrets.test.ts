@@ -23,7 +23,7 @@ import { ensureBuilt } from '../helpers/built.js';
 import { enclavekit } from '../cli/run.js';
 import { parentView, REPO, startStack, type Stack } from './stack.js';
 import { findLeaks } from './tap.js';
-import { workerPoolEvents } from './worker-events.js';
+import { whenWorkersReady } from './worker-events.js';
 
 const SSM_NAME = '/enclavekit/e2e/hmac-key';
 const SM_NAME = 'enclavekit/e2e/api-key';
@@ -245,8 +245,9 @@ describe('sealed secrets in the enclave', () => {
     // The pool starts the running bundle's file on each thread; this bundle's entry is the app's,
     // which calls runEnclave: there it must become the pool worker (enclave/run.ts), or the
     // workers die at start and the enclave ends with a fatal line.
-    const { startedSize, failures } = workerPoolEvents(stack.enclaveOutput());
+    const { startedSize, ready, failures } = await whenWorkersReady(() => stack.enclaveOutput());
     expect(startedSize).toBeGreaterThan(0);
+    expect(ready).toBe(startedSize);
     expect(failures).toEqual([]);
     expect((await fetch(`${stack.parentUrl}/readyz`)).status).toBe(200);
     expect(stack.enclave().exitCode).toBeNull();

@@ -424,7 +424,7 @@ describe('worker failure and shutdown', () => {
   }, 60_000);
 
   /** A pool of `size` workers whose n-th start gets `keyFor(n)` as its HPKE private key (a 5-byte one fails the start). */
-  function startingPool(size: number, keyFor: (start: number) => Uint8Array, fatal: string[], exits: boolean[]): WorkerPool {
+  function startingPool(size: number, keyFor: (start: number) => Uint8Array, fatal: string[], exits: boolean[], events: string[] = [], startTimeoutMs?: number): WorkerPool {
     const config = parseEnclaveConfig({ kms: { region: 'us-east-1' }, cards: { cardKeyArn: h.looseKeyArn, hpkeSenders: [Buffer.from(sender.publicKey).toString('base64')] } });
     let starts = 0;
     const pool = new WorkerPool({
@@ -434,10 +434,12 @@ describe('worker failure and shutdown', () => {
       loadedKeys: () => new Map([['tokenization', TOKEN_KEY.slice()]]),
       decrypt: () => Promise.reject(new Error('no data key is asked for here')),
       log: (event, fields) => {
+        events.push(event);
         if (event === 'worker-exit') exits.push(fields.ready === true);
       },
       onFatal: (error) => fatal.push(`${error.code}: ${error.message}`),
       respawnDelayMs: 10,
+      ...(startTimeoutMs === undefined ? {} : { startTimeoutMs }),
     });
     pool.start({ takeRate: () => undefined });
     return pool;
@@ -452,7 +454,7 @@ describe('worker failure and shutdown', () => {
     try {
       // Starting for the first time: tasks would wait for them, so the pool counts as serving.
       expect(pool.canServe()).toBe(true);
-      for (let i = 0; i < 200 && (fatal.length === 0 || pool.stats().live > 0); i += 1) await sleep(50);
+      for (let i = 0; i < 1000 && (fatal.length === 0 || pool.stats().live > 0); i += 1) await sleep(50);
       expect(fatal).toEqual([`ERR_INTERNAL: no enclave worker thread can start (each of 2 failed ${MAX_START_FAILURES} times in a row)`]);
       expect(exits.length).toBeGreaterThanOrEqual(2 * MAX_START_FAILURES);
       expect(exits.every((ready) => !ready)).toBe(true);
@@ -468,14 +470,31 @@ describe('worker failure and shutdown', () => {
     }
   }, 60_000);
 
-  it('a slot that keeps failing to start is retried, more slowly, while a working slot serves: no fatal error', async () => {
+  it('a worker that is not ready by its start deadline is stopped and counted as a failed start', async () => {
+    const fatal: string[] = [];
+    const exits: boolean[] = [];
+    const events: string[] = [];
+    // A valid key, but a 1 ms deadline: no worker loads that fast, so each start times out.
+    const pool = startingPool(1, () => hpke.exportPrivateKey(), fatal, exits, events, 1);
+    try {
+      for (let i = 0; i < 1000 && fatal.length === 0; i += 1) await sleep(50);
+      expect(events.filter((event) => event === 'worker-start-timeout')).toHaveLength(MAX_START_FAILURES);
+      expect(fatal).toEqual([`ERR_INTERNAL: no enclave worker thread can start (each of 1 failed ${MAX_START_FAILURES} times in a row)`]);
+      expect(pool.canServe()).toBe(false);
+    } finally {
+      await pool.close();
+    }
+  }, 60_000);
+
+  it('a slot that keeps failing to start is retried while a working slot serves: no fatal error', async () => {
     const fatal: string[] = [];
     const exits: boolean[] = [];
     // The first start gets the real key (hpke's, so cards sealed to it open); every later one fails.
     const real = hpke.exportPrivateKey();
     const pool = startingPool(2, (start) => (start === 0 ? real : new Uint8Array(5)), fatal, exits);
     try {
-      for (let i = 0; i < 200 && exits.length < MAX_START_FAILURES + 2; i += 1) await sleep(50);
+      // Bounded by the test's timeout: each retry loads a worker through tsx, slow on a busy machine.
+      for (let i = 0; i < 1000 && exits.length < MAX_START_FAILURES + 2; i += 1) await sleep(50);
       expect(exits.length).toBeGreaterThanOrEqual(MAX_START_FAILURES + 2);
       expect(fatal).toEqual([]);
       expect(pool.stats()).toMatchObject({ ready: 1 });
