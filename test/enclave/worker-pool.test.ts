@@ -281,6 +281,22 @@ async function gatedKms(): Promise<{ gated: TestEnclave; waiting: (() => void)[]
   return { gated, waiting, onArrival };
 }
 
+/**
+ * Runs `test` on an enclave with `workers` threads whose data-key requests wait at the gate until
+ * released; whatever still waits is released, and the enclave closed, afterwards.
+ */
+async function withGatedEnclave(workers: number, test: (e: Enclave, gate: { waiting: (() => void)[]; onArrival: { run: () => void } }) => Promise<void>): Promise<void> {
+  const { gated, waiting, onArrival } = await gatedKms();
+  const e = await enclave(workers, { kms: gated });
+  await e.pool!.whenReady();
+  try {
+    await test(e, { waiting, onArrival });
+  } finally {
+    for (const release of waiting.splice(0)) release();
+    await e.close();
+  }
+}
+
 /** Every message the main thread posts to `thread`, as posted (the pool's messages to one worker). */
 function recordPosts(thread: Worker): { type: string; tasks?: unknown[] }[] {
   const posted: { type: string; tasks?: unknown[] }[] = [];
@@ -323,10 +339,7 @@ describe('tasks of one event-loop turn travel together', () => {
   }, 60_000);
 
   it('a worker answers a long message in parts as it goes, and a task waiting for a data key holds none up', async () => {
-    const { gated, waiting, onArrival } = await gatedKms();
-    const e = await enclave(1, { kms: gated });
-    await e.pool!.whenReady();
-    try {
+    await withGatedEnclave(1, async (e, { waiting, onArrival }) => {
       const pans = Array.from({ length: 40 }, (_, i) => `41111111111${String(i).padStart(5, '0')}`);
       const cards = await Promise.all(pans.map((pan) => sealAuth(card(pan), 'card')));
       const esdk = await sealEsdk(card('5555555555554444'), { purpose: 'card' });
@@ -348,17 +361,11 @@ describe('tasks of one event-loop turn travel together', () => {
       onArrival.run = () => waiting.shift()?.();
       expect(await gatedCall).toMatchObject({ ok: { last4: '4444' } });
       expect(replies).toEqual([15, 16, 9, 1]);
-    } finally {
-      for (const release of waiting.splice(0)) release();
-      await e.close();
-    }
+    });
   }, 60_000);
 
   it('a worker that dies with a message of several tasks in flight fails every one of them', async () => {
-    const { gated, waiting, onArrival } = await gatedKms();
-    const e = await enclave(1, { kms: gated });
-    await e.pool!.whenReady();
-    try {
+    await withGatedEnclave(1, async (e, { waiting, onArrival }) => {
       const messages = await Promise.all(['4111111111111111', '5555555555554444', '6011111111111117'].map((pan) => sealEsdk(card(pan), { purpose: 'card' })));
       const [thread] = e.pool!.threads();
       const posted = recordPosts(thread!);
@@ -378,20 +385,14 @@ describe('tasks of one event-loop turn travel together', () => {
       expect(e.pool!.stats()).toMatchObject({ restarts: 1, inFlightItems: 0 });
       onArrival.run = () => waiting.shift()?.();
       expect(await e.call('cards.tokenize', { card: { esdk: messages[0]! } })).toMatchObject({ last4: '1111' });
-    } finally {
-      for (const release of waiting.splice(0)) release();
-      await e.close();
-    }
+    });
   }, 60_000);
 });
 
 describe('worker failure and shutdown', () => {
   it('a worker killed mid-request fails that request with a typed 5xx; the others and the next request succeed', async () => {
     // Data-key requests wait here until released, so requests are in flight inside the workers.
-    const { gated, waiting, onArrival } = await gatedKms();
-    const e = await enclave(2, { kms: gated });
-    await e.pool!.whenReady();
-    try {
+    await withGatedEnclave(2, async (e, { waiting, onArrival }) => {
       const [first, second] = [await sealEsdk(card('4111111111111111'), { purpose: 'card' }), await sealEsdk(card('5555555555554444'), { purpose: 'card' })];
       const twoArrived = new Promise<void>((resolve) => {
         onArrival.run = () => {
@@ -417,10 +418,7 @@ describe('worker failure and shutdown', () => {
       ]);
       expect(JSON.stringify(next)).not.toContain('error');
       expect(e.pool!.stats()).toMatchObject({ live: 2, inFlightItems: 0 });
-    } finally {
-      for (const release of waiting.splice(0)) release();
-      await e.close();
-    }
+    });
   }, 60_000);
 
   /** A pool of `size` workers whose n-th start gets `keyFor(n)` as its HPKE private key (a 5-byte one fails the start). */
