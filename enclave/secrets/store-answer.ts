@@ -11,15 +11,11 @@
  */
 import { ServiceError } from '../../shared/errors.js';
 import type { KmsKeyArnParts } from '../../shared/aws/kms-key-arn.js';
-
-/** The ARN SSM gives a parameter named `name`. */
-export function expectedParameterArn(pin: KmsKeyArnParts, name: string): string {
-  return `arn:${pin.partition}:ssm:${pin.region}:${pin.account}:parameter${name.startsWith('/') ? name : `/${name}`}`;
-}
+import { ssmParameterArn } from '../../shared/aws/ssm-parameter-arn.js';
 
 /** GetParameter's Parameter.ARN must name this parameter in the pinned account and Region. */
 export function checkParameterAnswer(pin: KmsKeyArnParts, name: string, arn: string | undefined): void {
-  if (arn !== expectedParameterArn(pin, name)) {
+  if (arn !== ssmParameterArn(pin, name)) {
     throw new ServiceError('ERR_SECRET_UNAVAILABLE', 'GetParameter answered with a Parameter.ARN outside the account and Region of secrets.keyArn, or of another name');
   }
 }

@@ -13,12 +13,13 @@
  *   bytes; it cannot decrypt through IAM.
  */
 import type { SimRoleName } from '../state.js';
+import { READABLE_SECRET_PREFIX } from '../../shared/secrets/sealed-secret.js';
 
 export type PolicyDocument = Readonly<Record<string, unknown>>;
 
 /** Copy of deploy/iam/parent-instance-role-policy.json. */
 const STORE_READS = ['ssm:GetParameter', 'ssm:GetParameters', 'ssm:GetParametersByPath', 'secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'];
-const ENCLAVEKIT_STORES = ['arn:aws:ssm:*:*:parameter/enclavekit/*', 'arn:aws:secretsmanager:*:*:secret:enclavekit/*'];
+const ENCLAVEKIT_STORES = [`arn:aws:ssm:*:*:parameter${READABLE_SECRET_PREFIX.ssm}*`, `arn:aws:secretsmanager:*:*:secret:${READABLE_SECRET_PREFIX.secretsmanager}*`];
 export const ENCLAVE_ROLE_DENY_UNATTESTED: PolicyDocument = Object.freeze({
   Version: '2012-10-17',
   Statement: [

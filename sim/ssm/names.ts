@@ -5,6 +5,7 @@
  * not beginning with `aws` or `ssm`; a read may add `:version` or `:label` (a selector).
  */
 import { AwsFault } from '../json-service/fault.js';
+import { ssmParameterArn } from '../../shared/aws/ssm-parameter-arn.js';
 
 export const NAME_MAX = 1011;
 export const HIERARCHY_MAX_LEVELS = 15;
@@ -29,7 +30,7 @@ export function checkParameterName(name: string): void {
 
 /** `arn:aws:ssm:REGION:ACCOUNT:parameter/NAME` (a hierarchical name keeps a single slash). */
 export function parameterArn(region: string, account: string, name: string): string {
-  return `arn:aws:ssm:${region}:${account}:parameter${name.startsWith('/') ? '' : '/'}${name}`;
+  return ssmParameterArn({ partition: 'aws', region, account }, name);
 }
 
 /** Accepts a name or a parameter ARN of this region and account; returns the name. */
