@@ -97,8 +97,12 @@ function esdkClient(maxEncryptedDataKeys: number): ReturnType<typeof buildDecryp
   return client;
 }
 
-export async function openEsdkRecord(message: Uint8Array, options: OpenEsdkOptions): Promise<OpenedEsdkRecord> {
-  if (!(message instanceof Uint8Array)) throw new TypeError('openEsdkRecord: message must be a Uint8Array');
+export async function openEsdkRecord(input: Uint8Array, options: OpenEsdkOptions): Promise<OpenedEsdkRecord> {
+  if (!(input instanceof Uint8Array)) throw new TypeError('openEsdkRecord: message must be a Uint8Array');
+  // A Buffer over the same bytes, not a copy: the ESDK's deserializers cut the header into fields
+  // with `.slice`, which copies a plain Uint8Array into a new ArrayBuffer per field (seven or more
+  // per message) but is a view on a Buffer. Nothing here or in the ESDK writes to the message.
+  const message = Buffer.isBuffer(input) ? input : Buffer.from(input.buffer, input.byteOffset, input.byteLength);
   const { cardKeyArn, maxBodyBytes } = options;
   if (!KMS_KEY_ARN_RE.test(cardKeyArn)) throw new RangeError('openEsdkRecord: cardKeyArn must be a KMS key ARN (arn:aws:kms:REGION:ACCOUNT:key/ID)');
   if (!Number.isSafeInteger(maxBodyBytes) || maxBodyBytes < 1) throw new RangeError('openEsdkRecord: maxBodyBytes must be a positive integer');

@@ -129,6 +129,27 @@ describe('opening ESDK messages from producers', () => {
     await expect(openEsdkRecord(message, { ...noPurpose, requiredContext: { purpose: '' } })).rejects.toThrow(RangeError);
   });
 
+
+  it('leaves the caller\'s bytes as they were: a view inside a larger buffer, on the direct and the library path, opened or refused', async () => {
+    // openEsdkRecord reads the message through a Buffer over the same memory (no copy): nothing on
+    // any path may write to it, nor read past the view.
+    for (const [suiteId, useLibrary] of [[UNSIGNED, false], [UNSIGNED, true], [SIGNED, false]] as const) {
+      const message = await seal({ suiteId });
+      const backing = new Uint8Array(message.byteLength + 64).fill(0xa5);
+      backing.set(message, 32);
+      const view = backing.subarray(32, 32 + message.byteLength);
+      const before = Uint8Array.from(backing);
+      const opened = await openEsdkRecord(view, options({ useLibrary }));
+      expect(Buffer.from(opened.plaintext)).toEqual(Buffer.from(CARD));
+      opened.plaintext.fill(0);
+      expect(backing).toEqual(before);
+      // A last byte changed (GCM tag or signature): refused, and the bytes are still the caller's.
+      view[view.byteLength - 1]! ^= 1;
+      const tampered = Uint8Array.from(backing);
+      expect((await rejection(openEsdkRecord(view, options({ useLibrary })))).code).toBe('ERR_DECRYPT_FAILED');
+      expect(backing).toEqual(tampered);
+    }
+  });
   it('1,000 records sealed with a caching CMM share one data key: one GenerateDataKey, one enclave Decrypt', async () => {
     const producerCalls: CallCounts = {};
     const counted = countingKms(producer, producerCalls);
