@@ -4,7 +4,7 @@
  * in clock ticks). CPU time per operation in each process says which one bounds a load run.
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import type { LoadRun } from './load.js';
 
 let ticksPerSecond: number | undefined;
@@ -34,6 +34,30 @@ export function cpuMsOf(pid: number): number {
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   // fields[0] is field 3 (state), so utime (14) and stime (15) are fields[11] and fields[12].
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / clockTicks();
+}
+
+/**
+ * Time the threads of `pid` have spent runnable but waiting for a CPU, ms: the second field of
+ * /proc/PID/task/TID/schedstat, in ns (proc(5); kernel Documentation/scheduler/sched-stats.rst).
+ * Over a load run it says how long the processes queued for the machine's cores, which on a host
+ * that runs the generator, the parent and the enclave together is a part of every latency.
+ * Threads that exit between two readings take their share with them. NaN where the kernel keeps no
+ * such figures.
+ */
+export function runQueueWaitMs(pid: number): number {
+  try {
+    let ns = 0;
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      try {
+        ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[1]);
+      } catch {
+        // The thread has exited since the directory was listed.
+      }
+    }
+    return ns / 1e6;
+  } catch {
+    return NaN;
+  }
 }
 
 /** CPU ms used since the returned function's creation, per named process (this one included). */

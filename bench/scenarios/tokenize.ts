@@ -26,7 +26,8 @@ import { median, type BenchCheck, type BenchRow, type Scenario } from '../main.j
 import { enclaveHpkeKey, hpkeInProcess, hpkeWire, sealCardsHpke, testCards, type HpkeSealedCard } from '../lib/cards.js';
 import { startInProcessEnclave, type InProcessEnclave } from '../lib/inprocess.js';
 import { closedLoop, newHistogram, openLoop, summarize } from '../lib/load.js';
-import { CpuTally, memoryOf, sampleMemory } from '../lib/proc.js';
+import { availableParallelism } from 'node:os';
+import { cpuMeter, CpuTally, memoryOf, runQueueWaitMs, sampleMemory } from '../lib/proc.js';
 import { figure, interleaveAsync, ratioStats, type LoadCase } from '../lib/rounds.js';
 import { startBenchStack, type BenchStack } from '../lib/stack.js';
 
@@ -121,6 +122,12 @@ const scenario: Scenario = {
       const delayP99: number[] = [];
       const delayMax: number[] = [];
       const startLagP99: number[] = [];
+      // Per whole-stack segment: how busy the machine's cores were (CPU time of the three processes
+      // over the segment's wall time × cores) and how long their threads queued for a core, per
+      // second: what the tail waits for on a host that runs all three.
+      const machineBusy: number[] = [];
+      const queuedMsPerSecond: Record<string, number[]> = { parent: [], enclave: [], generator: [] };
+      const queuedNow = (): Record<string, number> => ({ parent: runQueueWaitMs(stack.parentPid()), enclave: runQueueWaitMs(stack.enclavePid()), generator: runQueueWaitMs(process.pid) });
       // One unmeasured segment each side first: the closed loops above kept 64 connections, the
       // open loop opens more while its queue is longest, and the batch runs leave a large heap to
       // collect; without this the first measured segment paid for both (its p99 was 3-6x the
@@ -131,8 +138,13 @@ const scenario: Scenario = {
         const runStack = async (): Promise<void> => {
           const loopDelay = monitorEventLoopDelay({ resolution: 1 });
           loopDelay.enable();
+          const cpu = cpuMeter({ parent: stack.parentPid(), enclave: stack.enclavePid() });
+          const queuedBefore = queuedNow();
           const run = await openLoop((i) => post('/v1/cards/tokenize', singleBodies[i % POOL]!), { ratePerSecond: halfRate, durationMs: segmentMs });
           loopDelay.disable();
+          const queuedAfter = queuedNow();
+          for (const [name, ms] of Object.entries(queuedAfter)) queuedMsPerSecond[name]!.push((ms - queuedBefore[name]!) / run.seconds);
+          machineBusy.push(Object.values(cpu()).reduce((a, b) => a + b, 0) / (run.seconds * 1000 * availableParallelism()));
           delayP99.push(loopDelay.percentile(99) / 1e6);
           delayMax.push(loopDelay.max / 1e6);
           startLagP99.push(run.startLag.p99Ms);
@@ -159,6 +171,8 @@ const scenario: Scenario = {
         log(`    segment ${segment + 1}/${segments}: p99 ${segmentP99.at(-1)!.toFixed(1)} ms whole stack, ${segmentHereP99.at(-1)!.toFixed(1)} ms in process`);
       }
       const generatorDelay = { p99Ms: median(delayP99), maxMs: Math.max(...delayMax), startLagP99Ms: median(startLagP99) };
+      const queued = Object.fromEntries(Object.entries(queuedMsPerSecond).map(([name, values]) => [name, median(values)]));
+      const contention = `machine ${(median(machineBusy) * 100).toFixed(0)}% busy over the whole-stack segments (CPU time of the three processes ÷ wall time × ${availableParallelism()} cores); threads queued for a core, ms per second: parent ${queued.parent!.toFixed(0)}, enclave ${queued.enclave!.toFixed(0)}, generator ${queued.generator!.toFixed(0)} (schedstat, median of segments)`;
       // Stack against in process per pair of adjacent segments (same schedule, nearly the same
       // machine), then the median, as the throughput ratios are taken per round.
       const p99Ratios = segmentP99.map((value, i) => value / (segmentHereP99[i] as number));
@@ -195,7 +209,7 @@ const scenario: Scenario = {
           target: 10,
           comparison: '≤',
           pass: p99.median <= 10,
-          detail: `(all segments: p50 ${openLatency.p50Ms.toFixed(2)}, p99 ${openLatency.p99Ms.toFixed(2)}, max ${openLatency.maxMs.toFixed(1)} ms, ${openLatency.count} requests; in process on the same schedule: p99 median ${p99Here.median.toFixed(2)} ms; generator event-loop delay p99 (median of segments) ${generatorDelay.p99Ms.toFixed(1)}, max ${generatorDelay.maxMs.toFixed(1)} ms; requests sent late by the generator p99 ${generatorDelay.startLagP99Ms.toFixed(1)} ms)`,
+          detail: `(all segments: p50 ${openLatency.p50Ms.toFixed(2)}, p99 ${openLatency.p99Ms.toFixed(2)}, max ${openLatency.maxMs.toFixed(1)} ms, ${openLatency.count} requests; in process on the same schedule: p99 median ${p99Here.median.toFixed(2)} ms; generator event-loop delay p99 (median of segments) ${generatorDelay.p99Ms.toFixed(1)}, max ${generatorDelay.maxMs.toFixed(1)} ms; requests sent late by the generator p99 ${generatorDelay.startLagP99Ms.toFixed(1)} ms; ${contention})`,
         },
         {
           name: `p99 whole stack / p99 in process, single cards at ${halfRate}/s, open loop, median of ${segments} segment pairs`,
@@ -243,7 +257,7 @@ const scenario: Scenario = {
           perRound: { ...single.perRound, ...batch.perRound },
           ratios: { single: singleRatio.perRound, batch: batchRatio.perRound },
           cpuUsPerRequest: { single: singleCpu.perOpUs(), batch: batchCpu.perOpUs(), singleInProcess: singleHereCpu.perOpUs(), batchInProcess: batchHereCpu.perOpUs() },
-          openLoop: { single: { rate: halfRate, ...openLatency, maxOutstanding: open.maxOutstanding, generatorDelay, p99Ratios },  singleInProcess: { rate: halfRate, ...openHereLatency }, batch: { rate: halfBatchRate, ...openBatchLatency, maxOutstanding: openBatch.maxOutstanding } },
+          openLoop: { single: { rate: halfRate, ...openLatency, maxOutstanding: open.maxOutstanding, generatorDelay, p99Ratios, machineBusy, queuedMsPerSecond },  singleInProcess: { rate: halfRate, ...openHereLatency }, batch: { rate: halfBatchRate, ...openBatchLatency, maxOutstanding: openBatch.maxOutstanding } },
           memory: { idleRssMiB: idle.rssMiB, peakRssMiB: memory.peakRssMiB, lastRssMiB: memory.lastRssMiB, hwmMiB: hwm, samples: memory.samples },
         },
       };
