@@ -11,13 +11,15 @@
  * measured is a repeat sender's (as a client with an allowlisted key): the recipient keeps the
  * static-static DH(skR, pkS) per sender (shared/hpke/open.ts), so it runs one X25519 per message,
  * not two; the generic open runs both.
- * Also shown: importing a raw X25519 public key (JWK), which each open does once for enc.
+ * Also shown: importing a raw X25519 public key, which each open does once for enc, as JWK and as
+ * SPKI PEM (which one is cheaper depends on the runtime's OpenSSL: shared/hpke/node-x25519.ts);
+ * `info.publicKeyImportForm` says which form the open used.
  */
 import { createCipheriv, createPrivateKey, createPublicKey, diffieHellman, generateKeyPairSync } from 'node:crypto';
 import { HpkeRecipient } from '../../shared/hpke/open.js';
 import { sealHpke } from '../../shared/hpke/seal.js';
 import { aes256GcmOpen, hkdfExpand, hkdfExtract } from '../../shared/hpke/node-kdf-aead.js';
-import { x25519PublicKey } from '../../shared/hpke/node-x25519.js';
+import { PUBLIC_KEY_IMPORT_FORM, x25519PublicKey } from '../../shared/hpke/node-x25519.js';
 import { generateHpkeKeyPair, HPKE_INFO, hpkeSuite, importPrivateKey, importPublicKey, infoBytes } from '../../shared/hpke/suite.js';
 import type { BenchCheck, Scenario } from '../main.js';
 import { newHistogram, type LoadRun } from '../lib/load.js';
@@ -60,7 +62,8 @@ const GENERIC = '@hpke/core generic open (before)';
 const X25519 = 'X25519 (diffieHellman, ready keys)';
 const HKDF = 'HKDF-SHA256 extract+expand (32 B)';
 const AES = 'AES-256-GCM open (card)';
-const IMPORT = 'X25519 public key import (JWK)';
+const IMPORT_JWK = 'X25519 public key import (JWK)';
+const IMPORT_PEM = 'X25519 public key import (SPKI PEM)';
 
 const scenario: Scenario = {
   description: 'HPKE Auth open of a card vs its primitives (2 X25519 + HKDF + AES-256-GCM), measured side by side',
@@ -100,7 +103,8 @@ const scenario: Scenario = {
         [X25519]: syncCase(() => diffieHellman({ privateKey: skA, publicKey: pkB })),
         [HKDF]: syncCase(() => hkdfExpand(hkdfExtract(Buffer.alloc(0), ikm), prkInfo, 32)),
         [AES]: syncCase(() => aes256GcmOpen(aesKey, iv, aesSealed, Buffer.alloc(0))),
-        [IMPORT]: syncCase(() => x25519PublicKey(rawPk)),
+        [IMPORT_JWK]: syncCase(() => x25519PublicKey(rawPk, 'jwk')),
+        [IMPORT_PEM]: syncCase(() => x25519PublicKey(rawPk, 'pem')),
       },
       { ...(quick ? { rounds: 4, sliceMs: 100, warmupMs: 100 } : { rounds: 15, sliceMs: 200, warmupMs: 300 }), log },
     );
@@ -123,7 +127,7 @@ const scenario: Scenario = {
         detail: '(time per op, median of per-round ratios)',
       },
     ];
-    return { rows: result.rows.map(({ p50Ms: _p50, p99Ms: _p99, ...row }) => row), checks, info: { openVsGenericRate: speedup.median, openVsGenericRange: speedup.range, perRound: result.perRound } };
+    return { rows: result.rows.map(({ p50Ms: _p50, p99Ms: _p99, ...row }) => row), checks, info: { publicKeyImportForm: PUBLIC_KEY_IMPORT_FORM, openssl: process.versions.openssl, openVsGenericRate: speedup.median, openVsGenericRange: speedup.range, perRound: result.perRound } };
   },
 };
 

@@ -13,7 +13,8 @@
  *
  * Costs: OpenSSL 3 decodes a PKCS#8 private key slowly (~1 ms, its decoder framework), so the
  * OpenSSL object made from a private key object is kept beside it (WeakMap) and made once: the
- * enclave's static key once per boot. Public keys are imported as JWK (~20 µs; SPKI DER ~0.2 ms).
+ * enclave's static key once per boot. A public key (the `enc` of every message) is imported in the
+ * form the runtime imports fastest, see `x25519PublicKey`.
  *
  * Key material: the private key is copied into a PKCS#8 buffer (zeroed at once) and into an OpenSSL
  * key object that lives as long as its @hpke key object and is then freed by the garbage collector:
@@ -60,10 +61,30 @@ function publicKeyObject(key: XKey): KeyObject {
   return x25519PublicKey(rawOf(key));
 }
 
+// RFC 8410 §4: DER SubjectPublicKeyInfo of an id-X25519 key, up to the 32 raw key bytes.
+const SPKI_PREFIX = Buffer.from('302a300506032b656e032100', 'hex');
+
+export type PublicKeyImportForm = 'jwk' | 'pem';
+
+/**
+ * The form `x25519PublicKey` imports in. µs per import of distinct keys, measured on the 2-core
+ * bench machine (bench/scenarios/hpke.ts reports the two in every run):
+ *
+ *   Node 20, OpenSSL 3.0.19: JWK 6.5, SPKI PEM 76, SPKI DER 73 (OpenSSL 3.0's decoder framework);
+ *   Node 24, OpenSSL 3.5:    JWK 21,  SPKI PEM 8.6, SPKI DER 27.
+ *
+ * One import per message opened, so the wrong form costs 12-70 µs per card. Both give the same key
+ * object (test/hpke/node-crypto.test.ts holds them to each other on every key it draws).
+ */
+export const PUBLIC_KEY_IMPORT_FORM: PublicKeyImportForm = process.versions.openssl.startsWith('3.0.') ? 'jwk' : 'pem';
+
 /** An OpenSSL key object of a raw 32-byte X25519 public key (RFC 7748 u-coordinate). */
-export function x25519PublicKey(raw: Uint8Array): KeyObject {
+export function x25519PublicKey(raw: Uint8Array, form: PublicKeyImportForm = PUBLIC_KEY_IMPORT_FORM): KeyObject {
   if (raw.length !== KEY_BYTES) throw new RangeError('X25519 public key must be 32 bytes');
-  return createPublicKey({ key: { kty: 'OKP', crv: 'X25519', x: Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('base64url') }, format: 'jwk' });
+  const bytes = Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
+  if (form === 'jwk') return createPublicKey({ key: { kty: 'OKP', crv: 'X25519', x: bytes.toString('base64url') }, format: 'jwk' });
+  // RFC 7468 §13: the SPKI in one base64 line (60 characters) between the labels.
+  return createPublicKey(`-----BEGIN PUBLIC KEY-----\n${Buffer.concat([SPKI_PREFIX, bytes]).toString('base64')}\n-----END PUBLIC KEY-----\n`);
 }
 
 /**

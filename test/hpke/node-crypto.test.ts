@@ -4,6 +4,7 @@
  * public keys, RFC 5869 test vectors, interoperable HPKE messages both ways, low-order public keys
  * refused (RFC 9180 §7.1.4; RFC 7748 §6.1's all-zero check), tampered ciphertexts refused.
  */
+import { createPrivateKey, diffieHellman } from 'node:crypto';
 import fc from 'fast-check';
 import { Aes256Gcm, CipherSuite, HkdfSha256 } from '@hpke/core';
 import { DhkemX25519HkdfSha256, HkdfSha256 as HkdfSha256X25519, X25519 } from '@hpke/dhkem-x25519';
@@ -12,7 +13,7 @@ import { DecryptionFailedError } from '../../shared/errors.js';
 import { HpkeRecipient } from '../../shared/hpke/open.js';
 import { sealHpke } from '../../shared/hpke/seal.js';
 import { NodeAes256Gcm, NodeHkdfSha256 } from '../../shared/hpke/node-kdf-aead.js';
-import { NodeX25519 } from '../../shared/hpke/node-x25519.js';
+import { NodeX25519, PUBLIC_KEY_IMPORT_FORM, x25519Into, x25519PublicKey } from '../../shared/hpke/node-x25519.js';
 import { generateHpkeKeyPair, HPKE_INFO, hpkePublicKeyOf } from '../../shared/hpke/suite.js';
 
 const noble = new X25519(new HkdfSha256X25519());
@@ -65,6 +66,33 @@ describe('X25519 by OpenSSL', () => {
     const opener = await nobleSuite.createRecipientContext({ recipientKey: nobleRecipient, enc: sealed.enc.slice().buffer, info, senderPublicKey: senderPublic });
     expect(hex(await opener.open(sealed.ciphertext.slice().buffer))).toBe(hex(plaintext));
     expect(hex(await hpkePublicKeyOf(sender.privateKey))).toBe(hex(sender.publicKey));
+  });
+
+  it('imports a raw public key as JWK and as SPKI PEM to the same key, whatever its bytes; the form follows the OpenSSL version', async () => {
+    const sk = createPrivateKey({ key: Buffer.concat([Buffer.from('302e020100300506032b656e04220420', 'hex'), Buffer.alloc(32, 7)]), format: 'der', type: 'pkcs8' });
+    // Random points, the low-order ones, and u-coordinates at and over the field prime (RFC 7748 §5:
+    // the top bit is masked, non-canonical values accepted).
+    const edges = [...LOW_ORDER, 'ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f', 'ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff'].map((h) => new Uint8Array(Buffer.from(h, 'hex')));
+    const agree = (raw: Uint8Array): void => {
+      const [jwk, pem] = [x25519PublicKey(raw, 'jwk'), x25519PublicKey(raw, 'pem')];
+      expect(pem.export({ format: 'jwk' })).toEqual(jwk.export({ format: 'jwk' }));
+      const outcome = (key: typeof jwk): string => {
+        try {
+          return hex(diffieHellman({ privateKey: sk, publicKey: key }));
+        } catch {
+          return 'refused';
+        }
+      };
+      expect(outcome(pem)).toBe(outcome(jwk));
+    };
+    for (const raw of edges) agree(raw);
+    fc.assert(fc.property(bytes32, (raw) => agree(raw)), { seed: 42, numRuns: 200 });
+    for (const form of ['jwk', 'pem'] as const) {
+      expect(() => x25519PublicKey(new Uint8Array(31), form)).toThrow(RangeError);
+      // The all-zero output of a low-order point is refused on either form.
+      expect(() => x25519Into(sk, x25519PublicKey(edges[0]!, form), new Uint8Array(32), 0)).toThrow();
+    }
+    expect(PUBLIC_KEY_IMPORT_FORM).toBe(process.versions.openssl.startsWith('3.0.') ? 'jwk' : 'pem');
   });
 
   it('a low-order enc is ERR_DECRYPT_FAILED, not a crash', async () => {
