@@ -32,6 +32,7 @@
 import { createDecipheriv, timingSafeEqual } from 'node:crypto';
 import { AlgorithmSuiteIdentifier, type EncryptedDataKey } from '@aws-crypto/material-management-node';
 import { aadFactory, ENCODED_SIGNER_KEY } from '@aws-crypto/serialize';
+import { cipherKey } from '../../shared/crypto/cipher-key.js';
 import { hmac } from '../../shared/crypto/hmac.js';
 import { DecryptionFailedError, type EnclaveKitError } from '../../shared/errors.js';
 import { mapKmsError } from '../kms/kms-errors.js';
@@ -116,7 +117,8 @@ function decryptWithDataKey(message: Uint8Array, layout: EsdkMessageLayout, data
       throw new DecryptionFailedError();
     }
     derived = hmac('sha512', prk, [KEY_LABEL, ONE]);
-    const key = derived.subarray(0, KEY_BYTES);
+    // One key object for the header and every frame of this message.
+    const key = cipherKey(derived.subarray(0, KEY_BYTES));
 
     const header = createDecipheriv('aes-256-gcm', key, view(headerAuth.headerIv), { authTagLength: TAG_BYTES });
     header.setAAD(view(rawHeader));

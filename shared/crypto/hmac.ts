@@ -3,10 +3,10 @@
  * HKDF's pseudorandom keys (HPKE, an ESDK message's key derivation and commitment), made for one
  * message, and the MAC half of a kmsRsa secret, which the enclave keeps as bytes like a data key.
  *
- * Why not createHmac: given a key as bytes, Node 24 (OpenSSL 3.5) makes a secret KeyObject of it
- * first, which costs ~11 µs, while the two hashes here cost ~2.5 µs on Node 20 and 24 alike
- * (createHmac itself is ~2.2 µs on Node 20). With a key that lives long, make a KeyObject once and
- * pass that to createHmac instead: it is as fast (enclave/pii/blind-index.ts does).
+ * Why not createHmac: given a key as bytes, Node 24 spends ~11 µs preparing it (as its cipher
+ * constructors do: shared/crypto/cipher-key.ts), while the two hashes here cost ~2.5 µs on Node 20
+ * and 24 alike (createHmac itself is ~2.2 µs on Node 20). With a key that lives long, make a
+ * KeyObject once and pass that to createHmac instead: it is as fast (enclave/pii/blind-index.ts does).
  *
  * HMAC(K, m) = H((K0 ⊕ opad) ‖ H((K0 ⊕ ipad) ‖ m)), where K0 is K zero-padded to the hash's block
  * size, or H(K) zero-padded when K is longer than a block (RFC 2104 §2; FIPS 198-1 §4). Every

@@ -15,6 +15,7 @@
  * given (§2.2); Expand = T(1) ‖ T(2) ‖ … with T(i) = HMAC-Hash(PRK, T(i-1) ‖ info ‖ i) (§2.3).
  */
 import { createCipheriv, createDecipheriv } from 'node:crypto';
+import { cipherKey } from '../crypto/cipher-key.js';
 import { Aes256Gcm, HkdfSha256 } from '@hpke/core';
 import type { AeadEncryptionContext } from '@hpke/core';
 import { hmac } from '../crypto/hmac.js';
@@ -60,7 +61,7 @@ export function hkdfExpand(prk: Uint8Array, info: readonly Uint8Array[], len: nu
 /** AES-256-GCM decryption of ciphertext ‖ tag; throws on a wrong tag and returns nothing then. */
 export function aes256GcmOpen(key: Uint8Array, iv: Uint8Array, sealed: Uint8Array, aad: Uint8Array): Buffer {
   if (sealed.length < TAG_BYTES) throw new Error('ciphertext shorter than the tag');
-  const decipher = createDecipheriv('aes-256-gcm', key, iv, { authTagLength: TAG_BYTES });
+  const decipher = createDecipheriv('aes-256-gcm', cipherKey(key), iv, { authTagLength: TAG_BYTES });
   decipher.setAAD(aad);
   decipher.setAuthTag(sealed.subarray(sealed.length - TAG_BYTES));
   const head = decipher.update(sealed.subarray(0, sealed.length - TAG_BYTES));
@@ -111,7 +112,7 @@ class NodeAes256GcmContext implements AeadEncryptionContext {
   }
 
   async seal(iv: Bytes, data: Bytes, aad: Bytes): Promise<ArrayBuffer> {
-    const cipher = createCipheriv('aes-256-gcm', this.#key, view(iv), { authTagLength: TAG_BYTES });
+    const cipher = createCipheriv('aes-256-gcm', cipherKey(this.#key), view(iv), { authTagLength: TAG_BYTES });
     cipher.setAAD(view(aad));
     return arrayBufferOf(Buffer.concat([cipher.update(view(data)), cipher.final(), cipher.getAuthTag()]));
   }

@@ -26,6 +26,7 @@
  * request quota of RSA keys.
  */
 import { createCipheriv, createHash, createPublicKey, constants, publicEncrypt, randomBytes, timingSafeEqual, type KeyObject } from 'node:crypto';
+import { cipherKey } from '../crypto/cipher-key.js';
 import { hmac } from '../crypto/hmac.js';
 import { InputError } from '../errors.js';
 import { sealedInputInfo } from '../hpke/suite.js';
@@ -88,7 +89,7 @@ export function kmsRsaTagMatches(expected: Uint8Array, received: Uint8Array): bo
  * chunks are zeroed: in the enclave they hold plaintext.
  */
 export function kmsRsaCtr(encKey: Uint8Array, iv: Uint8Array, data: Uint8Array): Uint8Array<ArrayBuffer> {
-  const cipher = createCipheriv('aes-256-ctr', encKey, iv);
+  const cipher = createCipheriv('aes-256-ctr', cipherKey(encKey), iv);
   const chunks = [cipher.update(data), cipher.final()];
   const out = new Uint8Array(chunks.reduce((n, c) => n + c.byteLength, 0));
   let at = 0;
