@@ -197,6 +197,34 @@ describe('the main thread keeps what must be counted once', () => {
     }
   }, 60_000);
 
+  it('a worker asks for a data key with the wrapped key alone, not the buffer of inputs it arrived in', async () => {
+    const real = await h.enclave();
+    const blobs: Uint8Array[] = [];
+    const recording = {
+      ...real,
+      kms: {
+        ...real.kms,
+        cache: real.kms.cache,
+        decrypt: async (input: Parameters<typeof real.kms.decrypt>[0]) => {
+          blobs.push(input.CiphertextBlob!);
+          return real.kms.decrypt(input);
+        },
+      } as unknown as TestEnclave['kms'],
+    };
+    const e = await enclave(1, { kms: recording });
+    try {
+      // Four data keys (no shared producer cache) in one tasks message with all four inputs.
+      const messages = [];
+      for (let i = 0; i < 4; i++) messages.push(await sealEsdk(card(`41111111111${String(i).padStart(5, '0')}`), { purpose: 'card' }));
+      const batch = (await e.call('cards.tokenize-batch', { cards: messages.map((esdk) => ({ esdk })) })) as { results: { token?: string }[] };
+      expect(batch.results.every((r) => typeof r.token === 'string')).toBe(true);
+      expect(blobs).toHaveLength(4);
+      for (const blob of blobs) expect(blob.buffer.byteLength).toBe(blob.byteLength);
+    } finally {
+      await e.close();
+    }
+  }, 60_000);
+
   it('public-submission limits hold exactly across 2 workers (per card and overall)', async () => {
     const t0 = Date.parse('2026-01-01T00:00:00Z');
     // The clock stands still: no bucket refills during the test.
