@@ -1,7 +1,8 @@
 /**
  * What this machine lets two threads do at all: one CPU-only kernel (an X25519 agreement with a
- * public key imported each time, AES-256-GCM over 200 bytes, SHA-256: the primitives of opening a
- * card) run on 1 and on 2 worker threads for the same slice of time, rounds interleaved. The
+ * public key imported each time, AES-256-GCM over 200 bytes, SHA-256: the kinds of work opening a
+ * card does, not its exact code) run on 1 and on 2 worker threads for the same slice of time,
+ * rounds interleaved. The
  * threads share nothing and exchange no message while they run, so their 2/1 ratio is the ceiling
  * of any thread pool's scaling on this machine at that moment: it is what the hypervisor's vCPUs,
  * the other processes and V8's own helper threads leave. workers.ts reports it beside the pool's.
@@ -47,8 +48,15 @@ async function slice(workers: readonly Worker[], sliceMs: number): Promise<numbe
   const counts = await Promise.all(
     workers.map(
       (worker) =>
-        new Promise<number>((resolve) => {
-          worker.once('message', (done: number) => resolve(done));
+        new Promise<number>((resolve, reject) => {
+          const failed = (error: unknown): void => reject(error instanceof Error ? error : new Error(`kernel thread exited (${String(error)})`));
+          worker.once('error', failed);
+          worker.once('exit', failed);
+          worker.once('message', (done: number) => {
+            worker.off('error', failed);
+            worker.off('exit', failed);
+            resolve(done);
+          });
           worker.postMessage({ untilEpochMs });
         }),
     ),

@@ -47,14 +47,16 @@ export function cpuMsOf(pid: number): number {
 export function runQueueWaitMs(pid: number): number {
   try {
     let ns = 0;
+    let read = 0;
     for (const tid of readdirSync(`/proc/${pid}/task`)) {
       try {
         ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[1]);
+        read += 1;
       } catch {
-        // The thread has exited since the directory was listed.
+        // The thread has exited since the directory was listed, or the kernel keeps no schedstat.
       }
     }
-    return ns / 1e6;
+    return read === 0 ? NaN : ns / 1e6;
   } catch {
     return NaN;
   }

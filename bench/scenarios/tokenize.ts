@@ -21,12 +21,12 @@
  * bound; checked against 10 ms and against 2x in process), the CPU time each process
  * spent per request (what bounds the stack on this machine), and the enclave's resident memory.
  */
+import { availableParallelism } from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { median, type BenchCheck, type BenchRow, type Scenario } from '../main.js';
 import { enclaveHpkeKey, hpkeInProcess, hpkeWire, sealCardsHpke, testCards, type HpkeSealedCard } from '../lib/cards.js';
 import { startInProcessEnclave, type InProcessEnclave } from '../lib/inprocess.js';
 import { closedLoop, newHistogram, openLoop, summarize } from '../lib/load.js';
-import { availableParallelism } from 'node:os';
 import { cpuMeter, CpuTally, memoryOf, runQueueWaitMs, sampleMemory } from '../lib/proc.js';
 import { figure, interleaveAsync, ratioStats, type LoadCase } from '../lib/rounds.js';
 import { startBenchStack, type BenchStack } from '../lib/stack.js';

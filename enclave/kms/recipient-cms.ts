@@ -23,6 +23,7 @@
  * is caught by the rid or (with a forged rid) by OAEP. The rid reason stays in `cause`.
  */
 import { constants, createDecipheriv, createHash, createPublicKey, KeyObject, privateDecrypt } from 'node:crypto';
+import { cipherKey } from '../../shared/crypto/cipher-key.js';
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
 import { DecryptionFailedError, EnclaveKitError, ServiceError } from '../../shared/errors.js';
@@ -309,7 +310,7 @@ export function openCiphertextForRecipient(cms: Uint8Array, privateKey: KeyObjec
   try {
     cek = privateDecrypt({ key: privateKey, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' }, parsed.encryptedKey);
     if (cek.byteLength !== CEK_BYTES) throw new Error('content-encryption key is not 32 bytes');
-    const decipher = createDecipheriv('aes-256-cbc', cek, parsed.iv);
+    const decipher = createDecipheriv('aes-256-cbc', cipherKey(cek), parsed.iv);
     const head = decipher.update(parsed.ciphertext);
     let tail: Buffer;
     try {

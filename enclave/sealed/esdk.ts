@@ -101,7 +101,9 @@ export async function openEsdkRecord(input: Uint8Array, options: OpenEsdkOptions
   if (!(input instanceof Uint8Array)) throw new TypeError('openEsdkRecord: message must be a Uint8Array');
   // A Buffer over the same bytes, not a copy: the ESDK's deserializers cut the header into fields
   // with `.slice`, which copies a plain Uint8Array into a new ArrayBuffer per field (seven or more
-  // per message) but is a view on a Buffer. Nothing here or in the ESDK writes to the message.
+  // per message) but is a view on a Buffer. Nothing here or in the ESDK writes to the message; the
+  // header fields are read again after the KMS call, so the caller leaves the bytes alone until
+  // the returned promise settles (every caller here does).
   const message = Buffer.isBuffer(input) ? input : Buffer.from(input.buffer, input.byteOffset, input.byteLength);
   const { cardKeyArn, maxBodyBytes } = options;
   if (!KMS_KEY_ARN_RE.test(cardKeyArn)) throw new RangeError('openEsdkRecord: cardKeyArn must be a KMS key ARN (arn:aws:kms:REGION:ACCOUNT:key/ID)');

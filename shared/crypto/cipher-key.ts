@@ -6,12 +6,15 @@
  * isCryptoKey checks), three times the AES-256-GCM work on a card; createSecretKey takes ~1 µs and
  * a cipher from the KeyObject ~4 µs. Measured on the 2-core bench machine, µs per AES-256-GCM
  * decryption of 120 bytes: Node 24.21 bytes 14.5, KeyObject 0.9 + 3.8; Node 20.20 bytes 2.9,
- * KeyObject 1.3 + 3.4 (`npm run bench -- hpke`, "AES-256-GCM open (card)").
+ * KeyObject 1.3 + 3.4 (`npm run bench -- hpke`: "AES-256-GCM open (card)" and "..., key as bytes").
  *
- * For keys made for one message (HPKE's and an ESDK record's derived keys, a kmsRsa input's
- * encryption key). createSecretKey copies the bytes into memory that Node clears when the KeyObject
- * is collected (its ByteSource frees with OPENSSL_clear_free), as the cipher's own key schedule
- * already was: the caller still zeroes its bytes as soon as it is done with them.
+ * Used where a cipher is made per message: HPKE's and an ESDK record's derived keys and a
+ * CiphertextForRecipient content key (each made for one message), and a kmsRsa input's encryption
+ * key (half of a secret the data-key cache keeps for many messages). Key material: createSecretKey
+ * copies the bytes into memory that Node clears when the KeyObject is collected (its ByteSource
+ * frees with OPENSSL_clear_free), as the cipher's own key schedule already was; so each cipher's
+ * copy, like its key schedule, lives until the next collection, also past the cache's zeroing of a
+ * kmsRsa secret. The caller still zeroes its own bytes as soon as it is done with them.
  */
 import { createSecretKey, type KeyObject } from 'node:crypto';
 

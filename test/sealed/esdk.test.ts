@@ -129,7 +129,6 @@ describe('opening ESDK messages from producers', () => {
     await expect(openEsdkRecord(message, { ...noPurpose, requiredContext: { purpose: '' } })).rejects.toThrow(RangeError);
   });
 
-
   it('leaves the caller\'s bytes as they were: a view inside a larger buffer, on the direct and the library path, opened or refused', async () => {
     // openEsdkRecord reads the message through a Buffer over the same memory (no copy): nothing on
     // any path may write to it, nor read past the view.
@@ -150,6 +149,7 @@ describe('opening ESDK messages from producers', () => {
       expect(backing).toEqual(tampered);
     }
   });
+
   it('1,000 records sealed with a caching CMM share one data key: one GenerateDataKey, one enclave Decrypt', async () => {
     const producerCalls: CallCounts = {};
     const counted = countingKms(producer, producerCalls);
