@@ -198,19 +198,10 @@ describe('the main thread keeps what must be counted once', () => {
   }, 60_000);
 
   it('a worker asks for a data key with the wrapped key alone, not the buffer of inputs it arrived in', async () => {
-    const real = await h.enclave();
     const blobs: Uint8Array[] = [];
-    const recording = {
-      ...real,
-      kms: {
-        ...real.kms,
-        cache: real.kms.cache,
-        decrypt: async (input: Parameters<typeof real.kms.decrypt>[0]) => {
-          blobs.push(input.CiphertextBlob!);
-          return real.kms.decrypt(input);
-        },
-      } as unknown as TestEnclave['kms'],
-    };
+    const recording = await enclaveKmsBefore(async (input) => {
+      blobs.push(input.CiphertextBlob!);
+    });
     const e = await enclave(1, { kms: recording });
     try {
       // Four data keys (no shared producer cache) in one tasks message with all four inputs.
@@ -289,24 +280,34 @@ describe('the main thread keeps what must be counted once', () => {
  * of each call that has arrived, and `onArrival` (settable) runs as each one arrives.
  */
 async function gatedKms(): Promise<{ gated: TestEnclave; waiting: (() => void)[]; onArrival: { run: () => void } }> {
-  const real = await h.enclave();
   const waiting: (() => void)[] = [];
   const onArrival = { run: (): void => undefined };
-  const gated = {
+  const gated = await enclaveKmsBefore(
+    () =>
+      new Promise<void>((resolve) => {
+        waiting.push(resolve);
+        onArrival.run();
+      }),
+  );
+  return { gated, waiting, onArrival };
+}
+
+type DecryptInput = Parameters<TestEnclave['kms']['decrypt']>[0];
+
+/** A test enclave's KMS whose every Decrypt first runs (and awaits) `before` with the request. */
+async function enclaveKmsBefore(before: (input: DecryptInput) => Promise<void>): Promise<TestEnclave> {
+  const real = await h.enclave();
+  return {
     ...real,
     kms: {
       ...real.kms,
       cache: real.kms.cache,
-      decrypt: async (input: Parameters<typeof real.kms.decrypt>[0]) => {
-        await new Promise<void>((resolve) => {
-          waiting.push(resolve);
-          onArrival.run();
-        });
+      decrypt: async (input: DecryptInput) => {
+        await before(input);
         return real.kms.decrypt(input);
       },
     } as unknown as TestEnclave['kms'],
   };
-  return { gated, waiting, onArrival };
 }
 
 /**
