@@ -124,12 +124,33 @@ async function rawConnection(parts: Buffer[], ending: 'end' | 'destroy' = 'end')
 }
 
 /**
- * Memory under a repeated flood: after a first round (which sets the process's working size),
- * further rounds, each sending more than this bound, must leave resident memory within it.
+ * Memory under a repeated flood: after warm-up rounds (which set the process's working size),
+ * further rounds, together sending more than three times this bound, must leave resident memory
+ * within it (a decoder that kept even a sixth of what it was sent would pass it).
+ * Node 24 settles later and higher than Node 20: over 15 rounds of the HTTP flood after two
+ * warm-ups, the parent's RSS rose another 34-58 MB before it levelled at 220-240 MB, moving by up to
+ * 25 MB between rounds, where Node 20 stayed within 25 MB of its level. A working size, not a leak,
+ * but it passed the former bound (48 MiB after 2 warm-ups, 3 rounds) on one CI run: hence four
+ * warm-ups, the highest reading among them as the base, and 64 MiB over four rounds.
  */
-const ROUNDS = 3;
-const WARM_UP_ROUNDS = 2;
-const GROWTH_BOUND = 48 * MiB;
+const ROUNDS = 4;
+const WARM_UP_ROUNDS = 4;
+const GROWTH_BOUND = 64 * MiB;
+
+/**
+ * Runs `round` WARM_UP_ROUNDS times; returns the highest resident size of `pid` read after each,
+ * the working size later rounds are measured against. The highest, not the last: on Node 24 RSS
+ * moves by 10-25 MB between rounds as the heap grows and shrinks, and a low last reading would
+ * count that swing as growth.
+ */
+async function warmUp(pid: number, round: () => Promise<unknown>): Promise<number> {
+  let highest = 0;
+  for (let i = 0; i < WARM_UP_ROUNDS; i += 1) {
+    await round();
+    highest = Math.max(highest, rssBytes(pid));
+  }
+  return highest;
+}
 
 describe('flood on the enclave link', () => {
   const socketPath = (): string => path.join(stack.dir, 'run', 'enclave.sock');
@@ -228,8 +249,7 @@ describe('flood on the enclave link', () => {
     const enclavePid = stack.enclave().pid!;
     const client = wellFormedClient();
     const random = seededRandom(7);
-    await floodLink(random);
-    const rssAfterFirst = rssBytes(enclavePid);
+    const rssWarm = await warmUp(enclavePid, () => floodLink(random));
     let sent = 0;
     for (let round = 0; round < ROUNDS; round += 1) sent += await floodLink(random);
 
@@ -238,7 +258,7 @@ describe('flood on the enclave link', () => {
     expect(stack.enclave().exitCode).toBeNull();
     expect(sent).toBeGreaterThan(3 * GROWTH_BOUND);
     // A decoder that kept what it was sent (or what headers announced) would grow by far more.
-    expect(rssBytes(enclavePid) - rssAfterFirst).toBeLessThan(GROWTH_BOUND);
+    expect(rssBytes(enclavePid) - rssWarm).toBeLessThan(GROWTH_BOUND);
   });
 });
 
@@ -335,10 +355,9 @@ describe('flood on the parent HTTP API', () => {
     const pid = parentPid(stack);
     const client = wellFormedClient();
     const random = seededRandom(11);
-    // Two rounds set the working size: the first grows the heap, the second lets it settle at the
-    // size this traffic needs (one round alone left ~50 MB of headroom to fill on some runs).
-    for (let round = 0; round < WARM_UP_ROUNDS; round += 1) await floodHttp(random);
-    const rssAfterFirst = rssBytes(pid);
+    // Warm-up rounds set the working size: the first grows the heap, the later ones let it settle
+    // at the size this traffic needs (one round alone left ~50 MB of headroom to fill on some runs).
+    const rssWarm = await warmUp(pid, () => floodHttp(random));
     let sent = 0;
     for (let round = 0; round < ROUNDS; round += 1) sent += await floodHttp(random);
 
@@ -347,6 +366,6 @@ describe('flood on the parent HTTP API', () => {
     expect((await fetch(`${direct}/healthz`)).status).toBe(200);
     expect((await fetch(`${direct}/readyz`)).status).toBe(200);
     expect(sent).toBeGreaterThan(3 * GROWTH_BOUND);
-    expect(rssBytes(pid) - rssAfterFirst).toBeLessThan(GROWTH_BOUND);
+    expect(rssBytes(pid) - rssWarm).toBeLessThan(GROWTH_BOUND);
   });
 });
