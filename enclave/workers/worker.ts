@@ -57,9 +57,9 @@ export async function runPoolWorker(port: MessagePort, init: WorkerInit): Promis
   };
   const kms = {
     decrypt(input: KmsDecryptRequest): Promise<KmsAnswer> {
-      // A copy of the wrapped key in a buffer of its own, transferred: posting a view clones its
-      // whole backing buffer (for a view into this worker's tasks message, every input in it), and
-      // `.slice()` is no copy when the caller's bytes are a Buffer (ESDK input is read as one).
+      // A copy of the wrapped key in a buffer of its own, transferred: the blob may be a view into
+      // this worker's tasks message (a kmsRsa input's wrapped secret is), and posting a view clones
+      // its whole backing buffer, every input in it; `.slice()` would be no copy on a Buffer.
       const blob = new Uint8Array(input.CiphertextBlob);
       return ask((id) =>
         post({ type: 'kms-decrypt', id, input: { KeyId: input.KeyId, CiphertextBlob: blob, EncryptionContext: input.EncryptionContext, ...(input.EncryptionAlgorithm === undefined ? {} : { EncryptionAlgorithm: input.EncryptionAlgorithm }) } as KmsDecryptRequest }, [blob.buffer]),

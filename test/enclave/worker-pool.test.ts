@@ -30,8 +30,12 @@ import type { EnclaveServices } from '../../enclave/runtime.js';
 import { MAX_START_FAILURES, poolForServices, WorkerPool } from '../../enclave/workers/pool.js';
 import { InputError } from '../../shared/errors.js';
 import { generateHpkeKeyPair, HpkeRecipient, sealedInputInfo, sealHpke, type HpkeKeyPair } from '../../shared/hpke/index.js';
+import { KmsRsaSealer, kmsRsaKeyId } from '../../client/kms-rsa.js';
+import { generateKeyPolicy } from '../../shared/policy/generate.js';
+import { measureEnclave } from '../../sim/nsm/measure.js';
+import { DEFAULT_ACCOUNT, loadCredentials } from '../../sim/state.js';
 import { codeOf } from '../helpers/code-of.js';
-import { esdkClientProvider, startSealedHarness, type SealedHarness, type TestEnclave } from '../sealed/harness.js';
+import { esdkClientProvider, startSealedHarness, TEST_BUNDLE, type SealedHarness, type TestEnclave } from '../sealed/harness.js';
 
 const UNSIGNED = AlgorithmSuiteIdentifier.ALG_AES256_GCM_IV12_TAG16_HKDF_SHA512_COMMIT_KEY;
 const SIGNED = AlgorithmSuiteIdentifier.ALG_AES256_GCM_IV12_TAG16_HKDF_SHA512_COMMIT_KEY_ECDSA_P384;
@@ -68,7 +72,7 @@ interface Enclave {
 }
 
 /** The built-in handlers as the runtime wires them, with `workers` threads (0: no pool). */
-async function enclave(workers: number, options: { publicSubmission?: Record<string, unknown>; now?: () => number; kms?: TestEnclave } = {}): Promise<Enclave> {
+async function enclave(workers: number, options: { publicSubmission?: Record<string, unknown>; now?: () => number; kms?: TestEnclave; rsaKey?: { keyArn: string; publicKeySha256: string } } = {}): Promise<Enclave> {
   const config = parseEnclaveConfig({
     kms: { region: 'us-east-1' },
     workers,
@@ -77,6 +81,7 @@ async function enclave(workers: number, options: { publicSubmission?: Record<str
       cardKeyArn: h.looseKeyArn,
       hpkeSenders: [Buffer.from(sender.publicKey).toString('base64')],
       publicSubmission: options.publicSubmission ?? { enabled: false },
+      ...(options.rsaKey === undefined ? {} : { rsaKey: options.rsaKey }),
     },
   });
   const kms = options.kms ?? (await h.enclave());
@@ -202,14 +207,18 @@ describe('the main thread keeps what must be counted once', () => {
     const recording = await enclaveKmsBefore(async (input) => {
       blobs.push(input.CiphertextBlob!);
     });
-    const e = await enclave(1, { kms: recording });
+    // A kmsRsa input's wrapped secret is a view into the input (parseKmsRsaSealed), which on a
+    // worker is a view into the tasks message; ESDK data keys reach KMS as the ESDK's own copies.
+    const rsa = await kmsRsaKey();
+    const e = await enclave(1, { kms: recording, rsaKey: rsa.pin });
     try {
-      // Four data keys (no shared producer cache) in one tasks message with all four inputs.
-      const messages = [];
-      for (let i = 0; i < 4; i++) messages.push(await sealEsdk(card(`41111111111${String(i).padStart(5, '0')}`), { purpose: 'card' }));
-      const batch = (await e.call('cards.tokenize-batch', { cards: messages.map((esdk) => ({ esdk })) })) as { results: { token?: string }[] };
-      expect(batch.results.every((r) => typeof r.token === 'string')).toBe(true);
-      expect(blobs).toHaveLength(4);
+      // Four data keys (no shared producer cache) and two kmsRsa secrets, in one tasks message.
+      const inputs: ({ esdk: Uint8Array } | { kmsRsa: Uint8Array })[] = [];
+      for (let i = 0; i < 4; i++) inputs.push({ esdk: await sealEsdk(card(`41111111111${String(i).padStart(5, '0')}`), { purpose: 'card' }) });
+      for (let i = 0; i < 2; i++) inputs.push({ kmsRsa: new KmsRsaSealer(rsa.spki, { maxMessages: 1 }).seal(card('5555555555554444'), { purpose: 'card' }) });
+      const batch = (await e.call('cards.tokenize-batch', { cards: inputs })) as { results: { token?: string }[] };
+      expect(batch.results.map((r) => typeof r.token)).toEqual(inputs.map(() => 'string'));
+      expect(blobs).toHaveLength(6);
       for (const blob of blobs) expect(blob.buffer.byteLength).toBe(blob.byteLength);
     } finally {
       await e.close();
@@ -293,6 +302,24 @@ async function gatedKms(): Promise<{ gated: TestEnclave; waiting: (() => void)[]
 }
 
 type DecryptInput = Parameters<TestEnclave['kms']['decrypt']>[0];
+
+/** A KMS RSA_2048 key under the generated rsa policy (producers: GetPublicKey; the test enclave: Decrypt). */
+async function kmsRsaKey(): Promise<{ pin: { keyArn: string; publicKeySha256: string }; spki: Uint8Array }> {
+  const principals = await loadCredentials(h.dir);
+  const arn = (role: string): string => principals.find((p) => p.arn.endsWith(`:role/${role}`))!.arn;
+  const { policy } = generateKeyPolicy({
+    kind: 'rsa',
+    account: DEFAULT_ACCOUNT,
+    enclaveRoleArn: arn('enclave'),
+    adminArns: [arn('admin')],
+    producerArns: [arn('client')],
+    pcrs: { 0: measureEnclave({ appBundle: TEST_BUNDLE })[0]! },
+  });
+  const created = await h.kmsFor('admin').createKey({ KeySpec: 'RSA_2048', KeyUsage: 'ENCRYPT_DECRYPT', Policy: JSON.stringify(policy) });
+  const keyArn = created.KeyMetadata!.Arn!;
+  const spki = (await h.kmsFor('client').getPublicKey({ KeyId: keyArn })).PublicKey!;
+  return { pin: { keyArn, publicKeySha256: kmsRsaKeyId(spki) }, spki };
+}
 
 /** A test enclave's KMS whose every Decrypt first runs (and awaits) `before` with the request. */
 async function enclaveKmsBefore(before: (input: DecryptInput) => Promise<void>): Promise<TestEnclave> {
