@@ -30,12 +30,9 @@ import type { EnclaveServices } from '../../enclave/runtime.js';
 import { MAX_START_FAILURES, poolForServices, WorkerPool } from '../../enclave/workers/pool.js';
 import { InputError } from '../../shared/errors.js';
 import { generateHpkeKeyPair, HpkeRecipient, sealedInputInfo, sealHpke, type HpkeKeyPair } from '../../shared/hpke/index.js';
-import { KmsRsaSealer, kmsRsaKeyId } from '../../client/kms-rsa.js';
-import { generateKeyPolicy } from '../../shared/policy/generate.js';
-import { measureEnclave } from '../../sim/nsm/measure.js';
-import { DEFAULT_ACCOUNT, loadCredentials } from '../../sim/state.js';
+import { KmsRsaSealer } from '../../client/kms-rsa.js';
 import { codeOf } from '../helpers/code-of.js';
-import { esdkClientProvider, startSealedHarness, TEST_BUNDLE, type SealedHarness, type TestEnclave } from '../sealed/harness.js';
+import { createKmsRsaKey, esdkClientProvider, type KmsRsaTestKey, startSealedHarness, type SealedHarness, type TestEnclave } from '../sealed/harness.js';
 
 const UNSIGNED = AlgorithmSuiteIdentifier.ALG_AES256_GCM_IV12_TAG16_HKDF_SHA512_COMMIT_KEY;
 const SIGNED = AlgorithmSuiteIdentifier.ALG_AES256_GCM_IV12_TAG16_HKDF_SHA512_COMMIT_KEY_ECDSA_P384;
@@ -72,7 +69,7 @@ interface Enclave {
 }
 
 /** The built-in handlers as the runtime wires them, with `workers` threads (0: no pool). */
-async function enclave(workers: number, options: { publicSubmission?: Record<string, unknown>; now?: () => number; kms?: TestEnclave; rsaKey?: { keyArn: string; publicKeySha256: string } } = {}): Promise<Enclave> {
+async function enclave(workers: number, options: { publicSubmission?: Record<string, unknown>; now?: () => number; kms?: TestEnclave; rsaKey?: KmsRsaTestKey['pin'] } = {}): Promise<Enclave> {
   const config = parseEnclaveConfig({
     kms: { region: 'us-east-1' },
     workers,
@@ -209,7 +206,7 @@ describe('the main thread keeps what must be counted once', () => {
     });
     // A kmsRsa input's wrapped secret is a view into the input (parseKmsRsaSealed), which on a
     // worker is a view into the tasks message; ESDK data keys reach KMS as the ESDK's own copies.
-    const rsa = await kmsRsaKey();
+    const rsa = await createKmsRsaKey(h);
     const e = await enclave(1, { kms: recording, rsaKey: rsa.pin });
     try {
       // Four data keys (no shared producer cache) and two kmsRsa secrets, in one tasks message.
@@ -302,24 +299,6 @@ async function gatedKms(): Promise<{ gated: TestEnclave; waiting: (() => void)[]
 }
 
 type DecryptInput = Parameters<TestEnclave['kms']['decrypt']>[0];
-
-/** A KMS RSA_2048 key under the generated rsa policy (producers: GetPublicKey; the test enclave: Decrypt). */
-async function kmsRsaKey(): Promise<{ pin: { keyArn: string; publicKeySha256: string }; spki: Uint8Array }> {
-  const principals = await loadCredentials(h.dir);
-  const arn = (role: string): string => principals.find((p) => p.arn.endsWith(`:role/${role}`))!.arn;
-  const { policy } = generateKeyPolicy({
-    kind: 'rsa',
-    account: DEFAULT_ACCOUNT,
-    enclaveRoleArn: arn('enclave'),
-    adminArns: [arn('admin')],
-    producerArns: [arn('client')],
-    pcrs: { 0: measureEnclave({ appBundle: TEST_BUNDLE })[0]! },
-  });
-  const created = await h.kmsFor('admin').createKey({ KeySpec: 'RSA_2048', KeyUsage: 'ENCRYPT_DECRYPT', Policy: JSON.stringify(policy) });
-  const keyArn = created.KeyMetadata!.Arn!;
-  const spki = (await h.kmsFor('client').getPublicKey({ KeyId: keyArn })).PublicKey!;
-  return { pin: { keyArn, publicKeySha256: kmsRsaKeyId(spki) }, spki };
-}
 
 /** A test enclave's KMS whose every Decrypt first runs (and awaits) `before` with the request. */
 async function enclaveKmsBefore(before: (input: DecryptInput) => Promise<void>): Promise<TestEnclave> {

@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import type { KmsKeyringNodeInput } from '@aws-crypto/client-node';
 import { CreateKeyCommand, KMS, KMSClient } from '@aws-sdk/client-kms';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { kmsRsaKeyId } from '../../client/kms-rsa.js';
 import { AttestedKms } from '../../enclave/kms/attested-kms.js';
 import { DataKeyCache } from '../../enclave/kms/data-key-cache.js';
 import { EnclaveIdentity } from '../../enclave/identity.js';
@@ -155,4 +156,31 @@ export function countingKms(inner: KMS, calls: CallCounts): KMS {
       };
     },
   });
+}
+
+/** A KMS key for kmsRsa inputs, as the enclave config pins it, and its public key (SPKI DER). */
+export interface KmsRsaTestKey {
+  pin: { keyArn: string; publicKeySha256: string };
+  spki: Uint8Array;
+}
+
+/**
+ * An RSA_2048 ENCRYPT_DECRYPT key under the generated rsa policy: the client role may only
+ * GetPublicKey, the enclave role only Decrypt from an enclave measured from TEST_BUNDLE.
+ */
+export async function createKmsRsaKey(h: SealedHarness): Promise<KmsRsaTestKey> {
+  const principals = await loadCredentials(h.dir);
+  const arn = (role: string): string => principals.find((p) => p.arn.endsWith(`:role/${role}`))!.arn;
+  const { policy } = generateKeyPolicy({
+    kind: 'rsa',
+    account: DEFAULT_ACCOUNT,
+    enclaveRoleArn: arn('enclave'),
+    adminArns: [arn('admin')],
+    producerArns: [arn('client')],
+    pcrs: { 0: measureEnclave({ appBundle: TEST_BUNDLE })[0]! },
+  });
+  const created = await h.kmsFor('admin').createKey({ KeySpec: 'RSA_2048', KeyUsage: 'ENCRYPT_DECRYPT', Policy: JSON.stringify(policy) });
+  const keyArn = created.KeyMetadata!.Arn!;
+  const spki = (await h.kmsFor('client').getPublicKey({ KeyId: keyArn })).PublicKey!;
+  return { pin: { keyArn, publicKeySha256: kmsRsaKeyId(spki) }, spki };
 }

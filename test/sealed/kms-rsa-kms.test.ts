@@ -6,14 +6,12 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { KMS } from '@aws-sdk/client-kms';
-import { KmsRsaSealer, kmsRsaKeyId, sealWithKmsPublicKey } from '../../client/kms-rsa.js';
+import { KmsRsaSealer, sealWithKmsPublicKey } from '../../client/kms-rsa.js';
 import { openKmsRsaInput, type KmsRsaKeyPin } from '../../enclave/sealed/kms-rsa.js';
 import { EnclaveKitError } from '../../shared/errors.js';
 import { generateKeyPolicy } from '../../shared/policy/generate.js';
 import { parseKmsRsaSealed } from '../../shared/sealed/kms-rsa-format.js';
-import { measureEnclave } from '../../sim/nsm/measure.js';
-import { DEFAULT_ACCOUNT, loadCredentials } from '../../sim/state.js';
-import { OTHER_BUNDLE, startSealedHarness, TEST_BUNDLE, type SealedHarness, type TestEnclave } from './harness.js';
+import { createKmsRsaKey, OTHER_BUNDLE, startSealedHarness, type SealedHarness, type TestEnclave } from './harness.js';
 
 const CARD = '{"pan":"4111111111111111","exp":"12/30"}';
 let h: SealedHarness;
@@ -23,20 +21,7 @@ let pin: KmsRsaKeyPin;
 
 beforeAll(async () => {
   h = await startSealedHarness();
-  const principals = await loadCredentials(h.dir);
-  const arn = (role: string) => principals.find((p) => p.arn.endsWith(`:role/${role}`))!.arn;
-  const { policy } = generateKeyPolicy({
-    kind: 'rsa',
-    account: DEFAULT_ACCOUNT,
-    enclaveRoleArn: arn('enclave'),
-    adminArns: [arn('admin')],
-    producerArns: [arn('client')],
-    pcrs: { 0: measureEnclave({ appBundle: TEST_BUNDLE })[0]! },
-  });
-  const created = await h.kmsFor('admin').createKey({ KeySpec: 'RSA_2048', KeyUsage: 'ENCRYPT_DECRYPT', Policy: JSON.stringify(policy) });
-  const keyArn = created.KeyMetadata!.Arn!;
-  spki = (await h.kmsFor('client').getPublicKey({ KeyId: keyArn })).PublicKey!;
-  pin = { keyArn, publicKeySha256: kmsRsaKeyId(spki) };
+  ({ pin, spki } = await createKmsRsaKey(h));
   enclave = await h.enclave();
 }, 60_000);
 
